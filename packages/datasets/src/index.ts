@@ -1,0 +1,5 @@
+/**
+ * @narrownet/datasets (under construction).
+ * @packageDocumentation
+ */
+export const PACKAGE_NAME = "@narrownet/datasets";

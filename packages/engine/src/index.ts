@@ -1,0 +1,21 @@
+/**
+ * @narrownet/engine — the one place that starts compute and picks a device: onnxruntime-node
+ * for the training hot path, tfjs for the general path.
+ * @packageDocumentation
+ */
+export { EngineUnavailableError } from './errors.js';
+export {
+  type OnnxDevice,
+  type OnnxEngine,
+  type OnnxEngineOptions,
+  type OrtModule,
+  startOnnx,
+} from './onnx.js';
+export {
+  type TfjsBackend,
+  type TfjsEngine,
+  type TfjsEngineOptions,
+  type TfModule,
+  startTfjs,
+} from './tfjs.js';
+export { type Engine, type EngineInfo, type EngineOptions, engineInfo, startEngine } from './engine.js';

@@ -1,0 +1,116 @@
+import { EngineUnavailableError, shortReason } from './errors.js';
+
+/** tfjs backends narrownet can start. `tensorflow` is tfjs-node, `tensorflow-gpu` is tfjs-node-gpu. */
+export type TfjsBackend = 'cpu' | 'wasm' | 'tensorflow' | 'tensorflow-gpu' | 'webgpu';
+
+/** Options of {@link startTfjs}. */
+export interface TfjsEngineOptions {
+  /** `auto` tries tensorflow-gpu, webgpu, tensorflow, wasm, cpu in that order. Default `auto`. */
+  backend?: TfjsBackend | 'auto';
+}
+
+/** The tfjs-core module. */
+export type TfModule = typeof import('@tensorflow/tfjs-core');
+
+/** A started tfjs engine: `tf` runs on `backend`. */
+export interface TfjsEngine {
+  readonly kind: 'tfjs';
+  readonly backend: TfjsBackend;
+  readonly device: 'cpu' | 'gpu';
+  readonly version: string;
+  readonly tf: TfModule;
+  /** One line naming engine, backend, device and version. */
+  describe(): string;
+}
+
+const GPU_BACKENDS: readonly TfjsBackend[] = ['tensorflow-gpu', 'webgpu'];
+
+const INSTALL: Record<TfjsBackend, string> = {
+  cpu: 'It ships with @narrownet/engine (package @tensorflow/tfjs-backend-cpu); reinstall the workspace.',
+  wasm: 'It ships with @narrownet/engine (package @tensorflow/tfjs-backend-wasm); reinstall the workspace.',
+  tensorflow:
+    'Install `@tensorflow/tfjs-node` beside @narrownet/engine and let its install script run (it downloads libtensorflow, so it needs network access to storage.googleapis.com; with pnpm, allow it in onlyBuiltDependencies).',
+  'tensorflow-gpu':
+    'Install `@tensorflow/tfjs-node-gpu` beside @narrownet/engine on a machine with an NVIDIA GPU, its driver, CUDA 11.2 and cuDNN 8.1, and let its install script download libtensorflow (GPU build).',
+  webgpu:
+    'Install `@tensorflow/tfjs-backend-webgpu` and the `webgpu` package (Dawn bindings for Node) beside @narrownet/engine; a GPU adapter is needed (Vulkan driver and loader on Linux: `apt-get install libvulkan1 mesa-vulkan-drivers`).',
+};
+
+async function importBackend(tf: TfModule, backend: TfjsBackend): Promise<void> {
+  switch (backend) {
+    case 'cpu':
+      await import('@tensorflow/tfjs-backend-cpu');
+      return;
+    case 'wasm':
+      await import('@tensorflow/tfjs-backend-wasm');
+      return;
+    case 'tensorflow':
+      await import('@tensorflow/tfjs-node' as string);
+      return;
+    case 'tensorflow-gpu':
+      await import('@tensorflow/tfjs-node-gpu' as string);
+      return;
+    case 'webgpu': {
+      const dawn = (await import('webgpu' as string)) as {
+        create(flags: string[]): unknown;
+        globals: Record<string, unknown>;
+      };
+      Object.assign(globalThis, dawn.globals);
+      const g = globalThis as { navigator?: Record<string, unknown> };
+      g.navigator ??= {};
+      const nav = g.navigator;
+      if (!nav.gpu) Object.defineProperty(nav, 'gpu', { value: dawn.create([]), configurable: true });
+      await import('@tensorflow/tfjs-backend-webgpu' as string);
+      const adapter = await (nav.gpu as { requestAdapter(): Promise<unknown> }).requestAdapter();
+      if (!adapter)
+        throw new Error('navigator.gpu.requestAdapter() returned no adapter (no GPU, or no Vulkan driver)');
+      return;
+    }
+  }
+  void tf;
+}
+
+/**
+ * Starts tfjs on a backend and makes it the active one. A backend that is missing or cannot
+ * start raises an {@link EngineUnavailableError} saying how to get it; `auto` takes the first
+ * that starts, GPU first.
+ */
+export async function startTfjs(options: TfjsEngineOptions = {}): Promise<TfjsEngine> {
+  const want = options.backend ?? 'auto';
+  const all: TfjsBackend[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
+  if (want !== 'auto' && !all.includes(want)) {
+    throw new RangeError(
+      `startTfjs: backend must be one of auto, ${all.join(', ')}, got ${JSON.stringify(want)}`,
+    );
+  }
+  const tf = (await import('@tensorflow/tfjs-core')) as TfModule;
+  // Production mode: no debug checks and no "install tfjs-node" banner on the cpu backend.
+  tf.enableProdMode();
+  const candidates = want === 'auto' ? all : [want];
+  const failures: string[] = [];
+  for (const backend of candidates) {
+    try {
+      await importBackend(tf, backend);
+      if (!(await tf.setBackend(backend))) throw new Error(`tf.setBackend("${backend}") returned false`);
+      await tf.ready();
+      if (tf.getBackend() !== backend) throw new Error(`active backend is ${tf.getBackend()}`);
+      return {
+        kind: 'tfjs',
+        backend,
+        device: GPU_BACKENDS.includes(backend) ? 'gpu' : 'cpu',
+        version: tf.version_core,
+        tf,
+        describe: () =>
+          `tfjs ${tf.version_core} (backend ${backend}, ${GPU_BACKENDS.includes(backend) ? 'gpu' : 'cpu'})`,
+      };
+    } catch (err) {
+      if (want !== 'auto') {
+        throw new EngineUnavailableError(`tfjs backend "${backend}"`, shortReason(err), INSTALL[backend], {
+          cause: err,
+        });
+      }
+      failures.push(`${backend}: ${shortReason(err)}`);
+    }
+  }
+  throw new EngineUnavailableError('tfjs', `no backend started (${failures.join('; ')})`, INSTALL.cpu);
+}

@@ -1,0 +1,5 @@
+/**
+ * @narrownet/init (under construction).
+ * @packageDocumentation
+ */
+export const PACKAGE_NAME = "@narrownet/init";

@@ -1,0 +1,5 @@
+/**
+ * @narrownet/landscape (under construction).
+ * @packageDocumentation
+ */
+export const PACKAGE_NAME = "@narrownet/landscape";

@@ -1,0 +1,265 @@
+import { ProtoWriter } from './proto.js';
+
+/** Element types narrownet's graphs use, with their ONNX TensorProto.DataType codes. */
+export type OnnxDType = 'float32' | 'float64' | 'int64' | 'int32' | 'bool';
+
+const DTYPE_CODE: Record<OnnxDType, number> = { float32: 1, int32: 6, int64: 7, bool: 9, float64: 11 };
+
+/** A node attribute, tagged with its ONNX type (use the {@link attr} helpers). */
+export type OnnxAttr =
+  | { readonly type: 'float'; readonly value: number }
+  | { readonly type: 'int'; readonly value: number }
+  | { readonly type: 'string'; readonly value: string }
+  | { readonly type: 'floats'; readonly value: readonly number[] }
+  | { readonly type: 'ints'; readonly value: readonly number[] }
+  | { readonly type: 'graph'; readonly value: OnnxGraph }
+  | { readonly type: 'tensor'; readonly value: OnnxConstant };
+
+/** Helpers that tag attribute values with their ONNX type. */
+export const attr = {
+  f: (value: number): OnnxAttr => ({ type: 'float', value }),
+  i: (value: number): OnnxAttr => ({ type: 'int', value }),
+  s: (value: string): OnnxAttr => ({ type: 'string', value }),
+  floats: (value: readonly number[]): OnnxAttr => ({ type: 'floats', value }),
+  ints: (value: readonly number[]): OnnxAttr => ({ type: 'ints', value }),
+  g: (value: OnnxGraph): OnnxAttr => ({ type: 'graph', value }),
+  t: (value: OnnxConstant): OnnxAttr => ({ type: 'tensor', value }),
+};
+
+/** A constant tensor: dtype, shape and values. */
+export interface OnnxConstant {
+  readonly dtype: OnnxDType;
+  readonly shape: readonly number[];
+  readonly values: ArrayLike<number> | ArrayLike<bigint>;
+}
+
+interface ValueInfo {
+  name: string;
+  dtype: OnnxDType;
+  /** Dimensions: numbers are fixed, strings are symbolic; undefined means unknown rank. */
+  shape?: readonly (number | string)[];
+}
+
+interface NodeDef {
+  op: string;
+  inputs: string[];
+  outputs: string[];
+  attrs: Record<string, OnnxAttr>;
+  domain: string;
+}
+
+function tensorBytes(c: OnnxConstant): Uint8Array {
+  const n = c.values.length;
+  switch (c.dtype) {
+    case 'float32':
+      return new Uint8Array(Float32Array.from(c.values as ArrayLike<number>).buffer);
+    case 'float64':
+      return new Uint8Array(Float64Array.from(c.values as ArrayLike<number>).buffer);
+    case 'int32':
+      return new Uint8Array(Int32Array.from(c.values as ArrayLike<number>).buffer);
+    case 'int64': {
+      const out = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) out[i] = BigInt(c.values[i] as number | bigint);
+      return new Uint8Array(out.buffer);
+    }
+    case 'bool':
+      return Uint8Array.from(c.values as ArrayLike<number>, (v) => (v ? 1 : 0));
+  }
+}
+
+function writeTensor(w: ProtoWriter, name: string, c: OnnxConstant): void {
+  const size = c.shape.reduce((a, b) => a * b, 1);
+  if (size !== c.values.length) {
+    throw new RangeError(
+      `ONNX constant "${name}": shape [${c.shape.join(', ')}] needs ${size} values, got ${c.values.length}`,
+    );
+  }
+  for (const d of c.shape) w.int(1, d);
+  w.int(2, DTYPE_CODE[c.dtype]);
+  w.string(8, name);
+  w.bytes(9, tensorBytes(c));
+}
+
+function writeValueInfo(w: ProtoWriter, v: ValueInfo): void {
+  w.string(1, v.name);
+  w.message(2, (type) =>
+    type.message(1, (tensor) => {
+      tensor.int(1, DTYPE_CODE[v.dtype]);
+      if (v.shape) {
+        tensor.message(2, (shape) => {
+          for (const d of v.shape!) {
+            shape.message(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.string(2, d)));
+          }
+        });
+      }
+    }),
+  );
+}
+
+/**
+ * Builds an ONNX graph op by op, then serialises it to a ModelProto that onnxruntime (or any
+ * ONNX consumer) loads. Value names are unique per graph: every generated name starts with the
+ * graph's name, so a Loop body (a nested OnnxGraph with another name) never collides with its parent.
+ *
+ * @example
+ * const g = new OnnxGraph('affine');
+ * const x = g.input('x', 'float32', ['n', 3]);
+ * const w = g.constant({ dtype: 'float32', shape: [3, 1], values: [1, 2, 3] });
+ * g.output(g.op('MatMul', [x, w]), 'float32', ['n', 1], 'y');
+ * const bytes = g.toModel();
+ */
+export class OnnxGraph {
+  readonly name: string;
+  private readonly inputs: ValueInfo[] = [];
+  private readonly outputs: ValueInfo[] = [];
+  private readonly nodes: NodeDef[] = [];
+  private readonly initializers: { name: string; value: OnnxConstant }[] = [];
+  private readonly constCache = new Map<string, string>();
+  private counter = 0;
+
+  constructor(name: string) {
+    if (!/^[A-Za-z_][\w./-]*$/.test(name))
+      throw new RangeError(`OnnxGraph: invalid graph name ${JSON.stringify(name)}`);
+    this.name = name;
+  }
+
+  /** A fresh value name, `<graph>/<hint>_<k>`. */
+  fresh(hint = 'v'): string {
+    return `${this.name}/${hint}_${this.counter++}`;
+  }
+
+  /** Declares a graph input and returns its name. */
+  input(name: string, dtype: OnnxDType, shape?: readonly (number | string)[]): string {
+    this.inputs.push({ name, dtype, shape });
+    return name;
+  }
+
+  /**
+   * Declares `value` as a graph output. With `as`, the value is first renamed through an
+   * Identity node so the output has a stable public name.
+   */
+  output(value: string, dtype: OnnxDType, shape?: readonly (number | string)[], as?: string): string {
+    let name = value;
+    if (as !== undefined && as !== value) {
+      this.nodes.push({ op: 'Identity', inputs: [value], outputs: [as], attrs: {}, domain: '' });
+      name = as;
+    }
+    this.outputs.push({ name, dtype, shape });
+    return name;
+  }
+
+  /** Adds a constant as an initializer and returns its value name (scalars are cached). */
+  constant(value: OnnxConstant, hint = 'const'): string {
+    const key =
+      value.values.length <= 8
+        ? `${value.dtype}|${value.shape.join(',')}|${Array.from(value.values as ArrayLike<number>).join(',')}`
+        : null;
+    if (key && this.constCache.has(key)) return this.constCache.get(key)!;
+    const name = this.fresh(hint);
+    this.initializers.push({ name, value });
+    if (key) this.constCache.set(key, name);
+    return name;
+  }
+
+  /** A float32 scalar constant (shape []). */
+  scalar(value: number, dtype: OnnxDType = 'float32'): string {
+    return this.constant({ dtype, shape: [], values: [value] }, 'scalar');
+  }
+
+  /** An int64 vector constant (axes, shapes, slice bounds). */
+  ints(values: readonly number[]): string {
+    return this.constant({ dtype: 'int64', shape: [values.length], values }, 'ints');
+  }
+
+  /** Adds one node with a single output and returns the output's name. */
+  op(
+    op: string,
+    inputs: readonly string[],
+    attrs: Record<string, OnnxAttr> = {},
+    outputName?: string,
+  ): string {
+    const out = outputName ?? this.fresh(op.toLowerCase());
+    this.nodes.push({ op, inputs: [...inputs], outputs: [out], attrs, domain: '' });
+    return out;
+  }
+
+  /** Adds one node with several outputs and returns their names. */
+  opN(
+    op: string,
+    inputs: readonly string[],
+    outputs: number | readonly string[],
+    attrs: Record<string, OnnxAttr> = {},
+  ): string[] {
+    const outs =
+      typeof outputs === 'number'
+        ? Array.from({ length: outputs }, () => this.fresh(op.toLowerCase()))
+        : [...outputs];
+    this.nodes.push({ op, inputs: [...inputs], outputs: outs, attrs, domain: '' });
+    return outs;
+  }
+
+  /** Writes this graph as a GraphProto into `w`. */
+  writeGraph(w: ProtoWriter): void {
+    for (const node of this.nodes) {
+      w.message(1, (nw) => {
+        for (const i of node.inputs) nw.string(1, i);
+        for (const o of node.outputs) nw.string(2, o);
+        nw.string(4, node.op);
+        for (const [name, a] of Object.entries(node.attrs)) nw.message(5, (aw) => writeAttr(aw, name, a));
+        if (node.domain) nw.string(7, node.domain);
+      });
+    }
+    w.string(2, this.name);
+    for (const init of this.initializers) w.message(5, (tw) => writeTensor(tw, init.name, init.value));
+    for (const i of this.inputs) w.message(11, (vw) => writeValueInfo(vw, i));
+    for (const o of this.outputs) w.message(12, (vw) => writeValueInfo(vw, o));
+  }
+
+  /** Serialises the graph as an ONNX ModelProto (IR version 8, default-domain opset 18). */
+  toModel(opset = 18): Uint8Array {
+    const w = new ProtoWriter();
+    w.int(1, 8); // ir_version
+    w.string(2, 'narrownet');
+    w.string(3, '0.1.0');
+    w.message(7, (gw) => this.writeGraph(gw));
+    w.message(8, (ow) => {
+      ow.string(1, '');
+      ow.int(2, opset);
+    });
+    return w.finish();
+  }
+}
+
+function writeAttr(w: ProtoWriter, name: string, a: OnnxAttr): void {
+  w.string(1, name);
+  switch (a.type) {
+    case 'float':
+      w.float32(2, a.value);
+      w.int(20, 1);
+      break;
+    case 'int':
+      w.int(3, a.value);
+      w.int(20, 2);
+      break;
+    case 'string':
+      w.string(4, a.value);
+      w.int(20, 3);
+      break;
+    case 'tensor':
+      w.message(5, (tw) => writeTensor(tw, `${name}_value`, a.value));
+      w.int(20, 4);
+      break;
+    case 'graph':
+      w.message(6, (gw) => a.value.writeGraph(gw));
+      w.int(20, 5);
+      break;
+    case 'floats':
+      for (const v of a.value) w.float32(7, v);
+      w.int(20, 6);
+      break;
+    case 'ints':
+      for (const v of a.value) w.int(8, v);
+      w.int(20, 7);
+      break;
+  }
+}

@@ -1,0 +1,110 @@
+import { type ActivationSpec, activation } from './activations.js';
+
+/** Zhang et al. eq. (1): f(x) = Σ_{j≤m} v_j σ(w_jᵀx). Parameters `W` [m, d], `v` [m]. */
+export interface ShallowSpec {
+  readonly kind: 'shallow';
+  /** Input dimension d. */
+  readonly inputDim: number;
+  /** Hidden width m. */
+  readonly width: number;
+  readonly activation: ActivationSpec;
+}
+
+/**
+ * Zhang et al. eq. (6): f(x) = Σ_{j≤m/2} v_j (σ(w_jᵀx) − σ(w_{j+m/2}ᵀx)).
+ * Parameters `W` [m, d] (rows 0..m/2−1 are the first half) and `v` [m/2]; m must be even.
+ */
+export interface PairedSpec {
+  readonly kind: 'paired';
+  readonly inputDim: number;
+  /** Hidden width m (even); v has m/2 entries. */
+  readonly width: number;
+  readonly activation: ActivationSpec;
+}
+
+/**
+ * Deep MLP with H hidden layers: x⁽ˡ⁾ = s_l · σ(W⁽ˡ⁾ x⁽ˡ⁻¹⁾ + b⁽ˡ⁾) for l ≤ H, output
+ * W⁽ᴴ⁺¹⁾ x⁽ᴴ⁾ + b⁽ᴴ⁺¹⁾, where s_l = 1/√m_l when `scaled` (Kawaguchi–Huang eq. 2) and 1 otherwise.
+ * Parameters `W1`…`W{H+1}` with `Wl` of shape [m_l, m_{l−1}], and `b1`…`b{H+1}` when `bias`.
+ */
+export interface MlpSpec {
+  readonly kind: 'mlp';
+  /** Layer sizes [d_in, m_1, …, m_H, d_out]; at least [d_in, d_out]. */
+  readonly layers: readonly number[];
+  readonly activation: ActivationSpec;
+  /** Whether every layer has a bias vector. Default false. */
+  readonly bias?: boolean;
+  /** Whether hidden layers are scaled by 1/√m_l (Kawaguchi–Huang eq. 2). Default false. */
+  readonly scaled?: boolean;
+}
+
+/** Any narrownet model architecture, as plain JSON-serialisable data. */
+export type ModelSpec = ShallowSpec | PairedSpec | MlpSpec;
+
+function positiveInt(value: unknown, field: string): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new RangeError(`model spec: ${field} must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+}
+
+/** Checks a spec and throws a RangeError naming the offending field. Returns the spec. */
+export function validateSpec<S extends ModelSpec>(spec: S): S {
+  if (spec === null || typeof spec !== 'object') throw new TypeError('model spec: expected an object');
+  switch (spec.kind) {
+    case 'shallow':
+    case 'paired':
+      positiveInt(spec.inputDim, 'inputDim');
+      positiveInt(spec.width, 'width');
+      if (spec.kind === 'paired' && spec.width % 2 !== 0) {
+        throw new RangeError(
+          `model spec: width of a paired net must be even (v has width/2 entries), got ${spec.width}`,
+        );
+      }
+      break;
+    case 'mlp':
+      if (!Array.isArray(spec.layers) || spec.layers.length < 2) {
+        throw new RangeError('model spec: layers must list at least [inputDim, outputDim]');
+      }
+      for (const [i, m] of spec.layers.entries()) positiveInt(m, `layers[${i}]`);
+      break;
+    default:
+      throw new RangeError(
+        `model spec: unknown kind ${JSON.stringify((spec as { kind?: unknown }).kind)}; expected shallow, paired or mlp`,
+      );
+  }
+  activation(spec.activation);
+  return spec;
+}
+
+/** Input dimension of the model. */
+export function inputDim(spec: ModelSpec): number {
+  return spec.kind === 'mlp' ? spec.layers[0]! : spec.inputDim;
+}
+
+/** Output dimension of the model (1 for shallow and paired nets). */
+export function outputDim(spec: ModelSpec): number {
+  return spec.kind === 'mlp' ? spec.layers[spec.layers.length - 1]! : 1;
+}
+
+/** Number of hidden layers H of an MLP (1 for shallow and paired nets). */
+export function hiddenLayerCount(spec: ModelSpec): number {
+  return spec.kind === 'mlp' ? spec.layers.length - 2 : 1;
+}
+
+/** Parameter names and shapes, in a fixed order (the order checkpoints and graphs use). */
+export function paramShapes(spec: ModelSpec): Record<string, number[]> {
+  validateSpec(spec);
+  if (spec.kind === 'shallow') return { W: [spec.width, spec.inputDim], v: [spec.width] };
+  if (spec.kind === 'paired') return { W: [spec.width, spec.inputDim], v: [spec.width / 2] };
+  const out: Record<string, number[]> = {};
+  for (let l = 1; l < spec.layers.length; l++) {
+    out[`W${l}`] = [spec.layers[l]!, spec.layers[l - 1]!];
+    if (spec.bias) out[`b${l}`] = [spec.layers[l]!];
+  }
+  return out;
+}
+
+/** Total number of trainable parameters. */
+export function paramCount(spec: ModelSpec): number {
+  return Object.values(paramShapes(spec)).reduce((s, sh) => s + sh.reduce((a, b) => a * b, 1), 0);
+}

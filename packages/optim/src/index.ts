@@ -1,0 +1,5 @@
+/**
+ * @narrownet/optim (under construction).
+ * @packageDocumentation
+ */
+export const PACKAGE_NAME = "@narrownet/optim";

@@ -1,0 +1,5 @@
+/**
+ * @narrownet/regime (under construction).
+ * @packageDocumentation
+ */
+export const PACKAGE_NAME = "@narrownet/regime";

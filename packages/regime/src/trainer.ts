@@ -1,0 +1,43 @@
+import type { ParamTree } from '@narrownet/models';
+
+/** Where a trainer runs. */
+export interface TrainerInfo {
+  /** `onnx` (fused step graph) or `tfjs` (autodiff reference / general path). */
+  engine: 'onnx' | 'tfjs';
+  /** onnxruntime execution provider or tfjs backend. */
+  backend: string;
+  device: 'cpu' | 'gpu';
+}
+
+/** Everything needed to resume a run exactly: parameters, optimizer slots, anchors, step. */
+export interface TrainerState {
+  /** Number of optimizer steps taken. */
+  step: number;
+  params: ParamTree;
+  /** Optimizer slots (momentum buffers, Adam moments), keyed `<slot>.<param>`. */
+  slots: ParamTree;
+  /** Projection anchors θ0 (Frobenius balls), keyed by parameter name. */
+  anchors: ParamTree;
+}
+
+/**
+ * A training engine for one configuration: owns parameters, optimizer state and data on its
+ * device and advances them by full-batch (or mini-batch) steps. Implemented by the tfjs
+ * reference trainer and the fused ONNX trainer; both give the same iterates to float32 tolerance.
+ */
+export interface Trainer {
+  readonly info: TrainerInfo;
+  /**
+   * Runs `steps` optimizer steps (forward, gradient, update, projection each) and resolves to
+   * the training loss at the iterate reached (evaluated on the trainer's loss).
+   */
+  run(steps: number): Promise<number>;
+  /** Loss and per-parameter gradient at the current iterate (no step taken). */
+  evaluate(): Promise<{ loss: number; grads: ParamTree }>;
+  /** A copy of the current state (for metrics, checkpoints, resume). */
+  state(): Promise<TrainerState>;
+  /** Replaces the current state (resume). */
+  setState(state: TrainerState): Promise<void>;
+  /** Releases engine resources. */
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,4 @@
+import { defineConfig } from 'tsup';
+import { tsupPreset } from '../../tooling/tsup.preset.mjs';
+
+export default defineConfig(tsupPreset());
