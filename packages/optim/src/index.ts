@@ -1,5 +1,6 @@
 /**
- * @narrownet/optim (under construction).
+ * @narrownet/optim — update rules, schedules, projections and PGD as data, lowered to host,
+ * tfjs and ONNX.
  * @packageDocumentation
  */
-export const PACKAGE_NAME = "@narrownet/optim";
+export type { UpdateSpec, ScheduleSpec, ProjectionSpec, GroupSpec, OptimizerSpec } from './spec.js';

@@ -1,5 +1,5 @@
 /**
- * @narrownet/regime (under construction).
+ * @narrownet/regime — the training loop and the papers' regimes as composable presets.
  * @packageDocumentation
  */
-export const PACKAGE_NAME = "@narrownet/regime";
+export type { Trainer, TrainerConfig, TrainerInfo, TrainerState } from './trainer.js';

@@ -41,3 +41,21 @@ export interface Trainer {
   /** Releases engine resources. */
   dispose(): Promise<void>;
 }
+
+/** What a trainer needs: the model, loss, optimizer, starting point and data. */
+export interface TrainerConfig {
+  spec: import('@narrownet/models').ModelSpec;
+  loss: import('@narrownet/models').LossName;
+  /** Optimizer groups (update rule, step size, schedule, projection per group). */
+  optimizer: import('@narrownet/optim').OptimizerSpec;
+  /** Initial parameters (copied). */
+  params: ParamTree;
+  /** Anchors θ0 of Frobenius-ball projections; default: the initial parameters. */
+  anchors?: ParamTree;
+  /** Training data, row-major: X [n, inputDim], Y [n, outputDim]. */
+  data: { X: Float32Array; Y: Float32Array; n: number };
+  /** Mini-batch size; default (and undefined) = full batch. */
+  batchSize?: number;
+  /** Seed of the mini-batch order. */
+  seed?: number;
+}
