@@ -1,5 +1,17 @@
 /**
- * @narrownet/landscape (under construction).
+ * @narrownet/landscape — loss-landscape diagnostics of narrow nets: Jacobian spectra (Zhang et al.
+ * 2021), the projection formulas of Kawaguchi, Huang and Kaelbling 2019, Kawaguchi–Huang 2019
+ * rank/Lipschitz/parameter bounds, Song et al. 2021 near-isometry quantities and Hermite norms.
+ * Everything is computed in float64.
  * @packageDocumentation
  */
-export const PACKAGE_NAME = "@narrownet/landscape";
+export type { ParamsLike } from './util.js';
+export {
+  type SpectrumResult,
+  type ZhangWidthResult,
+  hiddenJacobian,
+  jacobianGram,
+  jacobianLambdaMin,
+  featureMatrixSpectrum,
+  zhangWidthCondition,
+} from './zhang.js';
