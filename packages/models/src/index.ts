@@ -22,3 +22,11 @@ export {
 export { type ParamArrays, forward64, hiddenOutputs64, lossAndGrad64 } from './reference.js';
 export { OnnxGraph, type OnnxDType, type OnnxAttr, type OnnxConstant, attr } from './onnx/builder.js';
 export { type TfParams, activateTf, forwardTf, lossTf, toTfParams, fromTfParams } from './tfjs.js';
+export { type SafetensorsDType, decodeSafetensors, encodeSafetensors } from './safetensors.js';
+export {
+  type Checkpoint,
+  type CheckpointPaths,
+  type LoadedCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from './checkpoint.js';
