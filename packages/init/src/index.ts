@@ -1,5 +1,15 @@
 /**
- * @narrownet/init (under construction).
+ * @narrownet/init — initialization schemes: variance scaling (LeCun, He, Glorot), mirrored
+ * LeCun (Zhang et al. 2021, Alg. 1), the ω-ratio family of Song et al. 2021 and the Gaussian
+ * init of Kawaguchi & Huang 2019.
  * @packageDocumentation
  */
-export const PACKAGE_NAME = "@narrownet/init";
+export { type InitSpec, initParams, songRatioOf } from './init.js';
+export {
+  type Distribution,
+  type FanMode,
+  type VarianceScalingOptions,
+  TRUNCATED_NORMAL_STD,
+  fans,
+  varianceScaling,
+} from './variance.js';

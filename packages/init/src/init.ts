@@ -1,0 +1,247 @@
+import {
+  type ModelSpec,
+  type ParamTree,
+  type Rng,
+  hostTensor,
+  paramShapes,
+  validateSpec,
+} from '@narrownet/models';
+import { type Distribution, type FanMode, fans, fillDistribution } from './variance.js';
+
+/**
+ * An initialization scheme, as plain JSON-serialisable data. Biases are initialised to 0 by every
+ * scheme except `kawaguchiHuang`.
+ */
+export type InitSpec =
+  /**
+   * LeCun (variance 1/fan_in), He (2/fan_in) or Glorot (1/fan_avg) on every weight, including
+   * the outer weights v of shallow and paired nets (fan_in = m for v, as in Zhang et al. Alg. 1).
+   * `distribution` defaults to `normal` (the N(0, 1/d) of Alg. 1; JAX's lecun_normal etc. use
+   * `truncatedNormal`).
+   */
+  | {
+      readonly kind: 'lecun' | 'he' | 'glorot';
+      readonly distribution?: Distribution;
+    }
+  /** jax.nn.initializers.variance_scaling on every weight: variance = scale / fan. */
+  | {
+      readonly kind: 'varianceScaling';
+      readonly scale: number;
+      readonly mode: FanMode;
+      readonly distribution: Distribution;
+    }
+  /**
+   * Mirrored LeCun (Zhang et al. Alg. 1; App. G for deep nets): output identically 0 at init.
+   * `absOuter: true` replaces the drawn outer weights by their absolute values, as a constraint
+   * v ≥ ζ (B_{ζ,κ}) needs.
+   */
+  | { readonly kind: 'mirroredLecun'; readonly absOuter?: boolean }
+  /**
+   * Song et al. (2021) eq. (17): W ~ N(0, ω1²), V ~ N(0, ω2²) with ω1·ω2 = c/√(d0·d1) and the
+   * ratio r = ω2/ω1, i.e. ω1 = √(c/(r·√(d0·d1))), ω2 = r·ω1. `c` defaults to 1.
+   */
+  | { readonly kind: 'song'; readonly ratio: number; readonly c?: number }
+  /**
+   * Kawaguchi & Huang (2019) Sec. II: W_ij ~ N(0, c_w), b_i ~ N(0, c_b) on every layer. `cw` and
+   * `cb` are VARIANCES (the paper writes N(0, c_w), second argument the variance: Lemma 1 uses
+   * E[g²] = c_w‖x‖² + c_b). Meant for the 1/√m_l-scaled MLP (`scaled: true`).
+   */
+  | { readonly kind: 'kawaguchiHuang'; readonly cw: number; readonly cb: number };
+
+function positive(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new RangeError(
+      `initParams: ${field} must be a positive finite number, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+function nonNegative(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new RangeError(`initParams: ${field} must be a finite number ≥ 0, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function normal(n: number, variance: number, rng: Rng): Float32Array {
+  return rng.fillNormal(new Float32Array(n), 0, Math.sqrt(variance));
+}
+
+function fanFor(shape: readonly number[], mode: FanMode): number {
+  const f = fans(shape);
+  return mode === 'fanIn' ? f.fanIn : mode === 'fanOut' ? f.fanOut : (f.fanIn + f.fanOut) / 2;
+}
+
+/** Variance scaling on every weight, zero biases. */
+function scaled(
+  spec: ModelSpec,
+  scale: number,
+  mode: FanMode,
+  distribution: Distribution,
+  rng: Rng,
+): ParamTree {
+  const out: ParamTree = {};
+  for (const [name, shape] of Object.entries(paramShapes(spec))) {
+    const t = hostTensor(shape);
+    if (!(spec.kind === 'mlp' && name.startsWith('b'))) {
+      // The outer weights v of shallow/paired nets are one output row: fan_in = m (Alg. 1),
+      // even for the paired net whose v has m/2 entries (each enters twice, ±).
+      const s = name === 'v' && spec.kind !== 'mlp' ? [1, spec.width] : shape;
+      fillDistribution(t.data, scale / fanFor(s, mode), distribution, rng.fork(name));
+    }
+    out[name] = t;
+  }
+  return out;
+}
+
+function mirrored(spec: ModelSpec, absOuter: boolean, rng: Rng): ParamTree {
+  if (spec.kind !== 'mlp') {
+    const m = spec.width;
+    const d = spec.inputDim;
+    if (m % 2 !== 0) {
+      throw new RangeError(`initParams: mirroredLecun needs an even width, got width ${m}`);
+    }
+    const h = m / 2;
+    const W = hostTensor([m, d]);
+    W.data.set(normal(h * d, 1 / d, rng.fork('W')));
+    W.data.copyWithin(h * d, 0, h * d);
+    const vHalf = normal(h, 1 / m, rng.fork('v'));
+    if (absOuter) for (let j = 0; j < h; j++) vHalf[j] = Math.abs(vHalf[j]!);
+    if (spec.kind === 'paired') return { W, v: hostTensor([h], vHalf) };
+    const v = hostTensor([m]);
+    for (let j = 0; j < h; j++) {
+      v.data[j] = vHalf[j]!;
+      v.data[j + h] = -vHalf[j]!;
+    }
+    return { W, v };
+  }
+  const L = spec.layers.length - 1;
+  if (L < 2) {
+    throw new RangeError(
+      `initParams: mirroredLecun on an mlp needs at least one hidden layer, got layers [${spec.layers.join(', ')}]`,
+    );
+  }
+  const mH = spec.layers[L - 1]!;
+  if (mH % 2 !== 0) {
+    throw new RangeError(
+      `initParams: mirroredLecun needs an even width of the last hidden layer, got layers[${L - 1}] = ${mH}`,
+    );
+  }
+  const out = scaled(spec, 1, 'fanIn', 'normal', rng);
+  const h = mH / 2;
+  // Last hidden layer: rows h..mH−1 copy rows 0..h−1 (and its bias, zero here, likewise).
+  const WH = out[`W${L - 1}`]!;
+  const cols = spec.layers[L - 2]!;
+  WH.data.copyWithin(h * cols, 0, h * cols);
+  const bH = out[`b${L - 1}`];
+  if (bH) bH.data.copyWithin(h, 0, h);
+  // Output layer [dout, mH]: columns h..mH−1 are the negated columns 0..h−1; output bias 0.
+  const WO = out[`W${L}`]!;
+  const dout = spec.layers[L]!;
+  for (let k = 0; k < dout; k++) {
+    for (let j = 0; j < h; j++) {
+      const a = absOuter ? Math.abs(WO.data[k * mH + j]!) : WO.data[k * mH + j]!;
+      WO.data[k * mH + j] = a;
+      WO.data[k * mH + j + h] = -a;
+    }
+  }
+  const bO = out[`b${L}`];
+  if (bO) bO.data.fill(0);
+  return out;
+}
+
+function songDims(spec: ModelSpec): { d0: number; d1: number } {
+  if (spec.kind !== 'mlp') return { d0: spec.inputDim, d1: spec.width };
+  if (spec.layers.length !== 3) {
+    throw new RangeError(
+      `initParams: song init is defined for one hidden layer (layers [d0, d1, d2]), got layers [${spec.layers.join(', ')}]`,
+    );
+  }
+  return { d0: spec.layers[0]!, d1: spec.layers[1]! };
+}
+
+function song(spec: ModelSpec, ratio: number, c: number, rng: Rng): ParamTree {
+  const { d0, d1 } = songDims(spec);
+  const w1 = Math.sqrt(c / (ratio * Math.sqrt(d0 * d1)));
+  const w2 = ratio * w1;
+  const out: ParamTree = {};
+  for (const [name, shape] of Object.entries(paramShapes(spec))) {
+    const t = hostTensor(shape);
+    if (name === 'W' || name === 'W1') rng.fork(name).fillNormal(t.data, 0, w1);
+    else if (name === 'v' || name === 'W2') rng.fork(name).fillNormal(t.data, 0, w2);
+    out[name] = t;
+  }
+  return out;
+}
+
+function kawaguchiHuang(spec: ModelSpec, cw: number, cb: number, rng: Rng): ParamTree {
+  const out: ParamTree = {};
+  for (const [name, shape] of Object.entries(paramShapes(spec))) {
+    const t = hostTensor(shape);
+    const isBias = spec.kind === 'mlp' && name.startsWith('b');
+    rng.fork(name).fillNormal(t.data, 0, Math.sqrt(isBias ? cb : cw));
+    out[name] = t;
+  }
+  return out;
+}
+
+/**
+ * Draws the initial parameters of a model. Every parameter draws from its own stream
+ * `rng.fork(name)`, so the same seed gives the same tensor for a parameter whatever else the
+ * model has. Errors name the offending field (odd width for mirrored init, non-positive scales).
+ */
+export function initParams(spec: ModelSpec, init: InitSpec, rng: Rng): ParamTree {
+  validateSpec(spec);
+  if (init === null || typeof init !== 'object') throw new TypeError('initParams: init must be an object');
+  if (!rng || typeof rng.fork !== 'function')
+    throw new TypeError('initParams: rng must be an Rng (createRng)');
+  switch (init.kind) {
+    case 'lecun':
+    case 'he':
+    case 'glorot': {
+      const dist = init.distribution ?? 'normal';
+      if (init.kind === 'lecun') return scaled(spec, 1, 'fanIn', dist, rng);
+      if (init.kind === 'he') return scaled(spec, 2, 'fanIn', dist, rng);
+      return scaled(spec, 1, 'fanAvg', dist, rng);
+    }
+    case 'varianceScaling':
+      return scaled(spec, positive(init.scale, 'scale'), init.mode, init.distribution, rng);
+    case 'mirroredLecun':
+      return mirrored(spec, init.absOuter === true, rng);
+    case 'song':
+      return song(spec, positive(init.ratio, 'ratio'), positive(init.c ?? 1, 'c'), rng);
+    case 'kawaguchiHuang':
+      return kawaguchiHuang(spec, nonNegative(init.cw, 'cw'), nonNegative(init.cb, 'cb'), rng);
+    default:
+      throw new RangeError(
+        `initParams: unknown init kind ${JSON.stringify((init as { kind?: unknown }).kind)}; expected lecun, he, glorot, varianceScaling, mirroredLecun, song or kawaguchiHuang`,
+      );
+  }
+}
+
+/**
+ * Which member of the Song et al. family (ω1·ω2 = c/√(d0·d1), r = ω2/ω1) a standard scheme is
+ * for a layer pair W [d1, d0], V [d2, d1]: LeCun ω1 = 1/√d0, ω2 = 1/√d1 gives c = 1,
+ * r = √(d0/d1); He ω1 = √(2/d0), ω2 = √(2/d1) gives c = 2, r = √(d0/d1).
+ */
+export function songRatioOf(
+  scheme: 'lecun' | 'he',
+  d0: number,
+  d1: number,
+): { ratio: number; c: number; omega1: number; omega2: number } {
+  for (const [v, f] of [
+    [d0, 'd0'],
+    [d1, 'd1'],
+  ] as const) {
+    if (!Number.isInteger(v) || v <= 0)
+      throw new RangeError(`songRatioOf: ${f} must be a positive integer, got ${v}`);
+  }
+  let gain: number;
+  if (scheme === 'lecun') gain = 1;
+  else if (scheme === 'he') gain = 2;
+  else throw new RangeError(`songRatioOf: scheme must be lecun or he, got ${JSON.stringify(scheme)}`);
+  const omega1 = Math.sqrt(gain / d0);
+  const omega2 = Math.sqrt(gain / d1);
+  return { ratio: omega2 / omega1, c: omega1 * omega2 * Math.sqrt(d0 * d1), omega1, omega2 };
+}
