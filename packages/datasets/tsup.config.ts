@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
 import { tsupPreset } from '../../tooling/tsup.preset.mjs';
 
-export default defineConfig(tsupPreset());
+// shims: import.meta.url in the CJS build (mnistSample locates the `mnist` package with it).
+export default defineConfig(tsupPreset({ shims: true }));
