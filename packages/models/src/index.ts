@@ -30,3 +30,4 @@ export {
   loadCheckpoint,
   saveCheckpoint,
 } from './checkpoint.js';
+export { type LoweringInputs, type LoweringOutputs, type LoweringOptions, lowerModelOnnx, buildLossGradModel } from './onnx/lower.js';
