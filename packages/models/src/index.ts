@@ -30,4 +30,10 @@ export {
   loadCheckpoint,
   saveCheckpoint,
 } from './checkpoint.js';
-export { type LoweringInputs, type LoweringOutputs, type LoweringOptions, lowerModelOnnx, buildLossGradModel } from './onnx/lower.js';
+export {
+  type LoweringInputs,
+  type LoweringOutputs,
+  type LoweringOptions,
+  lowerModelOnnx,
+  buildLossGradModel,
+} from './onnx/lower.js';
