@@ -30,7 +30,7 @@ export interface Activation {
   readonly slope: number;
   /** σ(x) in float64. */
   f(x: number): number;
-  /** σ'(x) in float64 (at a kink: the right derivative for relu/leakyRelu, 0 for abs). */
+  /** σ'(x) in float64 (at a kink: the left derivative for relu/leakyRelu (0, slope), 0 for abs, as tfjs). */
   df(x: number): number;
   /** True when σ is piecewise linear (relu, leakyRelu, abs, identity). */
   readonly piecewiseLinear: boolean;
