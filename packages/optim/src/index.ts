@@ -4,3 +4,9 @@
  * @packageDocumentation
  */
 export type { UpdateSpec, ScheduleSpec, ProjectionSpec, GroupSpec, OptimizerSpec } from './spec.js';
+export { type NumArray, projectOnto, zetaKappaLevel } from './projection.js';
+export { scheduleFactor } from './schedule.js';
+export { type HostOptimizer, createHostOptimizer } from './host.js';
+export { type TfOptimizer, createTfOptimizer } from './tf.js';
+export { type GroupStationarity, kktResidual } from './kkt.js';
+export { type ResolvedUpdate, resolveUpdate, validateOptimizerSpec } from './validate.js';

@@ -44,7 +44,12 @@ export type ProjectionSpec =
    * B_{ζ,κ} = {v ≥ ζ·1, v_j/v_j' ≤ κ} (Zhang et al. eq. 7). `exact`: Euclidean projection;
    * `paperHeuristic`: App. H.1's projectv (moves only argmin/argmax entries).
    */
-  | { readonly kind: 'zetaKappa'; readonly zeta: number; readonly kappa: number; readonly method: 'exact' | 'paperHeuristic' }
+  | {
+      readonly kind: 'zetaKappa';
+      readonly zeta: number;
+      readonly kappa: number;
+      readonly method: 'exact' | 'paperHeuristic';
+    }
   /** Elementwise box lo ≤ θ ≤ hi. */
   | { readonly kind: 'box'; readonly lo: number; readonly hi: number };
 

@@ -1,0 +1,223 @@
+import type { ProjectionSpec } from './spec.js';
+
+/** Arrays a projection reads and writes in place (float32 storage or float64 analysis). */
+export type NumArray = Float32Array | Float64Array;
+
+/**
+ * Checks a projection spec and throws a RangeError naming the offending field (`where` says
+ * which group/parameters it belongs to).
+ */
+export function validateProjection(spec: ProjectionSpec | undefined, where = 'projection'): void {
+  if (spec === undefined) return;
+  if (spec === null || typeof spec !== 'object') throw new TypeError(`${where}: expected an object`);
+  const finite = (v: unknown, field: string): number => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      throw new RangeError(`${where}: ${field} must be a finite number, got ${JSON.stringify(v)}`);
+    }
+    return v;
+  };
+  switch (spec.kind) {
+    case 'none':
+      return;
+    case 'frobeniusBall':
+      if (!(finite(spec.radius, 'radius') > 0)) {
+        throw new RangeError(`${where}: radius must be > 0, got ${spec.radius}`);
+      }
+      return;
+    case 'zetaKappa':
+      if (!(finite(spec.zeta, 'zeta') > 0))
+        throw new RangeError(`${where}: zeta must be > 0, got ${spec.zeta}`);
+      if (!(finite(spec.kappa, 'kappa') >= 1)) {
+        throw new RangeError(`${where}: kappa must be ≥ 1, got ${spec.kappa}`);
+      }
+      if (spec.method !== 'exact' && spec.method !== 'paperHeuristic') {
+        throw new RangeError(
+          `${where}: method must be exact or paperHeuristic, got ${JSON.stringify(spec.method)}`,
+        );
+      }
+      return;
+    case 'box':
+      if (finite(spec.lo, 'lo') > finite(spec.hi, 'hi')) {
+        throw new RangeError(`${where}: lo must be ≤ hi, got lo ${spec.lo} > hi ${spec.hi}`);
+      }
+      return;
+    default:
+      throw new RangeError(
+        `${where}: unknown kind ${JSON.stringify((spec as { kind?: unknown }).kind)}; expected none, frobeniusBall, zetaKappa or box`,
+      );
+  }
+}
+
+/**
+ * Optimal lower level t* ≥ ζ of the exact projection onto B_{ζ,κ} = {v ≥ ζ, max v ≤ κ·min v}.
+ * B = ∪_{t≥ζ} [t, κt]^n, so P(v) = clip(v, t*, κt*) with t* the minimiser over t ≥ ζ of the convex
+ * piecewise quadratic g(t) = Σ_i dist(v_i, [t, κt])² = Σ_i (t − v_i)₊² + (v_i − κt)₊². Its
+ * derivative g'(t)/2 = Σ_i (t − v_i)₊ − κ Σ_i (v_i − κt)₊ is nondecreasing and linear between
+ * the breakpoints {v_i} ∪ {v_i/κ}: bisect the sorted breakpoints for the sign change, then solve
+ * the linear piece exactly (float64).
+ */
+export function zetaKappaLevel(v: ArrayLike<number>, zeta: number, kappa: number): number {
+  const n = v.length;
+  const slope = (t: number): number => {
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      const x = v[i]!;
+      if (x < t) s += t - x;
+      const k = kappa * t;
+      if (x > k) s -= kappa * (x - k);
+    }
+    return s;
+  };
+  if (n === 0 || slope(zeta) >= 0) return zeta;
+  const bps: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = v[i]!;
+    if (x > zeta) bps.push(x);
+    if (x / kappa > zeta) bps.push(x / kappa);
+  }
+  bps.sort((a, b) => a - b);
+  // Find the first breakpoint with slope ≥ 0 (exists unless t* lies beyond the last one).
+  let lo = -1;
+  let hi = bps.length;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (slope(bps[mid]!) >= 0) hi = mid;
+    else lo = mid;
+  }
+  const left = lo < 0 ? zeta : bps[lo]!;
+  if (hi < bps.length && slope(bps[hi]!) === 0) return bps[hi]!;
+  const right = hi < bps.length ? bps[hi]! : Number.POSITIVE_INFINITY;
+  // On (left, right) the active sets are fixed: slope(t) = a·t − b.
+  const probe = Number.isFinite(right) ? (left + right) / 2 : left + 1 + Math.abs(left);
+  let a = 0;
+  let b = 0;
+  for (let i = 0; i < n; i++) {
+    const x = v[i]!;
+    if (x < probe) {
+      a += 1;
+      b += x;
+    }
+    if (x > kappa * probe) {
+      a += kappa * kappa;
+      b += kappa * x;
+    }
+  }
+  const t = b / a;
+  return Math.min(Math.max(t, left), right);
+}
+
+/** Exact Euclidean projection onto B_{ζ,κ}, in place (see {@link zetaKappaLevel}). */
+function zetaKappaExact(v: NumArray, zeta: number, kappa: number): void {
+  const t = zetaKappaLevel(v, zeta, kappa);
+  const hi = kappa * t;
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i]!;
+    v[i] = Math.min(Math.max(x, t), hi);
+  }
+}
+
+/**
+ * Zhang et al. App. H.1 `projectv`, transcribed: with vmax, argmax, vmin, argmin read once at the
+ * start (first index on ties, like torch.argmax/argmin), `if vmin < ζ: v[argmin] = ζ`, then
+ * `if vmax/vmin > κ: v[argmax] = κ·vmin` (the OLD vmin). A heuristic: the result need not lie in
+ * B_{ζ,κ} (e.g. ζ = 0.001, κ = 1, v = [0.0005, 0.01] → [0.001, 0.0005]).
+ */
+function zetaKappaPaper(v: NumArray, zeta: number, kappa: number): void {
+  if (v.length === 0) return;
+  let amax = 0;
+  let amin = 0;
+  for (let i = 1; i < v.length; i++) {
+    if (v[i]! > v[amax]!) amax = i;
+    if (v[i]! < v[amin]!) amin = i;
+  }
+  const vmax = v[amax]!;
+  const vmin = v[amin]!;
+  if (vmin < zeta) v[amin] = zeta;
+  if (vmax / vmin > kappa) v[amax] = kappa * vmin;
+}
+
+/**
+ * Projects the arrays of one parameter group onto the feasible set `spec`, in place.
+ * - `none`: no change.
+ * - `frobeniusBall`: JOINT ball ‖x − x0‖_F ≤ radius over all arrays (x0 = `anchors`, default 0):
+ *   x ← x0 + radius·(x − x0)/‖x − x0‖ when outside (norm accumulated in float64).
+ * - `zetaKappa` `exact`: the Euclidean projection onto the convex set {v ≥ ζ, max v ≤ κ·min v},
+ *   applied to the concatenation of the arrays (normally the single array v); for κ = 1 this is
+ *   max(ζ, mean v)·1. `paperHeuristic`: App. H.1's `projectv`, applied to each array separately.
+ * - `box`: elementwise clamp to [lo, hi].
+ */
+export function projectOnto(spec: ProjectionSpec, values: NumArray[], anchors?: NumArray[]): void {
+  validateProjection(spec);
+  if (!Array.isArray(values)) throw new TypeError('projectOnto: values must be an array of arrays');
+  if (anchors !== undefined) {
+    if (!Array.isArray(anchors) || anchors.length !== values.length) {
+      throw new RangeError(
+        `projectOnto: anchors must have one array per value array (${values.length}), got ${anchors?.length}`,
+      );
+    }
+    for (let k = 0; k < values.length; k++) {
+      if (anchors[k]!.length !== values[k]!.length) {
+        throw new RangeError(
+          `projectOnto: anchors[${k}] has ${anchors[k]!.length} entries, values[${k}] has ${values[k]!.length}`,
+        );
+      }
+    }
+  }
+  switch (spec.kind) {
+    case 'none':
+      return;
+    case 'box':
+      for (const x of values) {
+        for (let i = 0; i < x.length; i++) x[i] = Math.min(Math.max(x[i]!, spec.lo), spec.hi);
+      }
+      return;
+    case 'frobeniusBall': {
+      let s = 0;
+      for (let k = 0; k < values.length; k++) {
+        const x = values[k]!;
+        const a = anchors?.[k];
+        for (let i = 0; i < x.length; i++) {
+          const d = x[i]! - (a ? a[i]! : 0);
+          s += d * d;
+        }
+      }
+      const norm = Math.sqrt(s);
+      if (norm <= spec.radius) return;
+      const f = spec.radius / norm;
+      for (let k = 0; k < values.length; k++) {
+        const x = values[k]!;
+        const a = anchors?.[k];
+        for (let i = 0; i < x.length; i++) {
+          const a0 = a ? a[i]! : 0;
+          x[i] = a0 + f * (x[i]! - a0);
+        }
+      }
+      return;
+    }
+    case 'zetaKappa': {
+      if (spec.method === 'paperHeuristic') {
+        for (const x of values) zetaKappaPaper(x, spec.zeta, spec.kappa);
+        return;
+      }
+      if (values.length === 1) {
+        zetaKappaExact(values[0]!, spec.zeta, spec.kappa);
+        return;
+      }
+      let total = 0;
+      for (const x of values) total += x.length;
+      const all = new Float64Array(total);
+      let o = 0;
+      for (const x of values) {
+        all.set(x, o);
+        o += x.length;
+      }
+      zetaKappaExact(all, spec.zeta, spec.kappa);
+      o = 0;
+      for (const x of values) {
+        x.set(all.subarray(o, o + x.length));
+        o += x.length;
+      }
+      return;
+    }
+  }
+}

@@ -1,0 +1,201 @@
+import type { ParamTree } from '@narrownet/models';
+import * as tf from '@tensorflow/tfjs-core';
+import { checkTree, resolveAnchors, slotNames } from './host.js';
+import { scheduleFactor } from './schedule.js';
+import type { OptimizerSpec, ProjectionSpec } from './spec.js';
+import { validateOptimizerSpec } from './validate.js';
+
+/** The tfjs lowering of an {@link OptimizerSpec}: same semantics as the host optimizer. */
+export interface TfOptimizer {
+  /** One step: update then project every group, assigning into the variables. */
+  step(grads: Record<string, tf.Tensor>): void;
+  /** Number of steps taken. */
+  readonly stepCount: number;
+  /** A host copy of the slots (`momentum.<p>`, `adam_m.<p>`, `adam_v.<p>`). */
+  slots(): ParamTree;
+  /** Replaces the slots and the step count (resume). */
+  setState(slots: ParamTree, stepCount: number): void;
+  /** Releases the slot and anchor tensors (not the parameter variables). */
+  dispose(): void;
+}
+
+/** Lower level t* of the exact B_{ζ,κ} projection with tfjs ops (see zetaKappaLevel). */
+function zetaKappaLevelTf(v: tf.Tensor1D, zeta: number, kappa: number): tf.Scalar {
+  // Candidates c ∈ {ζ} ∪ {v_i} ∪ {v_i/κ}; slope(c)/2 = Σ relu(c − v) − κ Σ relu(v − κc).
+  const c = tf.reshape(tf.concat([tf.tensor1d([zeta]), v, tf.div(v, kappa)]), [-1, 1]);
+  const vr = tf.reshape(v, [1, -1]);
+  const slope = tf.sub(
+    tf.sum(tf.relu(tf.sub(c, vr)), 1),
+    tf.mul(kappa, tf.sum(tf.relu(tf.sub(vr, tf.mul(c, kappa))), 1)),
+  );
+  const ok = tf.logicalAnd(tf.lessEqual(slope, 0), tf.greaterEqual(tf.reshape(c, [-1]), zeta));
+  // c* = the largest admissible candidate with slope ≤ 0 (−∞ when none: then t* = ζ).
+  const cstar = tf.max(tf.where(ok, tf.reshape(c, [-1]), tf.fill([c.shape[0]], Number.NEGATIVE_INFINITY)));
+  // Linear piece right of c*: A = {v ≤ c*}, B = {v > κc*}; slope = a·t − b there.
+  const inA = tf.cast(tf.lessEqual(v, cstar), 'float32');
+  const inB = tf.cast(tf.greater(v, tf.mul(cstar, kappa)), 'float32');
+  const a = tf.add(tf.sum(inA), tf.mul(kappa * kappa, tf.sum(inB)));
+  const b = tf.add(tf.sum(tf.mul(inA, v)), tf.mul(kappa, tf.sum(tf.mul(inB, v))));
+  const root = tf.maximum(tf.div(b, a), cstar);
+  return tf.maximum(tf.where(tf.isFinite(cstar), root, tf.scalar(zeta)), zeta) as tf.Scalar;
+}
+
+function paperTf(v: tf.Tensor, zeta: number, kappa: number): tf.Tensor {
+  const flat = tf.reshape(v, [-1]);
+  const n = flat.shape[0]!;
+  const amax = tf.argMax(flat);
+  const amin = tf.argMin(flat);
+  const vmax = tf.max(flat);
+  const vmin = tf.min(flat);
+  const atMin = tf.cast(tf.oneHot(amin, n), 'bool');
+  const atMax = tf.cast(tf.oneHot(amax, n), 'bool');
+  const v1 = tf.where(tf.logicalAnd(atMin, tf.less(vmin, zeta)), tf.fill([n], zeta), flat);
+  const v2 = tf.where(
+    tf.logicalAnd(atMax, tf.greater(tf.div(vmax, vmin), kappa)),
+    tf.broadcastTo(tf.mul(vmin, kappa), [n]),
+    v1,
+  );
+  return tf.reshape(v2, v.shape);
+}
+
+/** Projection of a group's tensors with tfjs ops; returns the new values (same order). */
+function projectTf(p: ProjectionSpec, xs: tf.Tensor[], x0: tf.Tensor[]): tf.Tensor[] {
+  switch (p.kind) {
+    case 'none':
+      return xs;
+    case 'box':
+      return xs.map((x) => tf.clipByValue(x, p.lo, p.hi));
+    case 'frobeniusBall': {
+      const diffs = xs.map((x, k) => tf.sub(x, x0[k]!));
+      const norm = tf.sqrt(tf.addN(diffs.map((d) => tf.sum(tf.square(d)))));
+      const outside = tf.greater(norm, p.radius);
+      const f = tf.div(p.radius, norm);
+      return xs.map((x, k) =>
+        tf.where(tf.broadcastTo(outside, x.shape), tf.add(x0[k]!, tf.mul(diffs[k]!, f)), x),
+      );
+    }
+    case 'zetaKappa': {
+      if (p.method === 'paperHeuristic') return xs.map((x) => paperTf(x, p.zeta, p.kappa));
+      const all = tf.concat(xs.map((x) => tf.reshape(x, [-1])));
+      const t = zetaKappaLevelTf(all as tf.Tensor1D, p.zeta, p.kappa);
+      return xs.map((x) => tf.minimum(tf.maximum(x, t), tf.mul(t, p.kappa)));
+    }
+  }
+}
+
+/**
+ * Creates the tfjs lowering of `spec` over tfjs variables (float32): the same update rules,
+ * schedules and projections as {@link createHostOptimizer}, computed with tfjs-core ops and
+ * assigned into the variables. Anchors default to the variables' values at creation.
+ */
+export function createTfOptimizer(
+  spec: OptimizerSpec,
+  params: Record<string, tf.Variable>,
+  anchors?: ParamTree,
+): TfOptimizer {
+  if (params === null || typeof params !== 'object')
+    throw new TypeError('createTfOptimizer: params must be a record of tf.Variable');
+  const names = Object.keys(params);
+  const updates = validateOptimizerSpec(spec, names);
+  const shapes: Record<string, number[]> = Object.fromEntries(names.map((k) => [k, [...params[k]!.shape]]));
+  const host: ParamTree = {};
+  for (const k of names) host[k] = { shape: shapes[k]!, data: Float32Array.from(params[k]!.dataSync()) };
+  const a = resolveAnchors(host, anchors);
+  const anchorT: Record<string, tf.Tensor> = {};
+  for (const k of names) anchorT[k] = tf.tensor(a[k]!.data, shapes[k]);
+  const slotShapes: Record<string, number[]> = {};
+  spec.groups.forEach((g, i) => {
+    for (const p of g.params) for (const s of slotNames(updates[i]!, p)) slotShapes[s] = shapes[p]!;
+  });
+  const slotV: Record<string, tf.Variable> = {};
+  for (const [s, shape] of Object.entries(slotShapes)) slotV[s] = tf.variable(tf.zeros(shape), false);
+  let t = 0;
+
+  const step = (grads: Record<string, tf.Tensor>): void => {
+    for (const k of names) {
+      const g = grads?.[k];
+      if (!g) throw new RangeError(`optimizer step: missing gradient "${k}"`);
+      if (g.shape.join(',') !== shapes[k]!.join(',')) {
+        throw new RangeError(
+          `optimizer step: gradient "${k}" has shape [${g.shape.join(', ')}], expected [${shapes[k]!.join(', ')}]`,
+        );
+      }
+      const bad = tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(g))).dataSync()[0]);
+      if (bad) throw new RangeError(`optimizer step: gradient of "${k}" has a non-finite entry`);
+    }
+    spec.groups.forEach((g, gi) => {
+      if (g.lr === 0) return;
+      const u = updates[gi]!;
+      const lr = g.lr * scheduleFactor(g.schedule, t, g.lr);
+      tf.tidy(() => {
+        const newVals: tf.Tensor[] = [];
+        for (const name of g.params) {
+          const p = params[name]!;
+          const gr = grads[name]!;
+          if (u.kind === 'sgd') {
+            let d: tf.Tensor = u.weightDecay !== 0 ? tf.add(gr, tf.mul(p, u.weightDecay)) : gr;
+            if (u.momentum !== 0) {
+              const buf = slotV[`momentum.${name}`]!;
+              const b = t === 0 ? d : tf.add(tf.mul(buf, u.momentum), tf.mul(d, 1 - u.dampening));
+              buf.assign(b);
+              d = u.nesterov ? tf.add(d, tf.mul(b, u.momentum)) : b;
+            }
+            newVals.push(tf.sub(p, tf.mul(d, lr)));
+          } else {
+            const m = slotV[`adam_m.${name}`]!;
+            const v = slotV[`adam_v.${name}`]!;
+            const k = t + 1;
+            const bc1 = 1 - u.beta1 ** k;
+            const bc2Sqrt = Math.sqrt(1 - u.beta2 ** k);
+            const gi2 = u.kind === 'adam' && u.weightDecay !== 0 ? tf.add(gr, tf.mul(p, u.weightDecay)) : gr;
+            const pi = u.kind === 'adamw' ? tf.mul(p, 1 - lr * u.weightDecay) : p;
+            const m1 = tf.add(tf.mul(m, u.beta1), tf.mul(gi2, 1 - u.beta1));
+            const v1 = tf.add(tf.mul(v, u.beta2), tf.mul(tf.square(gi2), 1 - u.beta2));
+            m.assign(m1);
+            v.assign(v1);
+            const denom = tf.add(tf.div(tf.sqrt(v1), bc2Sqrt), u.eps);
+            newVals.push(tf.sub(pi, tf.div(tf.mul(m1, lr / bc1), denom)));
+          }
+        }
+        const proj = g.projection;
+        const out =
+          proj && proj.kind !== 'none'
+            ? projectTf(
+                proj,
+                newVals,
+                g.params.map((n) => anchorT[n]!),
+              )
+            : newVals;
+        g.params.forEach((n, k) => {
+          params[n]!.assign(out[k]!);
+        });
+      });
+    });
+    t++;
+  };
+
+  return {
+    step,
+    get stepCount() {
+      return t;
+    },
+    slots() {
+      const out: ParamTree = {};
+      for (const [s, v] of Object.entries(slotV))
+        out[s] = { shape: [...v.shape], data: Float32Array.from(v.dataSync()) };
+      return out;
+    },
+    setState(newSlots: ParamTree, stepCount: number) {
+      if (!Number.isInteger(stepCount) || stepCount < 0) {
+        throw new RangeError(`setState: stepCount must be an integer ≥ 0, got ${stepCount}`);
+      }
+      checkTree(newSlots, slotShapes, 'setState slots');
+      for (const s of Object.keys(slotV)) slotV[s]!.assign(tf.tensor(newSlots[s]!.data, slotShapes[s]));
+      t = stepCount;
+    },
+    dispose() {
+      for (const v of Object.values(slotV)) v.dispose();
+      for (const x of Object.values(anchorT)) x.dispose();
+    },
+  };
+}
