@@ -19,3 +19,38 @@ export {
   relabelByTeacher,
 } from './synthetic.js';
 export { type MnistSampleOptions, mnistSample } from './mnist-sample.js';
+export {
+  type IdxImages,
+  type IdxSetOptions,
+  FASHION_MNIST_DEBIAN_DIR,
+  loadIdxImages,
+  loadIdxLabels,
+  loadMnist,
+  loadFashionMnist,
+} from './idx.js';
+export { type Cifar10Options, type Cifar100Options, loadCifar10, loadCifar100 } from './cifar.js';
+export { type NpyDType, type NpyArray, type NpyDatasetOptions, loadNpy, loadNpyDataset } from './npy.js';
+export { type DownloadOptions, download } from './download.js';
+export { type RImageNetClass, R_IMAGENET_CLASSES, rImageNetLabel } from './rimagenet.js';
+export {
+  type Standardizer,
+  type ResizeMethod,
+  type SplitOptions,
+  type Batch,
+  type BatchOptions,
+  unitNormRows,
+  fitStandardize,
+  centerCrop,
+  resize,
+  grayscale,
+  randomCropPad4,
+  horizontalFlip,
+  subset,
+  shuffle,
+  randomSubset,
+  trainTestSplit,
+  batches,
+  kawaguchiMnist8x8,
+  kawaguchiGray12x12,
+} from './transforms.js';
+export { DATASET_NAMES, getDataset } from './registry.js';
