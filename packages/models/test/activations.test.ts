@@ -57,7 +57,9 @@ describe('activation values', () => {
   it('reject bad specs naming the activation and parameter', () => {
     expect(() => activation('swish' as ActivationSpec)).toThrow(/unknown activation "swish"/);
     expect(() => activation({ name: 'softplus', alpha: 0 })).toThrow(/softplus: alpha must be/);
-    expect(() => activation({ name: 'leakyRelu', slope: Number.NaN })).toThrow(/leakyRelu: slope must be finite/);
+    expect(() => activation({ name: 'leakyRelu', slope: Number.NaN })).toThrow(
+      /leakyRelu: slope must be finite/,
+    );
   });
 });
 

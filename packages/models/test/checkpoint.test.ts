@@ -38,15 +38,28 @@ const mlp: ModelSpec = { kind: 'mlp', layers: [4, 5, 3, 2], activation: 'relu', 
 function saveFresh(name: string): string {
   const base = join(dir, name);
   const params = randomParams(mlp, 5);
-  saveCheckpoint(base, { spec: mlp, params, state: { step: 3 }, extra: { 'slots/W1/m': hostTensor([5, 4]) } });
+  saveCheckpoint(base, {
+    spec: mlp,
+    params,
+    state: { step: 3 },
+    extra: { 'slots/W1/m': hostTensor([5, 4]) },
+  });
   return base;
 }
 
 describe('saveCheckpoint / loadCheckpoint', () => {
   it('round-trips spec, parameters (bit for bit), state and extra tensors', () => {
     const params = randomParams(mlp, 1);
-    const slot = hostTensor([5, 4], new Float32Array(20).map((_, i) => i / 7));
-    const state = { step: 12, lr: 0.05, history: [1.5, 0.75], optimizer: { name: 'adam', beta: [0.9, 0.999] } };
+    const slot = hostTensor(
+      [5, 4],
+      new Float32Array(20).map((_, i) => i / 7),
+    );
+    const state = {
+      step: 12,
+      lr: 0.05,
+      history: [1.5, 0.75],
+      optimizer: { name: 'adam', beta: [0.9, 0.999] },
+    };
     const paths = saveCheckpoint(join(dir, 'run1.json'), {
       spec: mlp,
       params,
@@ -84,9 +97,9 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     saveCheckpoint(join(sub, 'a'), { spec: mlp, params: randomParams(mlp, 2) });
     expect(readdirSync(sub).sort()).toEqual(['a.json', 'a.safetensors']);
     // A target that cannot be written (a missing directory): nothing is created.
-    expect(() => saveCheckpoint(join(sub, 'missing', 'b'), { spec: mlp, params: randomParams(mlp, 2) })).toThrow(
-      /ENOENT/,
-    );
+    expect(() =>
+      saveCheckpoint(join(sub, 'missing', 'b'), { spec: mlp, params: randomParams(mlp, 2) }),
+    ).toThrow(/ENOENT/);
     expect(readdirSync(sub).sort()).toEqual(['a.json', 'a.safetensors']);
   });
 
@@ -100,7 +113,9 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     const { b2: _drop, ...missing } = params;
     expect(() => save({ params: missing })).toThrow(/parameter "b2" is missing/);
     expect(() => save({ params: { ...params, v: hostTensor([1]) } })).toThrow(/parameter "v" is not part/);
-    expect(() => save({ extra: { W1: hostTensor([1]) } })).toThrow(/extra tensor "W1" has the name of a parameter/);
+    expect(() => save({ extra: { W1: hostTensor([1]) } })).toThrow(
+      /extra tensor "W1" has the name of a parameter/,
+    );
     expect(() => save({ state: { lr: Number.NaN } })).toThrow(/state\.lr is NaN/);
     expect(() => save({ state: { when: new Date() } })).toThrow(/state\.when is a Date/);
     expect(() => save({ spec: { kind: 'paired', inputDim: 3, width: 5, activation: 'tanh' } })).toThrow(
@@ -122,12 +137,7 @@ describe('loadCheckpoint on the PyTorch-made fixture (scripts/make_safetensors_f
     );
     expect(Object.keys(ck.extra).sort()).toEqual(['aux16', 'aux64', 'auxbf16', 'auxi32', 'auxi64', 'scalar']);
     // f(x) of the paired net (Zhang eq. 6) by forward64 vs torch float64 on the same float32 weights.
-    const y = forward64(
-      ck.spec,
-      { W: ck.params.W!.data, v: ck.params.v!.data },
-      EXPECTED.X,
-      EXPECTED.n,
-    );
+    const y = forward64(ck.spec, { W: ck.params.W!.data, v: ck.params.v!.data }, EXPECTED.X, EXPECTED.n);
     for (let i = 0; i < EXPECTED.n; i++) expect(y[i]).toBeCloseTo(EXPECTED.y[i], 12);
   });
 });
@@ -166,7 +176,9 @@ describe('loadCheckpoint rejects corrupt, truncated and mismatched files (naming
   it('a tensor file from another model names the tensor whose shape differs', () => {
     const other = randomParams({ ...mlp, layers: [4, 6, 3, 2] } as ModelSpec, 9);
     const b = variant({ tensors: encodeSafetensors({ ...other, 'slots/W1/m': hostTensor([5, 4]) }) });
-    expect(() => loadCheckpoint(b)).toThrow(/tensor "W1" has shape \[6, 4\] but variant\d+\.json says \[5, 4\]/);
+    expect(() => loadCheckpoint(b)).toThrow(
+      /tensor "W1" has shape \[6, 4\] but variant\d+\.json says \[5, 4\]/,
+    );
   });
   it('a tensor missing from the file, or a file tensor not listed', () => {
     const decoded = decodeSafetensors(tensors).tensors;
@@ -175,7 +187,9 @@ describe('loadCheckpoint rejects corrupt, truncated and mismatched files (naming
       /\.safetensors: tensor "b3" is missing from the file/,
     );
     const more = encodeSafetensors({ ...decoded, stray: hostTensor([1]) });
-    expect(() => loadCheckpoint(variant({ tensors: more }))).toThrow(/tensor "stray" is not listed in variant\d+\.json/);
+    expect(() => loadCheckpoint(variant({ tensors: more }))).toThrow(
+      /tensor "stray" is not listed in variant\d+\.json/,
+    );
   });
   it('integer dtypes are refused for parameters', () => {
     const decoded = decodeSafetensors(tensors).tensors;
@@ -185,7 +199,11 @@ describe('loadCheckpoint rejects corrupt, truncated and mismatched files (naming
     let off = 0;
     for (const n of names) {
       const size = decoded[n]!.data.length * 4;
-      header[n] = { dtype: n === 'b1' ? 'I32' : 'F32', shape: decoded[n]!.shape, data_offsets: [off, off + size] };
+      header[n] = {
+        dtype: n === 'b1' ? 'I32' : 'F32',
+        shape: decoded[n]!.shape,
+        data_offsets: [off, off + size],
+      };
       off += size;
     }
     const { sha256: _s, ...noSums } = json;

@@ -4,7 +4,7 @@ import { LOSS_NAMES, type LossName, loss64 } from '../src/index.js';
 describe('loss64 on hand-computed cases', () => {
   const pred = [1, 2, 3];
   const target = [0, 4, 3]; // residuals P − Y = [1, −2, 0], Σr² = 5
-  it('halfSse = ½ Σ r² (the papers\' ℓ), gradient r', () => {
+  it("halfSse = ½ Σ r² (the papers' ℓ), gradient r", () => {
     const { value, grad } = loss64('halfSse', pred, target, 1);
     expect(value).toBe(2.5);
     expect(Array.from(grad)).toEqual([1, -2, 0]);
@@ -22,7 +22,7 @@ describe('loss64 on hand-computed cases', () => {
     const { value, grad } = loss64('softmaxCrossEntropy', [0, Math.log(3), 1, 1], [0, 1, 1, 0], 2);
     expect(value).toBeCloseTo((Math.log(4 / 3) + Math.LN2) / 2, 15);
     const want = [0.25 / 2, -0.25 / 2, -0.5 / 2, 0.5 / 2];
-    grad.forEach((g, i) => expect(g).toBeCloseTo(want[i]!, 15));
+    for (const [i, g] of grad.entries()) expect(g).toBeCloseTo(want[i]!, 15);
   });
   it('softmaxCrossEntropy is stable for huge logits', () => {
     const { value, grad } = loss64('softmaxCrossEntropy', [1000, 0], [0, 1], 2);

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { decodeSafetensors, encodeSafetensors, hostTensor } from '../src/index.js';
 
 const FIXTURE = new URL('./fixtures/paired_torch.safetensors', import.meta.url);
-const EXPECTED = JSON.parse(readFileSync(new URL('./fixtures/paired_torch.expected.json', import.meta.url), 'utf8'));
+const EXPECTED = JSON.parse(
+  readFileSync(new URL('./fixtures/paired_torch.expected.json', import.meta.url), 'utf8'),
+);
 
 /** Builds a safetensors file by hand from a header object and a raw buffer (independent of the encoder). */
 function build(header: unknown, buffer: Uint8Array, headerText?: string): Uint8Array {
@@ -18,7 +20,7 @@ function build(header: unknown, buffer: Uint8Array, headerText?: string): Uint8A
 function f32bytes(values: number[]): Uint8Array {
   const out = new Uint8Array(4 * values.length);
   const v = new DataView(out.buffer);
-  values.forEach((x, i) => v.setFloat32(4 * i, x, true));
+  for (const [i, x] of values.entries()) v.setFloat32(4 * i, x, true);
   return out;
 }
 
@@ -88,9 +90,17 @@ describe('decodeSafetensors validation (errors name the source and the tensor)',
   const src = 'model.safetensors';
   const cases: [string, Uint8Array, RegExp][] = [
     ['shorter than 8 bytes', good.subarray(0, 5), /model\.safetensors: file is 5 bytes, shorter than/],
-    ['header length beyond file', good.subarray(0, 20), /model\.safetensors: header length \d+ reaches beyond/],
+    [
+      'header length beyond file',
+      good.subarray(0, 20),
+      /model\.safetensors: header length \d+ reaches beyond/,
+    ],
     ['header not JSON', build(null, new Uint8Array(0), '{"W": '), /model\.safetensors: header is not JSON/],
-    ['header not an object', build([1, 2], new Uint8Array(0)), /model\.safetensors: header is not a JSON object/],
+    [
+      'header not an object',
+      build([1, 2], new Uint8Array(0)),
+      /model\.safetensors: header is not a JSON object/,
+    ],
     [
       'unknown dtype',
       build({ W: { dtype: 'F33', shape: [2], data_offsets: [0, 8] } }, f32bytes([1, 2])),
