@@ -5,7 +5,11 @@ describe('smoke', () => {
   it('steps sgd with a ball', () => {
     const params = { W: { shape: [2], data: new Float32Array([1, 2]) } };
     const opt = createHostOptimizer(
-      { groups: [{ params: ['W'], lr: 1, update: { kind: 'sgd' }, projection: { kind: 'frobeniusBall', radius: 1 } }] },
+      {
+        groups: [
+          { params: ['W'], lr: 1, update: { kind: 'sgd' }, projection: { kind: 'frobeniusBall', radius: 1 } },
+        ],
+      },
       params,
     );
     opt.step(params, { W: { shape: [2], data: new Float32Array([3, 4]) } });
