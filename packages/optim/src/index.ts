@@ -10,3 +10,10 @@ export { type HostOptimizer, createHostOptimizer } from './host.js';
 export { type TfOptimizer, createTfOptimizer } from './tf.js';
 export { type GroupStationarity, kktResidual } from './kkt.js';
 export { type ResolvedUpdate, resolveUpdate, validateOptimizerSpec } from './validate.js';
+export {
+  type OptimizerLoweringIO,
+  type OptimizerLoweringOptions,
+  type OptimizerLoweringOutputs,
+  lowerOptimizerOnnx,
+  onnxSlotShapes,
+} from './onnx.js';
