@@ -3,3 +3,30 @@
  * @packageDocumentation
  */
 export type { Trainer, TrainerConfig, TrainerInfo, TrainerState } from './trainer.js';
+export { type RegimeSpec, type StoppingSpec, validateRegime } from './regime.js';
+export {
+  type CommonPresetOptions,
+  type ShallowPresetOptions,
+  type VConstraint,
+  type Zhang2021Options,
+  type KawaguchiHuangOptions,
+  type SongOptions,
+  zhang2021,
+  regular,
+  constrainedRegular,
+  kawaguchiHuang,
+  kawaguchiHuangCz,
+  song,
+} from './presets.js';
+export { type TfModule, batchIndices, createTfjsTrainer } from './tfjs-trainer.js';
+export {
+  type TrainData,
+  type TrainerFactory,
+  type GroupMetrics,
+  type StepMetrics,
+  type TrainOptions,
+  type TrainResult,
+  train,
+  saveTrainCheckpoint,
+  loadTrainCheckpoint,
+} from './train.js';

@@ -1,0 +1,186 @@
+import type * as tfc from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import {
+  type ParamTree,
+  cloneParams,
+  createRng,
+  forwardTf,
+  inputDim,
+  lossTf,
+  outputDim,
+  paramShapes,
+} from '@narrownet/models';
+import { createTfOptimizer } from '@narrownet/optim';
+import type { Trainer, TrainerConfig, TrainerInfo, TrainerState } from './trainer.js';
+
+/** The tfjs-core module (the one the engine started). */
+export type TfModule = typeof tfc;
+
+function checkData(config: TrainerConfig): { n: number; d: number; k: number } {
+  const { spec, data } = config;
+  const d = inputDim(spec);
+  const k = outputDim(spec);
+  const n = data?.n;
+  if (!Number.isInteger(n) || n <= 0)
+    throw new RangeError(`trainer: data.n must be a positive integer, got ${n}`);
+  if (data.X.length !== n * d)
+    throw new RangeError(`trainer: data.X has ${data.X.length} entries, expected n·d = ${n}·${d}`);
+  if (data.Y.length !== n * k)
+    throw new RangeError(`trainer: data.Y has ${data.Y.length} entries, expected n·k = ${n}·${k}`);
+  const b = config.batchSize;
+  if (b !== undefined && (!Number.isInteger(b) || b <= 0 || b > n))
+    throw new RangeError(`trainer: batchSize must be an integer in [1, n = ${n}], got ${b}`);
+  return { n, d, k };
+}
+
+/**
+ * Indices of the mini-batch taken at optimizer step `step` (0-based): the samples are visited
+ * epoch by epoch in the order of a seeded permutation per epoch (`createRng(seed).fork(epoch)`,
+ * Fisher–Yates), in consecutive batches of `batchSize`; a last partial batch is dropped. The
+ * order depends only on (seed, step), so a resumed run sees the same batches.
+ */
+export function batchIndices(n: number, batchSize: number, seed: number, step: number): Int32Array {
+  const perEpoch = Math.floor(n / batchSize);
+  const epoch = Math.floor(step / perEpoch);
+  const b = step % perEpoch;
+  const perm = new Int32Array(n);
+  for (let i = 0; i < n; i++) perm[i] = i;
+  const rng = createRng(seed).fork(`epoch${epoch}`);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    const t = perm[i]!;
+    perm[i] = perm[j]!;
+    perm[j] = t;
+  }
+  return perm.slice(b * batchSize, (b + 1) * batchSize);
+}
+
+/**
+ * The general / reference trainer on tfjs: gradients by tfjs autodiff of `lossTf(forwardTf(…))`,
+ * updates and projections by optim's tfjs lowering of the optimizer spec. Full batch by default;
+ * with `batchSize`, mini-batches in a seeded order that depends only on (seed, step)
+ * ({@link batchIndices}). Works for every model spec and on every tfjs backend; the ONNX trainer
+ * is the fast path for the papers' models. `run(k)` stops early at an iterate whose (batch) loss is
+ * non-finite and resolves to that loss, without stepping from it (`state().step` says where).
+ */
+export async function createTfjsTrainer(tf: TfModule, config: TrainerConfig): Promise<Trainer> {
+  const { spec, loss } = config;
+  const { n, d, k } = checkData(config);
+  const shapes = paramShapes(spec);
+  const names = Object.keys(shapes);
+  const vars: Record<string, tfc.Variable> = {};
+  for (const name of names) {
+    const p = config.params[name];
+    if (!p) throw new RangeError(`trainer: config.params lacks parameter "${name}"`);
+    vars[name] = tf.variable(tf.tensor(p.data, [...p.shape], 'float32'), true);
+  }
+  const anchors = cloneParams(config.anchors ?? config.params);
+  const opt = createTfOptimizer(config.optimizer, vars, anchors);
+  const X = tf.tensor2d(config.data.X, [n, d]);
+  const Y = tf.tensor2d(config.data.Y, [n, k]);
+  const batchSize = config.batchSize !== undefined && config.batchSize < n ? config.batchSize : undefined;
+  const seed = config.seed ?? 0;
+  let step = 0;
+  let disposed = false;
+
+  const lossOf = (ps: Record<string, tfc.Tensor>, x: tfc.Tensor2D, y: tfc.Tensor2D): tfc.Scalar =>
+    lossTf(loss, forwardTf(spec, ps, x), y);
+
+  const lossAndGrads = (x: tfc.Tensor2D, y: tfc.Tensor2D) => {
+    const f = (...ts: tfc.Tensor[]) => {
+      const ps: Record<string, tfc.Tensor> = {};
+      for (const [i, name] of names.entries()) ps[name] = ts[i]!;
+      return lossOf(ps, x, y);
+    };
+    const { value, grads } = tf.valueAndGrads(f)(names.map((nm) => vars[nm]!));
+    const out: Record<string, tfc.Tensor> = {};
+    for (const [i, name] of names.entries()) out[name] = grads[i]!;
+    return { value, grads: out };
+  };
+
+  const fullLoss = async (): Promise<number> => {
+    const l = tf.tidy(() => lossOf(vars, X, Y));
+    const v = (await l.data())[0]!;
+    l.dispose();
+    return v;
+  };
+
+  const check = () => {
+    if (disposed) throw new Error('trainer: used after dispose()');
+  };
+
+  const info: TrainerInfo = {
+    engine: 'tfjs',
+    backend: tf.getBackend(),
+    device: ['tensorflow-gpu', 'webgpu', 'webgl'].includes(tf.getBackend()) ? 'gpu' : 'cpu',
+  };
+
+  return {
+    info,
+    async run(steps: number): Promise<number> {
+      check();
+      if (!Number.isInteger(steps) || steps < 0)
+        throw new RangeError(`trainer.run: steps must be an integer ≥ 0, got ${steps}`);
+      for (let s = 0; s < steps; s++) {
+        let bad: number | undefined;
+        tf.tidy(() => {
+          let x: tfc.Tensor2D = X;
+          let y: tfc.Tensor2D = Y;
+          if (batchSize !== undefined) {
+            const idx = tf.tensor1d(batchIndices(n, batchSize, seed, step), 'int32');
+            x = tf.gather(X, idx);
+            y = tf.gather(Y, idx);
+          }
+          const { value, grads } = lossAndGrads(x, y);
+          const v = value.dataSync()[0]!;
+          // A non-finite loss at this iterate: stop here (no step), the caller sees it.
+          if (!Number.isFinite(v)) bad = v;
+          else opt.step(grads);
+        });
+        if (bad !== undefined) return batchSize === undefined ? bad : fullLoss();
+        step++;
+      }
+      return fullLoss();
+    },
+    async evaluate() {
+      check();
+      const { value, grads } = lossAndGrads(X, Y);
+      const lossValue = (await value.data())[0]!;
+      const out: ParamTree = {};
+      for (const name of names) {
+        const g = grads[name]!;
+        out[name] = { shape: [...g.shape], data: Float32Array.from(await g.data()) };
+      }
+      tf.dispose([value, ...Object.values(grads)]);
+      return { loss: lossValue, grads: out };
+    },
+    async state(): Promise<TrainerState> {
+      check();
+      const params: ParamTree = {};
+      for (const name of names) {
+        const v = vars[name]!;
+        params[name] = { shape: [...v.shape], data: Float32Array.from(await v.data()) };
+      }
+      return { step, params, slots: cloneParams(opt.slots()), anchors: cloneParams(anchors) };
+    },
+    async setState(state: TrainerState) {
+      check();
+      for (const name of names) {
+        const p = state.params[name];
+        if (!p) throw new RangeError(`trainer.setState: state.params lacks parameter "${name}"`);
+        const want = shapes[name]!;
+        if (p.shape.length !== want.length || p.shape.some((s, i) => s !== want[i]))
+          throw new RangeError(`trainer.setState: ${name} has shape [${p.shape}], expected [${want}]`);
+        vars[name]!.assign(tf.tensor(p.data, want, 'float32'));
+      }
+      opt.setState(state.slots, state.step);
+      step = state.step;
+    },
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      tf.dispose([X, Y, ...Object.values(vars)]);
+      opt.dispose();
+    },
+  };
+}

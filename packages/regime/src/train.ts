@@ -1,0 +1,303 @@
+import { initParams } from '@narrownet/init';
+import { jacobianLambdaMin } from '@narrownet/landscape';
+import {
+  type HostTensor,
+  type ParamTree,
+  cloneParams,
+  createRng,
+  loadCheckpoint,
+  saveCheckpoint,
+} from '@narrownet/models';
+import { kktResidual } from '@narrownet/optim';
+import { type RegimeSpec, validateRegime } from './regime.js';
+import type { Trainer, TrainerConfig, TrainerInfo, TrainerState } from './trainer.js';
+
+/** Training data, row-major: X [n, inputDim], Y [n, outputDim]. */
+export interface TrainData {
+  X: Float32Array;
+  Y: Float32Array;
+  n: number;
+}
+
+/** Makes a trainer for a configuration (e.g. `(c) => createTfjsTrainer(tf, c)`). */
+export type TrainerFactory = (config: TrainerConfig) => Promise<Trainer>;
+
+/** Per-group stationarity and constraint status at one evaluation. */
+export interface GroupMetrics {
+  params: string[];
+  /** Projected-gradient mapping norm of the group (see {@link StepMetrics.kktResidual}). */
+  residual: number;
+  /** Whether the group's iterate lies on the boundary of its constraint set. */
+  active: boolean;
+  /** For Frobenius balls: ‖θ − θ0‖_F. */
+  distance?: number;
+}
+
+/** What the loop records every `evalEvery` steps. */
+export interface StepMetrics {
+  step: number;
+  /** Training loss (the regime's loss) at the iterate. */
+  loss: number;
+  /** ‖θ_p − θ0_p‖_F per parameter (θ0 = initial parameters / projection anchors). */
+  distance: Record<string, number>;
+  /**
+   * KKT residual of the constrained problem: ‖θ − P(θ − η∇ℓ)‖/η over all groups (optim's
+   * kktResidual; with no constraints this is ‖∇ℓ‖).
+   */
+  kktResidual: number;
+  groups: GroupMetrics[];
+  /** λ_min(J) of Zhang et al. eq. (3) when asked for at this step (one-hidden-layer nets). */
+  lambdaMin?: number;
+  /** Wall time since the start of this call of {@link train}, ms. */
+  wallMs: number;
+}
+
+/** Options of {@link train}. */
+export interface TrainOptions {
+  /** Makes the trainer (tfjs or ONNX). */
+  createTrainer: TrainerFactory;
+  /** Step budget; default the regime's `stopping.maxSteps`. */
+  steps?: number;
+  /** Record metrics (and test the stopping rules) every this many steps. Default 100. */
+  evalEvery?: number;
+  /** Stop as converged once the loss is ≤ this; default the regime's `stopping.lossTolerance`. */
+  lossTolerance?: number;
+  /**
+   * Compute λ_min(J) every this many steps (a multiple of `evalEvery` is sensible; 0 = never
+   * during the run). Default 0. See also `lambdaMinAtEnd`.
+   */
+  lambdaMinEvery?: number;
+  /** Compute λ_min(J) at the final iterate (one-hidden-layer nets only). Default false. */
+  lambdaMinAtEnd?: boolean;
+  /** η of the KKT residual ‖θ − P(θ − η∇ℓ)‖/η. Default 1. */
+  kktEta?: number;
+  /** Save a checkpoint every this many steps (and at the end) to `checkpointPath`. */
+  checkpointEvery?: number;
+  /** Checkpoint base path (`<base>.json` + `<base>.safetensors`). */
+  checkpointPath?: string;
+  /** Continue exactly from a checkpoint written by this loop (parameters, slots, anchors, step). */
+  resumeFrom?: string;
+  /** Seed of the initialization (and of the mini-batch order). Default 0. */
+  seed?: number;
+  /** Start from these parameters instead of drawing the regime's init. */
+  params?: ParamTree;
+  /** Mini-batch size; default full batch. */
+  batchSize?: number;
+  /** Called with each metrics record. */
+  onMetrics?: (m: StepMetrics) => void;
+  /** Called after every chunk of steps with the step reached and its loss. */
+  onStep?: (step: number, loss: number) => void;
+  /** Stops the run (status `aborted`) at the next chunk boundary. */
+  signal?: AbortSignal;
+}
+
+/** Outcome of {@link train}. */
+export interface TrainResult {
+  /**
+   * `converged`: loss ≤ tolerance; `budget`: step budget used up; `diverged`: a non-finite loss
+   * (at step `divergedAt`); `aborted`: the signal fired.
+   */
+  status: 'converged' | 'budget' | 'diverged' | 'aborted';
+  /** Steps taken in total (including those before a resume). */
+  steps: number;
+  /** Loss at the final iterate (non-finite when diverged). */
+  finalLoss: number;
+  /** First step whose iterate has a non-finite loss. */
+  divergedAt?: number;
+  /** λ_min(J) at the final iterate, when `lambdaMinAtEnd`. */
+  lambdaMin?: number;
+  metrics: StepMetrics[];
+  /** Final parameters. */
+  params: ParamTree;
+  wallMs: number;
+  engine: TrainerInfo;
+}
+
+const META = 'narrownet-train';
+
+function frob(a: HostTensor, b: HostTensor | undefined): number {
+  if (!b) return 0;
+  let s = 0;
+  for (let i = 0; i < a.data.length; i++) s += (a.data[i]! - b.data[i]!) ** 2;
+  return Math.sqrt(s);
+}
+
+function positiveInt(v: number | undefined, name: string, allowZero = false): void {
+  if (v === undefined) return;
+  if (!Number.isInteger(v) || v < (allowZero ? 0 : 1))
+    throw new RangeError(`train: ${name} must be an integer ≥ ${allowZero ? 0 : 1}, got ${v}`);
+}
+
+/** Writes a checkpoint of a trainer state that {@link train} can resume from. */
+export function saveTrainCheckpoint(
+  path: string,
+  regime: RegimeSpec,
+  state: TrainerState,
+  seed: number,
+): void {
+  const extra: Record<string, HostTensor> = {};
+  for (const [k, t] of Object.entries(state.slots)) extra[`slots/${k}`] = t;
+  for (const [k, t] of Object.entries(state.anchors)) extra[`anchors/${k}`] = t;
+  saveCheckpoint(path, {
+    spec: regime.model,
+    params: state.params,
+    state: { format: META, step: state.step, seed, regime: JSON.parse(JSON.stringify(regime)) },
+    extra,
+  });
+}
+
+/** Reads a checkpoint written by {@link saveTrainCheckpoint}. */
+export function loadTrainCheckpoint(path: string): { state: TrainerState; regime: RegimeSpec; seed: number } {
+  const ck = loadCheckpoint(path);
+  if (ck.state.format !== META || typeof ck.state.step !== 'number')
+    throw new RangeError(`train: ${path} is not a training checkpoint (state.format/state.step missing)`);
+  const slots: ParamTree = {};
+  const anchors: ParamTree = {};
+  for (const [k, t] of Object.entries(ck.extra)) {
+    if (k.startsWith('slots/')) slots[k.slice(6)] = t;
+    else if (k.startsWith('anchors/')) anchors[k.slice(8)] = t;
+  }
+  return {
+    state: { step: ck.state.step, params: ck.params, slots, anchors },
+    regime: ck.state.regime as RegimeSpec,
+    seed: Number(ck.state.seed ?? 0),
+  };
+}
+
+/**
+ * Trains a regime on data: draws the init (seeded), makes a trainer, runs it in chunks of
+ * `evalEvery` steps, records metrics (loss, ‖θ − θ0‖_F, KKT residual and active constraints,
+ * λ_min(J) when asked), and stops at the loss tolerance, the step budget or a non-finite loss
+ * (status `diverged`, with the exact first step whose loss is non-finite). With `checkpointPath`
+ * it checkpoints every `checkpointEvery` steps and at the end; `resumeFrom` continues from such a
+ * checkpoint exactly where it stopped (same iterates as an uninterrupted run).
+ */
+export async function train(
+  regime: RegimeSpec,
+  data: TrainData,
+  options: TrainOptions,
+): Promise<TrainResult> {
+  validateRegime(regime);
+  const t0 = performance.now();
+  const budget = options.steps ?? regime.stopping.maxSteps;
+  const evalEvery = options.evalEvery ?? 100;
+  const tol = options.lossTolerance ?? regime.stopping.lossTolerance ?? 0;
+  positiveInt(budget, 'steps', true);
+  positiveInt(evalEvery, 'evalEvery');
+  positiveInt(options.lambdaMinEvery, 'lambdaMinEvery', true);
+  positiveInt(options.checkpointEvery, 'checkpointEvery', true);
+  if (options.checkpointEvery && !options.checkpointPath)
+    throw new RangeError('train: checkpointEvery needs checkpointPath');
+  const eta = options.kktEta ?? 1;
+  let seed = options.seed ?? 0;
+  let resumed: TrainerState | undefined;
+  if (options.resumeFrom) {
+    const ck = loadTrainCheckpoint(options.resumeFrom);
+    if (JSON.stringify(ck.regime.model) !== JSON.stringify(regime.model))
+      throw new RangeError(`train: checkpoint ${options.resumeFrom} holds a different model than the regime`);
+    resumed = ck.state;
+    seed = ck.seed;
+  }
+  const params0 = options.params ?? initParams(regime.model, regime.init, createRng(seed));
+  const anchors = resumed ? resumed.anchors : cloneParams(params0);
+  const trainer = await options.createTrainer({
+    spec: regime.model,
+    loss: regime.loss,
+    optimizer: regime.optimizer,
+    params: resumed ? resumed.params : params0,
+    anchors,
+    data,
+    batchSize: options.batchSize,
+    seed,
+  });
+  const oneHidden = regime.model.kind !== 'mlp';
+  const lambdaMin = (p: ParamTree) => jacobianLambdaMin(regime.model, p, data.X, data.n);
+  const metrics: StepMetrics[] = [];
+  try {
+    if (resumed) await trainer.setState(resumed);
+    let step = resumed?.step ?? 0;
+
+    const record = async (state: TrainerState): Promise<StepMetrics> => {
+      const { loss, grads } = await trainer.evaluate();
+      const kkt = kktResidual(regime.optimizer, state.params, grads, state.anchors, eta);
+      const distance: Record<string, number> = {};
+      for (const [k, p] of Object.entries(state.params)) distance[k] = frob(p, state.anchors[k]);
+      const m: StepMetrics = {
+        step: state.step,
+        loss,
+        distance,
+        kktResidual: kkt.residual,
+        groups: kkt.groups.map((g) => ({
+          params: [...g.params],
+          residual: g.residual,
+          active: g.active,
+          ...(g.distance !== undefined ? { distance: g.distance } : {}),
+        })),
+        wallMs: performance.now() - t0,
+      };
+      const every = options.lambdaMinEvery ?? 0;
+      if (oneHidden && every > 0 && state.step % every === 0) m.lambdaMin = lambdaMin(state.params);
+      metrics.push(m);
+      options.onMetrics?.(m);
+      return m;
+    };
+
+    let state = await trainer.state();
+    let loss = resumed ? (await trainer.evaluate()).loss : (await record(state)).loss;
+    let status: TrainResult['status'] = 'budget';
+    let divergedAt: number | undefined;
+    if (!Number.isFinite(loss)) {
+      status = 'diverged';
+      divergedAt = step;
+    } else if (loss <= tol) status = 'converged';
+    while (status === 'budget' && step < budget) {
+      if (options.signal?.aborted) {
+        status = 'aborted';
+        break;
+      }
+      const k = Math.min(evalEvery - (step % evalEvery), budget - step);
+      loss = await trainer.run(k);
+      if (!Number.isFinite(loss)) {
+        // Find the first non-finite iterate: back to the last good state, then one step at a time.
+        await trainer.setState(state);
+        let l = 0;
+        for (let i = 0; i < k; i++) {
+          l = await trainer.run(1);
+          if (!Number.isFinite(l)) break;
+        }
+        const s = (await trainer.state()).step;
+        step = s;
+        loss = l;
+        status = 'diverged';
+        divergedAt = s;
+        options.onStep?.(step, loss);
+        break;
+      }
+      step += k;
+      options.onStep?.(step, loss);
+      state = await trainer.state();
+      if (step % evalEvery === 0 || step === budget) loss = (await record(state)).loss;
+      if (options.checkpointEvery && step % options.checkpointEvery === 0)
+        saveTrainCheckpoint(options.checkpointPath!, regime, state, seed);
+      if (loss <= tol) status = 'converged';
+    }
+    const finalState = status === 'diverged' ? await trainer.state() : state;
+    if (options.checkpointPath && status !== 'diverged')
+      saveTrainCheckpoint(options.checkpointPath, regime, finalState, seed);
+    const result: TrainResult = {
+      status,
+      steps: step,
+      finalLoss: loss,
+      metrics,
+      params: finalState.params,
+      wallMs: performance.now() - t0,
+      engine: trainer.info,
+    };
+    if (divergedAt !== undefined) result.divergedAt = divergedAt;
+    if (options.lambdaMinAtEnd && oneHidden && status !== 'diverged')
+      result.lambdaMin = lambdaMin(finalState.params);
+    return result;
+  } finally {
+    await trainer.dispose();
+  }
+}

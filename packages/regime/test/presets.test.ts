@@ -1,0 +1,104 @@
+import { initParams } from '@narrownet/init';
+import { createRng, forward64 } from '@narrownet/models';
+import { describe, expect, it } from 'vitest';
+import {
+  constrainedRegular,
+  kawaguchiHuang,
+  kawaguchiHuangCz,
+  regular,
+  song,
+  train,
+  validateRegime,
+  zhang2021,
+} from '../src/index.js';
+import { sphereData, tfjsFactory } from './helpers.js';
+
+const base = { inputDim: 6, width: 8, lr1: 0.05, lr2: 0.05 };
+
+describe('presets', () => {
+  it('zhang2021: paired net, mirrored init whose output is exactly 0', () => {
+    const r = zhang2021({ ...base, radius: 0.5 });
+    expect(r.model.kind).toBe('paired');
+    expect(r.init).toEqual({ kind: 'mirroredLecun' });
+    const p = initParams(r.model, r.init, createRng(3));
+    expect(p.v!.shape).toEqual([4]);
+    const { X, n } = sphereData(10, 6);
+    const f = forward64(r.model, { W: p.W!.data, v: p.v!.data }, X, n);
+    expect(Array.from(f).every((x) => x === 0)).toBe(true);
+    // a regular LeCun shallow net is not 0 at init (the check above can fail)
+    const q = regular(base);
+    const pq = initParams(q.model, q.init, createRng(3));
+    const g = forward64(q.model, { W: pq.W!.data, v: pq.v!.data }, X, n);
+    expect(Array.from(g).some((x) => x !== 0)).toBe(true);
+  });
+
+  it('zhang2021 with a v constraint uses |v| at init and projects v onto B_{ζ,κ}', () => {
+    const r = zhang2021({ ...base, radius: 1, vConstraint: 'exact', zeta: 0.01, kappa: 2 });
+    expect(r.init).toEqual({ kind: 'mirroredLecun', absOuter: true });
+    expect(r.optimizer.groups[1]!.projection).toEqual({
+      kind: 'zetaKappa',
+      zeta: 0.01,
+      kappa: 2,
+      method: 'exact',
+    });
+    const p = initParams(r.model, r.init, createRng(5));
+    expect(Array.from(p.v!.data).every((x) => x >= 0)).toBe(true);
+    expect(() => zhang2021({ ...base, radius: 1, vConstraint: 'x' as 'none' })).toThrow(/vConstraint/);
+  });
+
+  it('zhang2021 keeps ‖W − W0‖_F ≤ ε after every step, and the ball becomes active', async () => {
+    const data = sphereData(24, 6);
+    const eps = 0.05;
+    const r = zhang2021({ ...base, radius: eps, lr1: 0.05, lr2: 0.05, steps: 30 });
+    const dists: number[] = [];
+    const res = await train(r, data, {
+      createTrainer: tfjsFactory,
+      evalEvery: 1,
+      onMetrics: (m) => dists.push(m.distance.W!),
+    });
+    expect(dists).toHaveLength(31);
+    for (const d of dists) expect(d).toBeLessThanOrEqual(eps * (1 + 1e-5));
+    expect(Math.max(...dists)).toBeGreaterThan(eps * 0.999);
+    expect(res.metrics.at(-1)!.groups[0]!.active).toBe(true);
+    expect(res.finalLoss).toBeLessThan(res.metrics[0]!.loss);
+  });
+
+  it('constrainedRegular = regular init and structure plus the W ball', () => {
+    const r = constrainedRegular({ ...base, radius: 0.3 });
+    const q = regular(base);
+    expect(r.model).toEqual(q.model);
+    expect(r.init).toEqual({ kind: 'lecun' });
+    expect(r.optimizer.groups[0]!.projection).toEqual({ kind: 'frobeniusBall', radius: 0.3 });
+    expect(q.optimizer.groups[0]!.projection).toEqual({ kind: 'none' });
+  });
+
+  it('kawaguchiHuang moves only the last layer, with step 1/(c_z ζ)', async () => {
+    const data = sphereData(16, 6);
+    const r = kawaguchiHuang({ layers: [6, 10, 1], cw: 1, cb: 0.5, cz: 4, steps: 5 });
+    expect(r.optimizer.groups.at(-1)!.lr).toBeCloseTo(1 / (4 * 2), 12);
+    expect(r.optimizer.groups[0]!.lr).toBe(0);
+    const p0 = initParams(r.model, r.init, createRng(0));
+    const res = await train(r, data, { createTrainer: tfjsFactory, evalEvery: 5 });
+    expect(Array.from(res.params.W1!.data)).toEqual(Array.from(p0.W1!.data));
+    expect(Array.from(res.params.b1!.data)).toEqual(Array.from(p0.b1!.data));
+    expect(Array.from(res.params.W2!.data)).not.toEqual(Array.from(p0.W2!.data));
+    expect(res.finalLoss).toBeLessThan(res.metrics[0]!.loss);
+  });
+
+  it('kawaguchiHuangCz is (1/n) Σ ‖[h_i; 1]‖²', () => {
+    expect(kawaguchiHuangCz([1, 2, 0, 3], 2)).toBeCloseTo((1 + 4 + 1 + 9 + 1) / 2, 12);
+    expect(() => kawaguchiHuangCz([1, 2, 3], 2)).toThrow(/multiple of n/);
+  });
+
+  it('song sets the ω2/ω1 init', () => {
+    expect(song({ ...base, ratio: 3 }).init).toEqual({ kind: 'song', ratio: 3 });
+  });
+
+  it('validateRegime names the bad field', () => {
+    const r = regular(base);
+    expect(() => validateRegime({ ...r, loss: 'l1' as 'mse' })).toThrow(/loss/);
+    expect(() => validateRegime({ ...r, optimizer: { groups: [r.optimizer.groups[0]!] } })).toThrow(/"v"/);
+    expect(() => validateRegime({ ...r, stopping: { maxSteps: -1 } })).toThrow(/stopping.maxSteps/);
+    expect(() => constrainedRegular({ ...base, radius: 0 })).toThrow(/radius/);
+  });
+});
