@@ -71,6 +71,27 @@ async function importBackend(tf: TfModule, backend: TfjsBackend): Promise<void> 
 }
 
 /**
+ * tfjs-core keeps its gradient functions in a separate ESM module that only bundlers (and the
+ * full @tensorflow/tfjs package) load; without it tf.grads fails with "gradient function not
+ * found". Loads it where the runtime can (bundlers, vitest, browsers); plain Node cannot import
+ * that module (extensionless ESM imports), so there autodiff needs @tensorflow/tfjs installed.
+ */
+async function registerGradients(tf: TfModule): Promise<void> {
+  if (tf.getGradient('Multiply')) return;
+  try {
+    await import('@tensorflow/tfjs-core/dist/register_all_gradients.js' as string);
+    return;
+  } catch {
+    // fall through to the full package
+  }
+  try {
+    await import('@tensorflow/tfjs' as string);
+  } catch {
+    // forward passes work without gradients; tf.grads will say which gradient is missing
+  }
+}
+
+/**
  * Starts tfjs on a backend and makes it the active one. A backend that is missing or cannot
  * start raises an {@link EngineUnavailableError} saying how to get it; `auto` takes the first
  * that starts, GPU first.
@@ -86,6 +107,7 @@ export async function startTfjs(options: TfjsEngineOptions = {}): Promise<TfjsEn
   const tf = (await import('@tensorflow/tfjs-core')) as TfModule;
   // Production mode: no debug checks and no "install tfjs-node" banner on the cpu backend.
   tf.enableProdMode();
+  await registerGradients(tf);
   const candidates = want === 'auto' ? all : [want];
   const failures: string[] = [];
   for (const backend of candidates) {

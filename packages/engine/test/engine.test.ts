@@ -24,6 +24,18 @@ describe('onnx engine', () => {
     expect((err as Error).message).toMatch(/execution provider "cuda" is not available: .*NVIDIA GPU/);
     expect((err as Error).message).not.toContain('\n');
   });
+  it('startEngine rejects bad options naming the option', async () => {
+    await expect(startEngine({ engine: 'jax' as never })).rejects.toThrow(
+      /engine must be onnx, tfjs or auto/,
+    );
+    await expect(startEngine({ device: 'tpu' as never })).rejects.toThrow(/device must be cpu, gpu or auto/);
+    await expect(startTfjs({ backend: 'webgl' as never })).rejects.toThrow(/backend must be one of auto/);
+  });
+  it('startEngine with device cpu and engine tfjs starts a CPU tfjs backend', async () => {
+    const info = engineInfo(await startEngine({ engine: 'tfjs', device: 'cpu' }));
+    expect(info).toMatchObject({ engine: 'tfjs', device: 'cpu' });
+    expect(['wasm', 'cpu']).toContain(info.backend);
+  });
   it('rejects bad options naming the parameter', async () => {
     await expect(startOnnx({ threads: -1 })).rejects.toThrow(/threads/);
     await expect(startOnnx({ device: 'tpu' as never })).rejects.toThrow(/device/);
@@ -36,6 +48,18 @@ describe('tfjs engine', () => {
     expect(e.backend).toBe('cpu');
     const s = e.tf.sum(e.tf.tensor1d([1, 2, 3])).dataSync()[0];
     expect(s).toBe(6);
+  });
+  it('registers tfjs-core gradients, so tf.grad works on the started backend', async () => {
+    const { tf } = await startTfjs({ backend: 'cpu' });
+    // d/dx Σ x·tanh(x) = tanh(x) + x·(1 − tanh²(x)), computed here in float64.
+    const xs = [-1.5, 0.5, 2];
+    const g = tf
+      .grad((x) => tf.sum(tf.mul(x, tf.tanh(x))))(tf.tensor1d(xs))
+      .dataSync();
+    xs.forEach((x, i) => {
+      const t = Math.tanh(x);
+      expect(g[i]).toBeCloseTo(t + x * (1 - t * t), 5);
+    });
   });
   it('starts the wasm backend', async () => {
     const e = await startTfjs({ backend: 'wasm' });
