@@ -15,9 +15,8 @@ export interface IdxImages {
 
 function parseIdx(file: string, where: string, dims: number): { shape: number[]; body: Buffer } {
   const buf = readMaybeGzip(file, where);
-  if (buf.length < 4 + 4 * dims) {
-    throw new Error(`${where}: ${file} is truncated: ${buf.length} bytes, shorter than the IDX header`);
-  }
+  if (buf.length < 4)
+    throw new Error(`${where}: ${file} is truncated: ${buf.length} bytes, no IDX magic number`);
   if (buf[0] !== 0 || buf[1] !== 0 || buf[3] !== dims) {
     const magic = buf.readUInt32BE(0).toString(16).padStart(8, '0');
     throw new Error(
@@ -28,6 +27,9 @@ function parseIdx(file: string, where: string, dims: number): { shape: number[];
     throw new Error(
       `${where}: ${file} has IDX data type 0x${buf[2]!.toString(16)}, only unsigned byte (0x08) is supported`,
     );
+  }
+  if (buf.length < 4 + 4 * dims) {
+    throw new Error(`${where}: ${file} is truncated: ${buf.length} bytes, shorter than the IDX header`);
   }
   const shape: number[] = [];
   for (let i = 0; i < dims; i++) shape.push(buf.readUInt32BE(4 + 4 * i));
