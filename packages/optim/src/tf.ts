@@ -31,9 +31,18 @@ function zetaKappaLevelTf(v: tf.Tensor1D, zeta: number, kappa: number): tf.Scala
   const ok = tf.logicalAnd(tf.lessEqual(slope, 0), tf.greaterEqual(tf.reshape(c, [-1]), zeta));
   // c* = the largest admissible candidate with slope ≤ 0 (−∞ when none: then t* = ζ).
   const cstar = tf.max(tf.where(ok, tf.reshape(c, [-1]), tf.fill([c.shape[0]], Number.NEGATIVE_INFINITY)));
-  // Linear piece right of c*: A = {v ≤ c*}, B = {v > κc*}; slope = a·t − b there.
-  const inA = tf.cast(tf.lessEqual(v, cstar), 'float32');
-  const inB = tf.cast(tf.greater(v, tf.mul(cstar, kappa)), 'float32');
+  // Linear piece right of c*: probe the middle of (c*, next candidate) so that float32 rounding of
+  // v_i/κ·κ cannot misplace an entry sitting on a breakpoint. A = {v < probe}, B = {v > κ·probe}.
+  const cflat = tf.reshape(c, [-1]);
+  const above = tf.where(tf.greater(cflat, cstar), cflat, tf.fill([c.shape[0]!], Number.POSITIVE_INFINITY));
+  const next = tf.min(above);
+  const probe = tf.where(
+    tf.isFinite(next),
+    tf.div(tf.add(cstar, next), 2),
+    tf.add(tf.add(cstar, 1), tf.abs(cstar)),
+  );
+  const inA = tf.cast(tf.less(v, probe), 'float32');
+  const inB = tf.cast(tf.greater(v, tf.mul(probe, kappa)), 'float32');
   const a = tf.add(tf.sum(inA), tf.mul(kappa * kappa, tf.sum(inB)));
   const b = tf.add(tf.sum(tf.mul(inA, v)), tf.mul(kappa, tf.sum(tf.mul(inB, v))));
   const root = tf.maximum(tf.div(b, a), cstar);

@@ -123,7 +123,10 @@ describe('host optimizer state, groups and errors', () => {
   });
   const gradAt = (p: ParamTree, t: number): ParamTree => {
     const g = cloneParams(p);
-    for (const k of Object.keys(g)) g[k]!.data.forEach((x, i, arr) => (arr[i] = Math.sin(x + t + i)));
+    for (const k of Object.keys(g)) {
+      const d = g[k]!.data;
+      for (let i = 0; i < d.length; i++) d[i] = Math.sin(d[i]! + t + i);
+    }
     return g;
   };
   const spec: OptimizerSpec = {
