@@ -54,6 +54,9 @@ describe('encodeSafetensors', () => {
     expect(Object.is(back.tensors.a!.data[1], -0)).toBe(true);
     expect(back.tensors.s).toEqual({ shape: [], data: Float32Array.from([2.5]) });
     expect(back.tensors.e!.shape).toEqual([0, 4]);
+    // A tensor whose data is a view into a larger buffer writes only its own values.
+    const view = { shape: [2], data: Float32Array.from([9, 8, 7, 6]).subarray(1, 3) };
+    expect(Array.from(decodeSafetensors(encodeSafetensors({ view })).tensors.view!.data)).toEqual([8, 7]);
     expect(back.metadata).toEqual({});
   });
 
@@ -161,6 +164,12 @@ describe('decodeSafetensors validation (errors name the source and the tensor)',
     expect(decodeSafetensors(good, src).tensors.W!.data).toEqual(Float32Array.from([1, 2]));
     const padded = build(null, f32bytes([1, 2]), '{"W":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}   ');
     expect(decodeSafetensors(padded).tensors.W!.data).toEqual(Float32Array.from([1, 2]));
+  });
+  it('reads a file that sits at an unaligned offset inside a larger buffer (Node Buffer pools)', () => {
+    const big = new Uint8Array(good.length + 5);
+    big.set(good, 3);
+    const t = decodeSafetensors(big.subarray(3, 3 + good.length)).tensors.W!;
+    expect(Array.from(t.data)).toEqual([1, 2]);
   });
   it('copies the data (decoded tensors do not alias the input bytes)', () => {
     const bytes = good.slice();
