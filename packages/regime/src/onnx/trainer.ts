@@ -1,0 +1,402 @@
+import {
+  type LossName,
+  type ModelSpec,
+  OnnxGraph,
+  type ParamTree,
+  attr,
+  cloneParams,
+  inputDim,
+  lowerModelOnnx,
+  outputDim,
+  paramShapes,
+} from '@narrownet/models';
+import { type OptimizerSpec, lowerOptimizerOnnx, onnxSlotShapes } from '@narrownet/optim';
+import type { InferenceSession, Tensor } from 'onnxruntime-common';
+import { batchIndices } from '../tfjs-trainer.js';
+import type { Trainer, TrainerConfig, TrainerInfo, TrainerState } from '../trainer.js';
+import { type OnnxEngineLike, checkEngine } from './engine.js';
+
+/** Options of {@link createOnnxTrainer}. */
+export interface OnnxTrainerOptions {
+  /**
+   * Optimizer steps fused into one session call through an ONNX Loop (default 1). Larger values
+   * amortise the per-call overhead where one step is cheap (small widths); `run(k)` makes
+   * ⌊k/K⌋ fused calls and k mod K single-step calls, so iterates do not depend on K.
+   */
+  stepsPerCall?: number;
+  /** Extra onnxruntime session options (e.g. `enableProfiling`), merged over the engine's. */
+  sessionOptions?: InferenceSession.SessionOptions;
+}
+
+/** Everything the graphs are built from, checked once. */
+export interface StepPlan {
+  spec: ModelSpec;
+  loss: LossName;
+  optimizer: OptimizerSpec;
+  shapes: Record<string, number[]>;
+  slotShapes: Record<string, number[]>;
+  /** Parameters whose group projects onto a Frobenius ball (the graph reads their anchors). */
+  anchorNames: string[];
+  n: number;
+  d: number;
+  k: number;
+  /** Mini-batch size, undefined for full batch. */
+  batchSize?: number;
+}
+
+/** Validates a trainer config (errors name the field) and derives the plan of the step graphs. */
+export function planStep(config: TrainerConfig, where: string): StepPlan {
+  if (config === null || typeof config !== 'object')
+    throw new TypeError(`${where}: config must be an object`);
+  const { spec, loss, optimizer } = config;
+  const shapes = paramShapes(spec);
+  const d = inputDim(spec);
+  const k = outputDim(spec);
+  const n = config.data?.n;
+  if (!Number.isInteger(n) || n <= 0)
+    throw new RangeError(`${where}: data.n must be a positive integer, got ${n}`);
+  if (!(config.data.X instanceof Float32Array) || config.data.X.length !== n * d)
+    throw new RangeError(`${where}: data.X must be a Float32Array of n·d = ${n}·${d} entries`);
+  if (!(config.data.Y instanceof Float32Array) || config.data.Y.length !== n * k)
+    throw new RangeError(`${where}: data.Y must be a Float32Array of n·k = ${n}·${k} entries`);
+  const b = config.batchSize;
+  if (b !== undefined && (!Number.isInteger(b) || b <= 0 || b > n))
+    throw new RangeError(`${where}: batchSize must be an integer in [1, n = ${n}], got ${b}`);
+  checkTree(config.params, shapes, `${where}: config.params`);
+  if (config.anchors !== undefined) checkTree(config.anchors, shapes, `${where}: config.anchors`);
+  const slotShapes = onnxSlotShapes(optimizer, shapes);
+  const anchorNames: string[] = [];
+  for (const g of optimizer.groups)
+    if (g.lr > 0 && g.projection?.kind === 'frobeniusBall') anchorNames.push(...g.params);
+  return {
+    spec,
+    loss,
+    optimizer,
+    shapes,
+    slotShapes,
+    anchorNames,
+    n,
+    d,
+    k,
+    batchSize: b !== undefined && b < n ? b : undefined,
+  };
+}
+
+/** Checks that a tree has every name of `shapes` with that shape; `what` names it in errors. */
+export function checkTree(tree: ParamTree, shapes: Record<string, readonly number[]>, what: string): void {
+  if (tree === null || typeof tree !== 'object') throw new TypeError(`${what} must be a parameter tree`);
+  for (const [name, shape] of Object.entries(shapes)) {
+    const t = tree[name];
+    if (!t) throw new RangeError(`${what} lacks "${name}"`);
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i]) || t.data.length !== size)
+      throw new RangeError(
+        `${what}: "${name}" has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`,
+      );
+  }
+}
+
+/** Value names of one step's state inside a graph. */
+interface StepIO {
+  params: Record<string, string>;
+  slots: Record<string, string>;
+  step: string;
+}
+
+/** Emits forward, analytic backward, update and projection; returns the new state and the loss. */
+function emitStep(
+  g: OnnxGraph,
+  plan: StepPlan,
+  X: string,
+  Y: string,
+  cur: StepIO,
+  anchors: Record<string, string>,
+): StepIO & { loss: string } {
+  const model = lowerModelOnnx(g, plan.spec, { X, Y, params: cur.params }, plan.loss);
+  const opt = lowerOptimizerOnnx(g, plan.optimizer, plan.shapes, {
+    params: cur.params,
+    grads: model.grads,
+    slots: cur.slots,
+    anchors,
+    step: cur.step,
+  });
+  const step = g.op('Add', [cur.step, g.constant({ dtype: 'int64', shape: [], values: [1] })]);
+  return { params: opt.params, slots: opt.slots, step, loss: model.loss };
+}
+
+/**
+ * The fused step model. Inputs: `X` [n, d], `Y` [n, k], `p.<param>`, `s.<slot>`, `a.<param>`
+ * (ball anchors), `step` (int64 []), and with mini-batches `idx` ([b] or [K, b] int64).
+ * Outputs: `P.<param>`, `S.<slot>`, `step_out`, and `loss`: for K = 1 the loss at the input
+ * iterate; for K > 1 the full-data loss at the iterate reached, plus `losses` [K] (the loss
+ * at each step's input iterate).
+ */
+export function buildStepModel(plan: StepPlan, stepsPerCall = 1): Uint8Array {
+  const K = stepsPerCall;
+  const g = new OnnxGraph('step');
+  const X = g.input('X', 'float32', ['n', plan.d]);
+  const Y = g.input('Y', 'float32', ['n', plan.k]);
+  const params: Record<string, string> = {};
+  const slots: Record<string, string> = {};
+  const anchors: Record<string, string> = {};
+  for (const [name, shape] of Object.entries(plan.shapes))
+    params[name] = g.input(`p.${name}`, 'float32', shape);
+  for (const [s, shape] of Object.entries(plan.slotShapes)) slots[s] = g.input(`s.${s}`, 'float32', shape);
+  for (const name of plan.anchorNames) anchors[name] = g.input(`a.${name}`, 'float32', plan.shapes[name]!);
+  const step = g.input('step', 'int64', []);
+  const b = plan.batchSize;
+  const idx = b !== undefined ? g.input('idx', 'int64', K === 1 ? [b] : [K, b]) : undefined;
+  const outputs = (st: StepIO): void => {
+    for (const [name, shape] of Object.entries(plan.shapes))
+      g.output(st.params[name]!, 'float32', shape, `P.${name}`);
+    for (const [s, shape] of Object.entries(plan.slotShapes))
+      g.output(st.slots[s]!, 'float32', shape, `S.${s}`);
+    g.output(st.step, 'int64', [], 'step_out');
+  };
+  if (K === 1) {
+    const Xb = idx ? g.op('Gather', [X, idx], { axis: attr.i(0) }) : X;
+    const Yb = idx ? g.op('Gather', [Y, idx], { axis: attr.i(0) }) : Y;
+    const out = emitStep(g, plan, Xb, Yb, { params, slots, step }, anchors);
+    outputs(out);
+    g.output(out.loss, 'float32', [], 'loss');
+    return g.toModel();
+  }
+  const body = new OnnxGraph('body');
+  const iter = body.input('body.iter', 'int64', []);
+  const condIn = body.input('body.cond', 'bool', []);
+  const bp: Record<string, string> = {};
+  const bs: Record<string, string> = {};
+  for (const [name, shape] of Object.entries(plan.shapes))
+    bp[name] = body.input(`body.p.${name}`, 'float32', shape);
+  for (const [s, shape] of Object.entries(plan.slotShapes))
+    bs[s] = body.input(`body.s.${s}`, 'float32', shape);
+  const bstep = body.input('body.step', 'int64', []);
+  let Xb = X;
+  let Yb = Y;
+  if (idx) {
+    const rows = body.op('Gather', [idx, iter], { axis: attr.i(0) });
+    Xb = body.op('Gather', [X, rows], { axis: attr.i(0) });
+    Yb = body.op('Gather', [Y, rows], { axis: attr.i(0) });
+  }
+  const r = emitStep(body, plan, Xb, Yb, { params: bp, slots: bs, step: bstep }, anchors);
+  body.output(body.op('Identity', [condIn]), 'bool', []);
+  for (const [name, shape] of Object.entries(plan.shapes)) body.output(r.params[name]!, 'float32', shape);
+  for (const [s, shape] of Object.entries(plan.slotShapes)) body.output(r.slots[s]!, 'float32', shape);
+  body.output(r.step, 'int64', []);
+  body.output(r.loss, 'float32', []);
+  const names = Object.keys(plan.shapes);
+  const slotNames = Object.keys(plan.slotShapes);
+  const trip = g.constant({ dtype: 'int64', shape: [], values: [K] });
+  const outs = g.opN(
+    'Loop',
+    [trip, '', ...names.map((n) => params[n]!), ...slotNames.map((s) => slots[s]!), step],
+    names.length + slotNames.length + 2,
+    { body: attr.g(body) },
+  );
+  const fin: StepIO = { params: {}, slots: {}, step: outs[names.length + slotNames.length]! };
+  names.forEach((n, i) => {
+    fin.params[n] = outs[i]!;
+  });
+  slotNames.forEach((s, i) => {
+    fin.slots[s] = outs[names.length + i]!;
+  });
+  outputs(fin);
+  g.output(outs[outs.length - 1]!, 'float32', [K], 'losses');
+  const last = lowerModelOnnx(g, plan.spec, { X, Y, params: fin.params }, plan.loss, { gradients: false });
+  g.output(last.loss, 'float32', [], 'loss');
+  return g.toModel();
+}
+
+/** Loss (and, with `gradients`, `grad.<param>`) at inputs `X`, `Y`, `p.<param>`. */
+export function buildEvalModel(plan: StepPlan, gradients: boolean): Uint8Array {
+  const g = new OnnxGraph(gradients ? 'evalgrad' : 'evalloss');
+  const X = g.input('X', 'float32', ['n', plan.d]);
+  const Y = g.input('Y', 'float32', ['n', plan.k]);
+  const params: Record<string, string> = {};
+  for (const [name, shape] of Object.entries(plan.shapes))
+    params[name] = g.input(`p.${name}`, 'float32', shape);
+  const out = lowerModelOnnx(g, plan.spec, { X, Y, params }, plan.loss, { gradients });
+  g.output(out.loss, 'float32', [], 'loss');
+  if (gradients)
+    for (const [name, shape] of Object.entries(plan.shapes))
+      g.output(out.grads[name]!, 'float32', shape, `grad.${name}`);
+  return g.toModel();
+}
+
+function int64Scalar(engine: OnnxEngineLike, v: number): Tensor {
+  return new engine.ort.Tensor('int64', BigInt64Array.from([BigInt(v)]), []);
+}
+
+function f32(engine: OnnxEngineLike, data: Float32Array, shape: readonly number[]): Tensor {
+  return new engine.ort.Tensor('float32', data, [...shape]);
+}
+
+/**
+ * The fused fast path: creates a trainer whose whole optimizer step — forward, analytic
+ * backward (`lowerModelOnnx`), update, schedule and projection (`lowerOptimizerOnnx`) — is ONE
+ * onnxruntime graph. Its outputs (new parameters, slots, step count) are fed back as the next
+ * call's inputs, so the iterate never passes through host-side arithmetic; X, Y and the anchors
+ * are ort tensors made once. Full batch, or mini-batches in the order of `batchIndices` (the same
+ * batches as the tfjs trainer), gathered in-graph. Gives the iterates of the tfjs reference
+ * trainer and of the host optimizer to float32 tolerance.
+ *
+ * @param engine - a started onnxruntime engine (`startOnnx()` of @narrownet/engine)
+ * @param config - model, loss, optimizer, initial parameters, anchors and data
+ * @param options - steps fused per call, extra session options
+ */
+export async function createOnnxTrainer(
+  engine: OnnxEngineLike,
+  config: TrainerConfig,
+  options: OnnxTrainerOptions = {},
+): Promise<Trainer> {
+  const where = 'createOnnxTrainer';
+  checkEngine(engine, where);
+  const K = options.stepsPerCall ?? 1;
+  if (!Number.isInteger(K) || K < 1)
+    throw new RangeError(
+      `${where}: options.stepsPerCall must be a positive integer, got ${options.stepsPerCall}`,
+    );
+  const plan = planStep(config, where);
+  const so: InferenceSession.SessionOptions = { logSeverityLevel: 3, ...options.sessionOptions };
+  const [stepSession, loopSession, lossSession, gradSession] = await Promise.all([
+    engine.createSession(buildStepModel(plan, 1), so),
+    K > 1 ? engine.createSession(buildStepModel(plan, K), so) : Promise.resolve(undefined),
+    engine.createSession(buildEvalModel(plan, false), so),
+    engine.createSession(buildEvalModel(plan, true), so),
+  ]);
+  const names = Object.keys(plan.shapes);
+  const slotNames = Object.keys(plan.slotShapes);
+  const X = f32(engine, config.data.X.slice(), [plan.n, plan.d]);
+  const Y = f32(engine, config.data.Y.slice(), [plan.n, plan.k]);
+  const seed = config.seed ?? 0;
+  let anchors = cloneParams(config.anchors ?? config.params);
+  let anchorFeeds: Record<string, Tensor> = {};
+  let params: Record<string, Tensor> = {};
+  let slots: Record<string, Tensor> = {};
+  let step = 0;
+  let stepTensor = int64Scalar(engine, 0);
+  let disposed = false;
+
+  const setAnchors = (tree: ParamTree): void => {
+    anchors = cloneParams(tree);
+    anchorFeeds = {};
+    for (const name of plan.anchorNames)
+      anchorFeeds[`a.${name}`] = f32(engine, anchors[name]!.data, plan.shapes[name]!);
+  };
+  const setParams = (tree: ParamTree): void => {
+    params = {};
+    for (const name of names) params[`p.${name}`] = f32(engine, tree[name]!.data.slice(), plan.shapes[name]!);
+  };
+  setAnchors(anchors);
+  setParams(config.params);
+  for (const [s, shape] of Object.entries(plan.slotShapes))
+    slots[`s.${s}`] = f32(engine, new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+
+  const check = (): void => {
+    if (disposed) throw new Error('onnx trainer: used after dispose()');
+  };
+  const batchFeed = (count: number): Record<string, Tensor> => {
+    const b = plan.batchSize;
+    if (b === undefined) return {};
+    const idx = new BigInt64Array(count * b);
+    for (let c = 0; c < count; c++) {
+      const rows = batchIndices(plan.n, b, seed, step + c);
+      for (let i = 0; i < b; i++) idx[c * b + i] = BigInt(rows[i]!);
+    }
+    return { idx: new engine.ort.Tensor('int64', idx, count === 1 ? [b] : [count, b]) };
+  };
+  const advance = async (session: InferenceSession, count: number): Promise<number> => {
+    const out = await session.run({
+      X,
+      Y,
+      ...params,
+      ...slots,
+      ...anchorFeeds,
+      step: stepTensor,
+      ...batchFeed(count),
+    });
+    const nextParams: Record<string, Tensor> = {};
+    for (const name of names) nextParams[`p.${name}`] = out[`P.${name}`]!;
+    const nextSlots: Record<string, Tensor> = {};
+    for (const s of slotNames) nextSlots[`s.${s}`] = out[`S.${s}`]!;
+    params = nextParams;
+    slots = nextSlots;
+    stepTensor = out.step_out!;
+    step += count;
+    return (out.loss!.data as Float32Array)[0]!;
+  };
+  const currentLoss = async (): Promise<number> => {
+    const out = await lossSession.run({ X, Y, ...params });
+    return (out.loss!.data as Float32Array)[0]!;
+  };
+  const read = (t: Tensor): Float32Array => Float32Array.from(t.data as Float32Array);
+
+  const backend = engine.device ?? 'cpu';
+  const info: TrainerInfo = { engine: 'onnx', backend, device: backend === 'cpu' ? 'cpu' : 'gpu' };
+  return {
+    info,
+    async run(steps: number): Promise<number> {
+      check();
+      if (!Number.isInteger(steps) || steps < 0)
+        throw new RangeError(`onnx trainer.run: steps must be an integer ≥ 0, got ${steps}`);
+      let remaining = steps;
+      let final: number | undefined;
+      while (loopSession && remaining >= K) {
+        final = await advance(loopSession, K);
+        remaining -= K;
+      }
+      while (remaining > 0) {
+        await advance(stepSession, 1);
+        final = undefined;
+        remaining--;
+      }
+      // A fused call already returns the full-data loss at the iterate reached.
+      return final !== undefined ? final : currentLoss();
+    },
+    async evaluate() {
+      check();
+      const out = await gradSession.run({ X, Y, ...params });
+      const grads: ParamTree = {};
+      for (const name of names)
+        grads[name] = { shape: [...plan.shapes[name]!], data: read(out[`grad.${name}`]!) };
+      return { loss: (out.loss!.data as Float32Array)[0]!, grads };
+    },
+    async state(): Promise<TrainerState> {
+      check();
+      const p: ParamTree = {};
+      for (const name of names)
+        p[name] = { shape: [...plan.shapes[name]!], data: read(params[`p.${name}`]!) };
+      const s: ParamTree = {};
+      for (const sl of slotNames) s[sl] = { shape: [...plan.slotShapes[sl]!], data: read(slots[`s.${sl}`]!) };
+      return { step, params: p, slots: s, anchors: cloneParams(anchors) };
+    },
+    async setState(state: TrainerState) {
+      check();
+      if (state === null || typeof state !== 'object')
+        throw new TypeError('onnx trainer.setState: state must be an object');
+      if (!Number.isInteger(state.step) || state.step < 0)
+        throw new RangeError(`onnx trainer.setState: state.step must be an integer ≥ 0, got ${state.step}`);
+      checkTree(state.params, plan.shapes, 'onnx trainer.setState: state.params');
+      checkTree(state.slots, plan.slotShapes, 'onnx trainer.setState: state.slots');
+      const hasAnchors = state.anchors && Object.keys(state.anchors).length > 0;
+      if (hasAnchors) checkTree(state.anchors, plan.shapes, 'onnx trainer.setState: state.anchors');
+      setParams(state.params);
+      const next: Record<string, Tensor> = {};
+      for (const s of slotNames)
+        next[`s.${s}`] = f32(engine, state.slots[s]!.data.slice(), plan.slotShapes[s]!);
+      slots = next;
+      if (hasAnchors) setAnchors(state.anchors);
+      step = state.step;
+      stepTensor = int64Scalar(engine, step);
+    },
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      await Promise.all(
+        [stepSession, loopSession, lossSession, gradSession].map((s) =>
+          s ? s.release() : Promise.resolve(),
+        ),
+      );
+    },
+  };
+}
