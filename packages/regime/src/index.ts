@@ -30,5 +30,5 @@ export {
   saveTrainCheckpoint,
   loadTrainCheckpoint,
 } from './train.js';
-export { type OnnxEngineLike, type OrtTensorConstructor } from './onnx/engine.js';
+export type { OnnxEngineLike, OrtTensorConstructor } from './onnx/engine.js';
 export { type OnnxTrainerOptions, createOnnxTrainer } from './onnx/trainer.js';
