@@ -15,3 +15,19 @@ export {
   featureMatrixSpectrum,
   zhangWidthCondition,
 } from './zhang.js';
+export { type CutoffCriterion, CUTOFF_CRITERIA } from './dense.js';
+export {
+  type KawaguchiOptions,
+  type KawaguchiDenseOptions,
+  type KawaguchiDenseResult,
+  type KawaguchiMatrixFreeOptions,
+  type KawaguchiMatrixFreeResult,
+  type KawaguchiSumResult,
+  type KawaguchiBoundResult,
+  type WhiteNoisePrediction,
+  kawaguchiLossDense,
+  kawaguchiLossMatrixFree,
+  kawaguchiShallowSum,
+  kawaguchiBound,
+  whiteNoisePrediction,
+} from './kawaguchi.js';
