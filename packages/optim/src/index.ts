@@ -9,7 +9,7 @@ export { scheduleFactor } from './schedule.js';
 export { type HostOptimizer, createHostOptimizer } from './host.js';
 export { type TfOptimizer, createTfOptimizer } from './tf.js';
 export { type GroupStationarity, kktResidual } from './kkt.js';
-export { type ResolvedUpdate, resolveUpdate, validateOptimizerSpec } from './validate.js';
+export { type ResolvedUpdate, validateOptimizerSpec } from './validate.js';
 export {
   type OptimizerLoweringIO,
   type OptimizerLoweringOptions,
