@@ -73,8 +73,8 @@ async function importBackend(tf: TfModule, backend: TfjsBackend): Promise<void> 
 /**
  * tfjs-core keeps its gradient functions in a separate ESM module that only bundlers (and the
  * full @tensorflow/tfjs package) load; without it tf.grads fails with "gradient function not
- * found". Loads it where the runtime can (bundlers, vitest, browsers); plain Node cannot import
- * that module (extensionless ESM imports), so there autodiff needs @tensorflow/tfjs installed.
+ * found". The built engine bundles that module (tsup.config.ts), so this import works in plain
+ * Node (ESM and CommonJS) as well as in vitest, bundlers and browsers.
  */
 async function registerGradients(tf: TfModule): Promise<void> {
   if (tf.getGradient('Multiply')) return;
