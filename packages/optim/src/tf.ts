@@ -129,9 +129,14 @@ export function createTfOptimizer(
           `optimizer step: gradient "${k}" has shape [${g.shape.join(', ')}], expected [${shapes[k]!.join(', ')}]`,
         );
       }
-      const bad = tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(g))).dataSync()[0]);
-      if (bad) throw new RangeError(`optimizer step: gradient of "${k}" has a non-finite entry`);
     }
+    // One device sync for all parameters: which gradients are entirely finite.
+    const finite = tf.tidy(() =>
+      tf.stack(names.map((k) => tf.cast(tf.all(tf.isFinite(grads[k]!)), 'int32'))).dataSync(),
+    );
+    names.forEach((k, i) => {
+      if (!finite[i]) throw new RangeError(`optimizer step: gradient of "${k}" has a non-finite entry`);
+    });
     spec.groups.forEach((g, gi) => {
       if (g.lr === 0) return;
       const u = updates[gi]!;
