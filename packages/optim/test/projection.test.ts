@@ -94,9 +94,9 @@ describe('zetaKappa exact projection', () => {
       const exact = P({ kind: 'zetaKappa', zeta, kappa, method: 'exact' }, y);
       const brute = dykstraZetaKappa(y, zeta, kappa);
       worst = Math.max(worst, norm(sub(exact, brute)));
-      expect(norm(sub(exact, brute))).toBeLessThan(1e-7);
+      expect(norm(sub(exact, brute))).toBeLessThan(1e-10);
     }
-    expect(worst).toBeLessThan(1e-7);
+    expect(worst).toBeLessThan(1e-10); // measured 5e-16
   });
 
   it('is feasible, idempotent, non-expansive and satisfies ⟨y − P(y), z − P(y)⟩ ≤ 0', () => {

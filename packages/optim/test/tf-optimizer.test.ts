@@ -122,7 +122,7 @@ describe('tfjs lowering gives the host iterates to float32 tolerance (100 steps)
       const h0 = start();
       for (let i = 0; i < 4; i++) moved = Math.max(moved, Math.abs(host.v!.data[i]! - h0.v!.data[i]!));
       expect(moved).toBeGreaterThan(1e-3); // the run did something
-      expect(worst).toBeLessThan(2e-5);
+      expect(worst).toBeLessThan(5e-6); // measured ≤ 8e-7 (a few float32 ulps)
       // Projections were doing work: some constraint is active at the final iterate.
       expect(kktResidual(ospec, host, grads(host), start()).groups.some((g) => g.active)).toBe(true);
       expect(to.stepCount).toBe(100);
