@@ -31,3 +31,28 @@ export {
   kawaguchiBound,
   whiteNoisePrediction,
 } from './kawaguchi.js';
+export {
+  type FeatureRankResult,
+  type LastLayerLipschitzResult,
+  type SizeBoundsResult,
+  featureRankM,
+  lastLayerLipschitz,
+  weightNorm,
+  kawaguchiHuangSizeBounds,
+} from './kawaguchiHuang.js';
+export {
+  type GaussHermiteRule,
+  type HermiteResult,
+  gaussHermite,
+  hermiteQ,
+  hermiteCoefficients,
+} from './hermite.js';
+export {
+  type SongQuantities,
+  type SongWidthResult,
+  type LazyTrainingResult,
+  activationBounds,
+  songQuantities,
+  songWidthCondition,
+  lazyTrainingDistance,
+} from './song.js';
