@@ -95,7 +95,8 @@ function projectTf(p: ProjectionSpec, xs: tf.Tensor[], x0: tf.Tensor[]): tf.Tens
 /**
  * Creates the tfjs lowering of `spec` over tfjs variables (float32): the same update rules,
  * schedules and projections as {@link createHostOptimizer}, computed with tfjs-core ops and
- * assigned into the variables. Anchors default to the variables' values at creation.
+ * assigned into the variables. Anchors default to the variables' values at creation. The exact
+ * B_{ζ,κ} projection evaluates all 2n+1 breakpoints at once: O(n²) memory for a group of n entries.
  */
 export function createTfOptimizer(
   spec: OptimizerSpec,
