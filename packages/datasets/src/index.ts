@@ -31,6 +31,13 @@ export {
 export { type Cifar10Options, type Cifar100Options, loadCifar10, loadCifar100 } from './cifar.js';
 export { type NpyDType, type NpyArray, type NpyDatasetOptions, loadNpy, loadNpyDataset } from './npy.js';
 export { type DownloadOptions, download } from './download.js';
+export {
+  type SourceFile,
+  type DatasetSource,
+  type FetchDatasetOptions,
+  DATASET_SOURCES,
+  fetchDataset,
+} from './fetch.js';
 export { type RImageNetClass, R_IMAGENET_CLASSES, rImageNetLabel } from './rimagenet.js';
 export {
   type Standardizer,
