@@ -56,3 +56,4 @@ export {
   songWidthCondition,
   lazyTrainingDistance,
 } from './song.js';
+export { type AnalyzeLimits, analyzeModel } from './analyze.js';

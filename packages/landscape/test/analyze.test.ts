@@ -1,0 +1,50 @@
+import type { ModelSpec } from '@narrownet/models';
+import { describe, expect, it } from 'vitest';
+import { analyzeModel, jacobianLambdaMin, kawaguchiLossDense } from '../src/index.js';
+import { gaussian } from './helpers.js';
+
+function noNonFinite(v: unknown): void {
+  if (typeof v === 'number') expect(Number.isFinite(v)).toBe(true);
+  else if (Array.isArray(v)) v.forEach(noNonFinite);
+  else if (v && typeof v === 'object') Object.values(v).forEach(noNonFinite);
+}
+
+describe('analyzeModel', () => {
+  it('shallow tanh: Zhang and Song sections, Kawaguchi skipped with a reason; JSON round-trips', () => {
+    const spec: ModelSpec = { kind: 'shallow', inputDim: 4, width: 6, activation: 'tanh' };
+    const params = { W: gaussian(1, 24), v: gaussian(2, 6) };
+    const X = gaussian(3, 40);
+    const r = analyzeModel({ spec, params, X, Y: gaussian(4, 10), n: 10 });
+    const z = r.zhang as { jacobianLambdaMin: { value: number } };
+    expect(z.jacobianLambdaMin.value).toBe(jacobianLambdaMin(spec, params, X, 10));
+    expect((r.kawaguchi as { reason: string }).reason).toMatch(/piecewise-linear/);
+    expect(JSON.parse(JSON.stringify(r))).toEqual(r);
+    noNonFinite(r);
+  });
+
+  it('relu MLP: dense J(θ) when small, matrix-free when the dense limit is lowered', () => {
+    const spec: ModelSpec = { kind: 'mlp', layers: [3, 5, 4, 1], activation: 'relu', bias: true };
+    const params = {
+      W1: gaussian(1, 15),
+      b1: gaussian(2, 5),
+      W2: gaussian(3, 20),
+      b2: gaussian(4, 4),
+      W3: gaussian(5, 4),
+      b3: gaussian(6, 1),
+    };
+    const X = gaussian(7, 90);
+    const Y = gaussian(8, 30);
+    const dense = analyzeModel({ spec, params, X, Y, n: 30 });
+    const Jd = (dense.kawaguchi as { J: { route: string; J: number } }).J;
+    expect(Jd.route).toBe('dense');
+    expect(Jd.J).toBe(kawaguchiLossDense(spec, params, X, Y, 30).J);
+    const free = analyzeModel({ spec, params, X, Y, n: 30, limits: { maxDenseEntries: 10 } });
+    const Jf = (free.kawaguchi as { J: { route: string; J: number } }).J;
+    expect(Jf.route).toBe('matrixFree');
+    expect(Math.abs(Jf.J - Jd.J) / Jd.J).toBeLessThan(1e-6);
+    expect((dense.zhang as { reason: string }).reason).toMatch(/shallow/);
+    expect((dense.song as { lemma3: { reason: string } }).lemma3.reason).toMatch(/one-hidden-layer/);
+    noNonFinite(dense);
+    expect(() => analyzeModel({ spec, params, X, n: 0 })).toThrow(/n must/);
+  });
+});
