@@ -1,6 +1,6 @@
 import type { Rng } from '@narrownet/models';
 import { permutation } from './synthetic.js';
-import { type Dataset, checkDataset, intParam } from './types.js';
+import { type Dataset, checkDataset, checkFinite, intParam } from './types.js';
 
 function image(ds: Dataset, where: string): readonly [number, number, number] {
   checkDataset(ds, where);
@@ -47,6 +47,7 @@ export function fitStandardize(train: Dataset): Standardizer {
   checkDataset(train, 'fitStandardize');
   const N = train.X.length;
   if (N === 0) throw new RangeError(`fitStandardize: dataset '${train.name}' is empty`);
+  checkFinite(train.X, `fitStandardize: X of '${train.name}'`);
   let s = 0;
   for (let i = 0; i < N; i++) s += train.X[i]!;
   const mean = s / N;

@@ -208,6 +208,9 @@ describe('vector transforms', () => {
     expect(zt.X.reduce((s, v) => s + v, 0)).toBeCloseTo(0, 6);
     expect(zt.X.reduce((s, v) => s + v * v, 0) / 4).toBeCloseTo(1, 6);
     expect(() => fitStandardize({ ...train, X: new Float32Array(4) })).toThrow(/constant/);
+    expect(() => fitStandardize({ ...train, X: Float32Array.from([1, Number.NaN, 0, 0]) })).toThrow(
+      /X of 't': non-finite value NaN at flat index 1/,
+    );
   });
 
   it('subset, shuffle, randomSubset and trainTestSplit keep rows, targets and labels together', () => {
