@@ -188,8 +188,12 @@ function lowerUpdate(
       // buf ← c1·buf + c2·d with (c1, c2) = (0, 1) on the first step (PyTorch: buf = g), else (μ, 1 − damp).
       const first = g.op('Equal', [step, g.constant({ dtype: 'int64', shape: [], values: [0] })]);
       const c1 = g.op('Where', [first, g.scalar(0), g.scalar(u.momentum)]);
-      const c2 = g.op('Where', [first, g.scalar(1), g.scalar(1 - u.dampening)]);
-      const buf = g.op('Add', [g.op('Mul', [slot('momentum'), c1]), g.op('Mul', [d, c2])]);
+      // Without dampening c2 ≡ 1: skip that multiply.
+      const scaledD =
+        u.dampening === 0
+          ? d
+          : g.op('Mul', [d, g.op('Where', [first, g.scalar(1), g.scalar(1 - u.dampening)])]);
+      const buf = g.op('Add', [g.op('Mul', [slot('momentum'), c1]), scaledD]);
       slots.momentum = buf;
       d = u.nesterov ? g.op('Add', [d, g.op('Mul', [buf, g.scalar(u.momentum)])]) : buf;
     }

@@ -1,9 +1,7 @@
 import {
   type LossName,
   type ModelSpec,
-  OnnxGraph,
   type ParamTree,
-  attr,
   cloneParams,
   inputDim,
   lowerModelOnnx,
@@ -15,6 +13,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { batchIndices } from '../tfjs-trainer.js';
 import type { Trainer, TrainerConfig, TrainerInfo, TrainerState } from '../trainer.js';
 import { type OnnxEngineLike, checkEngine } from './engine.js';
+import { type FusedDesc, buildFusedEval, buildFusedStep } from './fused.js';
 
 /** Options of {@link createOnnxTrainer}. */
 export interface OnnxTrainerOptions {
@@ -96,131 +95,23 @@ export function checkTree(tree: ParamTree, shapes: Record<string, readonly numbe
   }
 }
 
-/** Value names of one step's state inside a graph. */
-interface StepIO {
-  params: Record<string, string>;
-  slots: Record<string, string>;
-  step: string;
-}
-
-/** Emits forward, analytic backward, update and projection; returns the new state and the loss. */
-function emitStep(
-  g: OnnxGraph,
-  plan: StepPlan,
-  X: string,
-  Y: string,
-  cur: StepIO,
-  anchors: Record<string, string>,
-): StepIO & { loss: string } {
-  const model = lowerModelOnnx(g, plan.spec, { X, Y, params: cur.params }, plan.loss);
-  const opt = lowerOptimizerOnnx(g, plan.optimizer, plan.shapes, {
-    params: cur.params,
-    grads: model.grads,
-    slots: cur.slots,
-    anchors,
-    step: cur.step,
-  });
-  const step = g.op('Add', [cur.step, g.constant({ dtype: 'int64', shape: [], values: [1] })]);
-  return { params: opt.params, slots: opt.slots, step, loss: model.loss };
-}
-
-/**
- * The fused step model. Inputs: `X` [n, d], `Y` [n, k], `p.<param>`, `s.<slot>`, `a.<param>`
- * (ball anchors), `step` (int64 []), and with mini-batches `idx` ([b] or [K, b] int64).
- * Outputs: `P.<param>`, `S.<slot>`, `step_out`, and `loss`: for K = 1 the loss at the input
- * iterate; for K > 1 the full-data loss at the iterate reached, plus `losses` [K] (the loss
- * at each step's input iterate).
- */
-export function buildStepModel(plan: StepPlan, stepsPerCall = 1): Uint8Array {
-  const K = stepsPerCall;
-  const g = new OnnxGraph('step');
-  const X = g.input('X', 'float32', ['n', plan.d]);
-  const Y = g.input('Y', 'float32', ['n', plan.k]);
-  const params: Record<string, string> = {};
-  const slots: Record<string, string> = {};
-  const anchors: Record<string, string> = {};
-  for (const [name, shape] of Object.entries(plan.shapes))
-    params[name] = g.input(`p.${name}`, 'float32', shape);
-  for (const [s, shape] of Object.entries(plan.slotShapes)) slots[s] = g.input(`s.${s}`, 'float32', shape);
-  for (const name of plan.anchorNames) anchors[name] = g.input(`a.${name}`, 'float32', plan.shapes[name]!);
-  const step = g.input('step', 'int64', []);
-  const b = plan.batchSize;
-  const idx = b !== undefined ? g.input('idx', 'int64', K === 1 ? [b] : [K, b]) : undefined;
-  const outputs = (st: StepIO): void => {
-    for (const [name, shape] of Object.entries(plan.shapes))
-      g.output(st.params[name]!, 'float32', shape, `P.${name}`);
-    for (const [s, shape] of Object.entries(plan.slotShapes))
-      g.output(st.slots[s]!, 'float32', shape, `S.${s}`);
-    g.output(st.step, 'int64', [], 'step_out');
+/** The fused-graph description of one configuration (see {@link FusedDesc}). */
+export function singleDesc(plan: StepPlan): FusedDesc {
+  const anchorShapes: Record<string, number[]> = {};
+  for (const name of plan.anchorNames) anchorShapes[name] = plan.shapes[name]!;
+  return {
+    d: plan.d,
+    k: plan.k,
+    paramShapes: plan.shapes,
+    slotShapes: plan.slotShapes,
+    anchorShapes,
+    hyperShapes: {},
+    lossShape: [],
+    batchSize: plan.batchSize,
+    emitModel: (g, X, Y, params, gradients) =>
+      lowerModelOnnx(g, plan.spec, { X, Y, params }, plan.loss, { gradients }),
+    emitUpdate: (g, io) => lowerOptimizerOnnx(g, plan.optimizer, plan.shapes, io),
   };
-  if (K === 1) {
-    const Xb = idx ? g.op('Gather', [X, idx], { axis: attr.i(0) }) : X;
-    const Yb = idx ? g.op('Gather', [Y, idx], { axis: attr.i(0) }) : Y;
-    const out = emitStep(g, plan, Xb, Yb, { params, slots, step }, anchors);
-    outputs(out);
-    g.output(out.loss, 'float32', [], 'loss');
-    return g.toModel();
-  }
-  const body = new OnnxGraph('body');
-  const iter = body.input('body.iter', 'int64', []);
-  const condIn = body.input('body.cond', 'bool', []);
-  const bp: Record<string, string> = {};
-  const bs: Record<string, string> = {};
-  for (const [name, shape] of Object.entries(plan.shapes))
-    bp[name] = body.input(`body.p.${name}`, 'float32', shape);
-  for (const [s, shape] of Object.entries(plan.slotShapes))
-    bs[s] = body.input(`body.s.${s}`, 'float32', shape);
-  const bstep = body.input('body.step', 'int64', []);
-  let Xb = X;
-  let Yb = Y;
-  if (idx) {
-    const rows = body.op('Gather', [idx, iter], { axis: attr.i(0) });
-    Xb = body.op('Gather', [X, rows], { axis: attr.i(0) });
-    Yb = body.op('Gather', [Y, rows], { axis: attr.i(0) });
-  }
-  const r = emitStep(body, plan, Xb, Yb, { params: bp, slots: bs, step: bstep }, anchors);
-  body.output(body.op('Identity', [condIn]), 'bool', []);
-  for (const [name, shape] of Object.entries(plan.shapes)) body.output(r.params[name]!, 'float32', shape);
-  for (const [s, shape] of Object.entries(plan.slotShapes)) body.output(r.slots[s]!, 'float32', shape);
-  body.output(r.step, 'int64', []);
-  body.output(r.loss, 'float32', []);
-  const names = Object.keys(plan.shapes);
-  const slotNames = Object.keys(plan.slotShapes);
-  const trip = g.constant({ dtype: 'int64', shape: [], values: [K] });
-  const outs = g.opN(
-    'Loop',
-    [trip, '', ...names.map((n) => params[n]!), ...slotNames.map((s) => slots[s]!), step],
-    names.length + slotNames.length + 2,
-    { body: attr.g(body) },
-  );
-  const fin: StepIO = { params: {}, slots: {}, step: outs[names.length + slotNames.length]! };
-  names.forEach((n, i) => {
-    fin.params[n] = outs[i]!;
-  });
-  slotNames.forEach((s, i) => {
-    fin.slots[s] = outs[names.length + i]!;
-  });
-  outputs(fin);
-  g.output(outs[outs.length - 1]!, 'float32', [K], 'losses');
-  const last = lowerModelOnnx(g, plan.spec, { X, Y, params: fin.params }, plan.loss, { gradients: false });
-  g.output(last.loss, 'float32', [], 'loss');
-  return g.toModel();
-}
-
-/** Loss (and, with `gradients`, `grad.<param>`) at inputs `X`, `Y`, `p.<param>`. */
-export function buildEvalModel(plan: StepPlan, gradients: boolean): Uint8Array {
-  const g = new OnnxGraph(gradients ? 'evalgrad' : 'evalloss');
-  const X = g.input('X', 'float32', ['n', plan.d]);
-  const Y = g.input('Y', 'float32', ['n', plan.k]);
-  const params: Record<string, string> = {};
-  for (const [name, shape] of Object.entries(plan.shapes))
-    params[name] = g.input(`p.${name}`, 'float32', shape);
-  const out = lowerModelOnnx(g, plan.spec, { X, Y, params }, plan.loss, { gradients });
-  g.output(out.loss, 'float32', [], 'loss');
-  if (gradients)
-    for (const [name, shape] of Object.entries(plan.shapes))
-      g.output(out.grads[name]!, 'float32', shape, `grad.${name}`);
-  return g.toModel();
 }
 
 function int64Scalar(engine: OnnxEngineLike, v: number): Tensor {
@@ -257,12 +148,13 @@ export async function createOnnxTrainer(
       `${where}: options.stepsPerCall must be a positive integer, got ${options.stepsPerCall}`,
     );
   const plan = planStep(config, where);
+  const desc = singleDesc(plan);
   const so: InferenceSession.SessionOptions = { logSeverityLevel: 3, ...options.sessionOptions };
   const [stepSession, loopSession, lossSession, gradSession] = await Promise.all([
-    engine.createSession(buildStepModel(plan, 1), so),
-    K > 1 ? engine.createSession(buildStepModel(plan, K), so) : Promise.resolve(undefined),
-    engine.createSession(buildEvalModel(plan, false), so),
-    engine.createSession(buildEvalModel(plan, true), so),
+    engine.createSession(buildFusedStep(desc, 1), so),
+    K > 1 ? engine.createSession(buildFusedStep(desc, K), so) : Promise.resolve(undefined),
+    engine.createSession(buildFusedEval(desc, false), so),
+    engine.createSession(buildFusedEval(desc, true), so),
   ]);
   const names = Object.keys(plan.shapes);
   const slotNames = Object.keys(plan.slotShapes);
