@@ -1,0 +1,95 @@
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+
+/** Identity of one run of the synthetic sweep: regime × width × radius × step sizes. */
+export interface RunKey {
+  regime: 'zhang2021' | 'constrainedRegular';
+  width: number;
+  radius: number;
+  lr1: number;
+  lr2: number;
+}
+
+/** One line of `runs.jsonl`. */
+export interface RunRecord extends RunKey {
+  /** `<regime>/m<width>/eps<radius>/lr<lr1>,<lr2>`. */
+  id: string;
+  /** The regime and data settings the run used. */
+  config: {
+    momentum: number;
+    vConstraint: string;
+    stepBudget: number;
+    lossTolerance: number;
+    n: number;
+    d: number;
+    seed: number;
+    loss: string;
+  };
+  status: 'converged' | 'budget' | 'diverged';
+  /** Steps taken. */
+  steps: number;
+  divergedAt?: number;
+  /** ½ Σ (y − f)² at the final iterate (null when diverged). */
+  finalLoss: number | null;
+  /** ‖W − W0‖_F at the final iterate. */
+  distanceW: number | null;
+  /** KKT residual at the final iterate (projected-gradient mapping, η = 1). */
+  kktResidual: number | null;
+  /**
+   * λ_min(J(w*, v*)) at the final iterate, or null when not computed (with `lambdaMin: best` it is
+   * computed for every run that was the best of its cell when it finished).
+   */
+  lambdaMin: number | null;
+  wallMs: number;
+  engine: { engine: string; backend: string; device: string; version?: string };
+  finishedAt: string;
+}
+
+/** The id of a run (stable across sessions: the resume key). */
+export function runId(k: RunKey): string {
+  return `${k.regime}/m${k.width}/eps${k.radius}/lr${k.lr1},${k.lr2}`;
+}
+
+/**
+ * Reads `runs.jsonl`: one JSON object per line. A partially written last line (no newline, or
+ * not parseable) is ignored and cut off the file so appends start on a fresh line; a bad line
+ * elsewhere is an error naming the file and line.
+ */
+export function readRuns(path: string): RunRecord[] {
+  if (!existsSync(path)) return [];
+  const text = readFileSync(path, 'utf8');
+  const lines = text.split('\n');
+  const out: RunRecord[] = [];
+  let goodBytes = 0;
+  for (const [i, line] of lines.entries()) {
+    const last = i === lines.length - 1;
+    if (last && line === '') break;
+    let rec: RunRecord | undefined;
+    try {
+      rec = JSON.parse(line) as RunRecord;
+    } catch {
+      rec = undefined;
+    }
+    const complete = !last; // a line is complete only when a newline follows it
+    if (!rec || typeof rec.id !== 'string' || !complete) {
+      if (last || (i === lines.length - 2 && lines[lines.length - 1] === '' && !rec)) {
+        truncateSync(path, goodBytes);
+        break;
+      }
+      throw new Error(`${path}:${i + 1}: not a run record (corrupt line)`);
+    }
+    out.push(rec);
+    goodBytes += Buffer.byteLength(line, 'utf8') + 1;
+  }
+  return out;
+}
+
+/** Appends one record as a line and flushes it to disk. */
+export function appendRun(path: string, rec: RunRecord): void {
+  const fd = openSync(path, 'a');
+  try {
+    writeSync(fd, `${JSON.stringify(rec)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,296 @@
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { zhangSynthetic } from '@narrownet/datasets';
+import { jacobianLambdaMin } from '@narrownet/landscape';
+import {
+  type RegimeSpec,
+  type TrainerFactory,
+  constrainedRegular,
+  train,
+  zhang2021,
+} from '@narrownet/regime';
+import { UsageError } from './options.js';
+import { ProgressBar, type ProgressStream, formatDuration } from './progress.js';
+import { type CellBest, writeFileAtomic, writeReport } from './report.js';
+import { type RunKey, type RunRecord, appendRun, readRuns, runId } from './runs.js';
+
+/** The two regimes of Zhang et al. Fig. 4. */
+export const SYNTHETIC_REGIMES = ['zhang2021', 'constrainedRegular'] as const;
+
+/** Everything that defines a synthetic sweep (stored as `config.json` in the run directory). */
+export interface SyntheticSettings {
+  scale: 'default' | 'paper';
+  /** Hidden widths m. */
+  widths: number[];
+  /** Hidden-weight ball radii ε (1000 = unconstrained). */
+  radii: number[];
+  /** Step-size grid of the hidden weights W. */
+  lrs1: number[];
+  /** Step-size grid of the outer weights v. */
+  lrs2: number[];
+  regimes: (typeof SYNTHETIC_REGIMES)[number][];
+  /** Optimizer steps per run. */
+  steps: number;
+  /** Sample size and input dimension of the synthetic set (App. H.2: 1000, 200). */
+  n: number;
+  d: number;
+  /** Seed of the data and of every init. */
+  seed: number;
+  momentum: number;
+  vConstraint: 'none' | 'exact' | 'paperHeuristic';
+  /** Metrics (and the stopping test) every this many steps. */
+  evalEvery: number;
+  /** Stop a run once its loss is ≤ this. */
+  lossTolerance: number;
+  /** λ_min(J) at the end of: every run, the runs that are best of their cell when they finish, none. */
+  lambdaMin: 'all' | 'best' | 'none';
+  /** Checkpoint an unfinished run every this many steps (0 = never); resumed runs continue from it. */
+  checkpointEvery: number;
+}
+
+const PAPER_LRS = [1e-4, 1e-3, 5e-3, 1e-2, 5e-2, 1e-1, 5e-1];
+
+/**
+ * The two scales. `paper`: App. H.2 (widths with the second "100" read as 1000, ten radii, the
+ * 7 × 7 step-size grid, 200,000 iterations). `default`: the reduction that finishes in about ten
+ * minutes on a 2-core CPU (see the README for what is reduced and the measured time).
+ */
+export const SCALES: Record<'default' | 'paper', SyntheticSettings> = {
+  paper: {
+    scale: 'paper',
+    widths: [20, 40, 80, 100, 200, 400, 800, 1000, 1200],
+    radii: [0.1, 0.2, 0.4, 0.8, 1, 2, 4, 8, 10, 1000],
+    lrs1: PAPER_LRS,
+    lrs2: PAPER_LRS,
+    regimes: [...SYNTHETIC_REGIMES],
+    steps: 200_000,
+    n: 1000,
+    d: 200,
+    seed: 0,
+    momentum: 0.9,
+    vConstraint: 'none',
+    evalEvery: 1000,
+    lossTolerance: 0,
+    lambdaMin: 'best',
+    checkpointEvery: 20_000,
+  },
+  default: {
+    scale: 'default',
+    widths: [20, 40, 80],
+    radii: [0.1, 1, 10, 1000],
+    lrs1: [1e-3, 1e-2, 5e-2],
+    lrs2: [1e-3, 1e-2, 5e-2],
+    regimes: [...SYNTHETIC_REGIMES],
+    steps: 2000,
+    n: 1000,
+    d: 200,
+    seed: 0,
+    momentum: 0.9,
+    vConstraint: 'none',
+    evalEvery: 250,
+    lossTolerance: 0,
+    lambdaMin: 'best',
+    checkpointEvery: 0,
+  },
+};
+
+/** Checks cross-field constraints of the settings (field names in the message). */
+export function validateSettings(s: SyntheticSettings): SyntheticSettings {
+  if (s.regimes.includes('zhang2021')) {
+    const odd = s.widths.filter((m) => m % 2 !== 0);
+    if (odd.length)
+      throw new UsageError(`widths: the paired net of zhang2021 needs even widths, got ${odd.join(', ')}`);
+  }
+  if (s.widths.some((m) => m < 2)) throw new UsageError('widths: every width must be ≥ 2');
+  if (s.radii.some((r) => !(r > 0))) throw new UsageError('radii: every radius must be > 0');
+  if ([...s.lrs1, ...s.lrs2].some((r) => !(r > 0))) throw new UsageError('lrs1/lrs2: step sizes must be > 0');
+  return s;
+}
+
+/** Every run of the sweep, in the order they are run (widths ascending, then radii, regimes, lrs). */
+export function sweepRuns(s: SyntheticSettings): RunKey[] {
+  const out: RunKey[] = [];
+  for (const width of s.widths)
+    for (const radius of s.radii)
+      for (const regime of s.regimes)
+        for (const lr1 of s.lrs1) for (const lr2 of s.lrs2) out.push({ regime, width, radius, lr1, lr2 });
+  return out;
+}
+
+/** The regime of one run. */
+export function regimeOf(s: SyntheticSettings, k: RunKey): RegimeSpec {
+  const common = {
+    inputDim: s.d,
+    width: k.width,
+    lr1: k.lr1,
+    lr2: k.lr2,
+    momentum: s.momentum,
+    steps: s.steps,
+    lossTolerance: s.lossTolerance,
+    radius: k.radius,
+  };
+  return k.regime === 'zhang2021'
+    ? zhang2021({ ...common, vConstraint: s.vConstraint })
+    : constrainedRegular(common);
+}
+
+/** Hooks for callers and tests. */
+export interface SweepHooks {
+  /** Called after each finished run with the number finished in this session. */
+  onRunDone?: (rec: RunRecord, finishedThisSession: number) => void;
+  /** Aborting stops the sweep (mid-run; that run is not recorded). */
+  signal?: AbortSignal;
+}
+
+/** Result of {@link runSynthetic}. */
+export interface SweepResult {
+  dir: string;
+  complete: boolean;
+  records: RunRecord[];
+  cells: CellBest[];
+  wallSeconds: number;
+}
+
+function safeName(id: string): string {
+  return id.replace(/[^a-zA-Z0-9.,-]+/g, '_');
+}
+
+/**
+ * Runs (or resumes) the synthetic sweep in `dir`: writes `config.json`, appends one line per
+ * finished run to `runs.jsonl` (runs already there are skipped), shows a progress bar on
+ * `progress`, and writes the Fig. 4 heat maps and `report.html` at the end (also when aborted,
+ * from the runs finished so far).
+ */
+export async function runSynthetic(
+  settings: SyntheticSettings,
+  dir: string,
+  createTrainer: TrainerFactory,
+  engineLabel: string,
+  progress: ProgressStream,
+  command: string,
+  hooks: SweepHooks = {},
+): Promise<SweepResult> {
+  const t0 = performance.now();
+  mkdirSync(dir, { recursive: true });
+  const cfgPath = join(dir, 'config.json');
+  const runsPath = join(dir, 'runs.jsonl');
+  let priorWall = 0;
+  if (existsSync(cfgPath)) {
+    const prev = JSON.parse(readFileSync(cfgPath, 'utf8')) as {
+      settings: SyntheticSettings;
+      wallSeconds?: number;
+    };
+    if (JSON.stringify(prev.settings) !== JSON.stringify(settings))
+      throw new UsageError(
+        `${cfgPath}: the directory holds a run with other settings; use --resume ${dir} or another --out`,
+      );
+    priorWall = prev.wallSeconds ?? 0;
+  }
+  const saveCfg = (wall: number) =>
+    writeFileAtomic(
+      cfgPath,
+      `${JSON.stringify({ settings, wallSeconds: wall, engine: engineLabel, command }, null, 2)}\n`,
+    );
+  saveCfg(priorWall);
+  const records = readRuns(runsPath);
+  const done = new Set(records.map((r) => r.id));
+  const all = sweepRuns(settings);
+  const todo = all.filter((k) => !done.has(runId(k)));
+  const data = zhangSynthetic({ n: settings.n, d: settings.d, seed: settings.seed });
+  const bestLoss = new Map<string, number>();
+  const cellKey = (k: RunKey) => `${k.regime}/${k.width}/${k.radius}`;
+  for (const r of records)
+    if (r.finalLoss !== null && r.finalLoss < (bestLoss.get(cellKey(r)) ?? Number.POSITIVE_INFINITY))
+      bestLoss.set(cellKey(r), r.finalLoss);
+  // progress in units of (steps × cost of a step ∝ width + d) so the ETA weighs wide runs more
+  const cost = (k: RunKey) => settings.steps * (k.width + 20);
+  const total = all.reduce((s, k) => s + cost(k), 0);
+  const bar = new ProgressBar(progress, total, total - todo.reduce((s, k) => s + cost(k), 0), 'synthetic');
+  if (todo.length < all.length)
+    progress.write(`resuming ${dir}: ${all.length - todo.length} of ${all.length} runs already finished\n`);
+  let finished = 0;
+  let aborted = false;
+  const ckDir = join(dir, 'checkpoints');
+  for (const k of todo) {
+    if (hooks.signal?.aborted) {
+      aborted = true;
+      break;
+    }
+    const id = runId(k);
+    const regime = regimeOf(settings, k);
+    const ck = settings.checkpointEvery > 0 ? join(ckDir, safeName(id)) : undefined;
+    if (ck) mkdirSync(ckDir, { recursive: true });
+    const resumeFrom = ck && existsSync(`${ck}.json`) ? ck : undefined;
+    let stepsSeen = 0;
+    const res = await train(regime, data, {
+      createTrainer,
+      seed: settings.seed,
+      evalEvery: settings.evalEvery,
+      ...(ck ? { checkpointPath: ck, checkpointEvery: settings.checkpointEvery } : {}),
+      ...(resumeFrom ? { resumeFrom } : {}),
+      ...(hooks.signal ? { signal: hooks.signal } : {}),
+      onStep: (step) => {
+        const delta = step - stepsSeen;
+        stepsSeen = step;
+        bar.tick((cost(k) / settings.steps) * Math.max(0, delta), id);
+      },
+    });
+    if (res.status === 'aborted') {
+      aborted = true;
+      break;
+    }
+    bar.tick((cost(k) / settings.steps) * Math.max(0, settings.steps - stepsSeen), id);
+    const last = res.metrics.at(-1);
+    const ok = res.status !== 'diverged' && Number.isFinite(res.finalLoss);
+    const prevBest = bestLoss.get(cellKey(k)) ?? Number.POSITIVE_INFINITY;
+    const isBest = ok && res.finalLoss < prevBest;
+    if (isBest) bestLoss.set(cellKey(k), res.finalLoss);
+    const wantLambda = ok && (settings.lambdaMin === 'all' || (settings.lambdaMin === 'best' && isBest));
+    const rec: RunRecord = {
+      id,
+      ...k,
+      config: {
+        momentum: settings.momentum,
+        vConstraint: k.regime === 'zhang2021' ? settings.vConstraint : 'none (shallow net, free v)',
+        stepBudget: settings.steps,
+        lossTolerance: settings.lossTolerance,
+        n: settings.n,
+        d: settings.d,
+        seed: settings.seed,
+        loss: regime.loss,
+      },
+      status: res.status as RunRecord['status'],
+      steps: res.steps,
+      ...(res.divergedAt !== undefined ? { divergedAt: res.divergedAt } : {}),
+      finalLoss: ok ? res.finalLoss : null,
+      distanceW: ok && last ? (last.distance.W ?? null) : null,
+      kktResidual: ok && last && last.step === res.steps ? last.kktResidual : null,
+      lambdaMin: wantLambda ? jacobianLambdaMin(regime.model, res.params, data.X, data.n) : null,
+      wallMs: Math.round(res.wallMs),
+      engine: { ...res.engine },
+      finishedAt: new Date().toISOString(),
+    };
+    appendRun(runsPath, rec);
+    if (ck) for (const ext of ['.json', '.safetensors']) rmSync(`${ck}${ext}`, { force: true });
+    records.push(rec);
+    finished++;
+    saveCfg(priorWall + (performance.now() - t0) / 1000);
+    hooks.onRunDone?.(rec, finished);
+  }
+  bar.finish();
+  const wallSeconds = priorWall + (performance.now() - t0) / 1000;
+  saveCfg(wallSeconds);
+  const complete = !aborted && records.length >= all.length;
+  const cells = await writeReport(dir, records, {
+    settings: { ...settings },
+    engine: engineLabel,
+    wallSeconds,
+    command,
+    complete,
+    totalRuns: all.length,
+  });
+  progress.write(
+    `${complete ? 'finished' : 'stopped'}: ${records.length}/${all.length} runs in ${formatDuration(wallSeconds)}; report: ${join(dir, 'report.html')}\n`,
+  );
+  return { dir, complete, records, cells, wallSeconds };
+}
