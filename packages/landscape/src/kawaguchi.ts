@@ -210,6 +210,13 @@ export interface KawaguchiMatrixFreeOptions extends KawaguchiOptions {
   tolerance?: number;
   /** Iteration cap (default 20·min(rows, params), at most 100 000). */
   maxIterations?: number;
+  /**
+   * Re-orthogonalise each new right Lanczos vector against all previous ones (modified
+   * Gram–Schmidt, O(params·iterations) memory). Restores the finite-termination property that
+   * rounding destroys, so LSQR stops after about rank(Jac) iterations. Default: on when
+   * params·maxIterations ≤ 5e7 (400 MB).
+   */
+  reorthogonalize?: boolean;
 }
 
 /** Result of {@link kawaguchiLossMatrixFree}. */
@@ -257,7 +264,9 @@ export function kawaguchiLossMatrixFree(
   );
   const A = (v: Float64Array) => jvp(net, c, v);
   const At = (u: Float64Array) => vjp(net, c, u);
-  const r = lsqr(A, At, y, P, tol, maxIt);
+  const reorth = options.reorthogonalize ?? P * maxIt <= 5e7;
+  if (typeof reorth !== 'boolean') throw new TypeError(`${where}: options.reorthogonalize must be a boolean`);
+  const r = lsqr(A, At, y, P, tol, maxIt, reorth);
   const fit = A(r.x);
   let r2 = 0;
   for (let i = 0; i < N; i++) r2 += (y[i]! - fit[i]!) ** 2;
@@ -282,7 +291,10 @@ function scale(v: Float64Array, a: number): void {
   for (let i = 0; i < v.length; i++) v[i] = v[i]! * a;
 }
 
-/** LSQR for min ‖b − A x‖ (Paige & Saunders 1982, Algorithm LSQR without damping). */
+/**
+ * LSQR for min ‖b − A x‖ (Paige & Saunders 1982, Algorithm LSQR without damping), optionally
+ * with full re-orthogonalisation of the right Lanczos vectors.
+ */
 export function lsqr(
   A: (v: Float64Array) => Float64Array,
   At: (u: Float64Array) => Float64Array,
@@ -290,6 +302,7 @@ export function lsqr(
   P: number,
   tol: number,
   maxIt: number,
+  reorthogonalize = false,
 ): { x: Float64Array; iterations: number; converged: boolean; arnorm: number } {
   const x = new Float64Array(P);
   const u = Float64Array.from(b);
@@ -300,6 +313,7 @@ export function lsqr(
   let alpha = norm(v);
   if (alpha === 0) return { x, iterations: 0, converged: true, arnorm: 0 };
   scale(v, 1 / alpha);
+  const vs: Float64Array[] = reorthogonalize ? [v] : [];
   const w = Float64Array.from(v);
   let phibar = beta;
   let rhobar = alpha;
@@ -315,6 +329,11 @@ export function lsqr(
     anorm2 += alpha * alpha + beta * beta;
     const Atu = At(u);
     for (let i = 0; i < P; i++) Atu[i] = Atu[i]! - beta * v[i]!;
+    for (const q of vs) {
+      let dot = 0;
+      for (let i = 0; i < P; i++) dot += q[i]! * Atu[i]!;
+      for (let i = 0; i < P; i++) Atu[i] = Atu[i]! - dot * q[i]!;
+    }
     alpha = norm(Atu);
     if (alpha > 0) scale(Atu, 1 / alpha);
     // Plane rotation eliminating the subdiagonal β.
@@ -332,6 +351,7 @@ export function lsqr(
       w[i] = Atu[i]! + t2 * w[i]!;
     }
     v = Atu;
+    if (reorthogonalize && alpha > 0) vs.push(v);
     const rnorm = phibar;
     arnorm = (phibar * alpha * Math.abs(cs)) / (Math.sqrt(anorm2) * Math.max(rnorm, Number.MIN_VALUE));
     if (rnorm <= tol * bnorm || arnorm <= tol || alpha === 0) {

@@ -173,9 +173,11 @@ describe('kawaguchiLossMatrixFree', () => {
     const X = gaussian(22, n * d);
     const Y = gaussian(23, n * k);
     const dense = kawaguchiLossDense(spec, params, X, Y, n);
-    const free = kawaguchiLossMatrixFree(spec, params, X, Y, n);
-    expect(free.converged).toBe(true);
-    expect(Math.abs(free.J - dense.J) / dense.J).toBeLessThan(1e-6);
+    for (const reorthogonalize of [true, false]) {
+      const free = kawaguchiLossMatrixFree(spec, params, X, Y, n, { reorthogonalize });
+      expect(free.converged).toBe(true);
+      expect(Math.abs(free.J - dense.J) / dense.J).toBeLessThan(1e-6);
+    }
   });
 });
 
