@@ -34,6 +34,8 @@ export {
   type LoweringInputs,
   type LoweringOutputs,
   type LoweringOptions,
+  type LoweredActivation,
+  lowerActivationOnnx,
   lowerModelOnnx,
   buildLossGradModel,
 } from './onnx/lower.js';

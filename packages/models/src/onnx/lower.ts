@@ -29,17 +29,22 @@ export interface LoweringOptions {
   readonly gradients?: boolean;
 }
 
-/** σ(z) and, when asked, σ'(z) as ONNX values; `dh` undefined means σ' ≡ 1. */
-interface Lowered {
+/** σ(z) and, when asked, σ'(z) as ONNX value names; `dh` undefined means σ' ≡ 1 (or not asked). */
+export interface LoweredActivation {
   h: string;
   dh?: string;
 }
 
 /**
- * Emits σ(z) and σ'(z) with the derivative conventions of `activation(spec).df`
- * (relu/leakyRelu: right derivative at 0; abs: 0 at 0).
+ * Emits σ(z) and (with `needGrad`) σ'(z) elementwise into `g`, with the derivative conventions of
+ * `activation(spec).df` (relu/leakyRelu: right derivative at 0; abs: 0 at 0; gelu exact erf).
  */
-function lowerActivation(g: OnnxGraph, spec: ActivationSpec, z: string, needGrad: boolean): Lowered {
+export function lowerActivationOnnx(
+  g: OnnxGraph,
+  spec: ActivationSpec,
+  z: string,
+  needGrad: boolean,
+): LoweredActivation {
   const a = activation(spec);
   const one = (): string => g.scalar(1);
   switch (a.name) {
@@ -172,7 +177,7 @@ export function lowerModelOnnx(
     const W = requireParam(names, 'W');
     const v = requireParam(names, 'v');
     const z = g.op('Gemm', [names.X, W], gemmT);
-    const { h, dh } = lowerActivation(g, spec.activation, z, needGrad);
+    const { h, dh } = lowerActivationOnnx(g, spec.activation, z, needGrad);
     // Outer weights as a column u [m, 1]: v itself, or [v; −v] for the paired net.
     const u =
       spec.kind === 'shallow'
@@ -214,7 +219,7 @@ export function lowerModelOnnx(
       P = z;
       break;
     }
-    const { h, dh } = lowerActivation(g, spec.activation, z, needGrad);
+    const { h, dh } = lowerActivationOnnx(g, spec.activation, z, needGrad);
     zs.push(z);
     dhs.push(dh);
     cur = spec.scaled ? g.op('Mul', [h, g.scalar(1 / Math.sqrt(spec.layers[l]!))]) : h;

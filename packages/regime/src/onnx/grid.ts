@@ -1,0 +1,318 @@
+import { type OnnxGraph, type ParamTree, attr, cloneParams, lowerActivationOnnx } from '@narrownet/models';
+import { type OptimizerSpec, lowerOptimizerOnnx } from '@narrownet/optim';
+import type { InferenceSession, Tensor } from 'onnxruntime-common';
+import type { TrainerConfig, TrainerInfo, TrainerState } from '../trainer.js';
+import { type OnnxEngineLike, checkEngine } from './engine.js';
+import { type FusedDesc, buildFusedEval, buildFusedStep } from './fused.js';
+import { type OnnxTrainerOptions, type StepPlan, planStep } from './trainer.js';
+
+/** Many configurations of one shallow or paired architecture, stepping together. */
+export interface GridTrainer {
+  /** Number of configurations G. */
+  readonly size: number;
+  readonly info: TrainerInfo;
+  /** Runs `steps` steps of every configuration; resolves to each one's loss at the iterate reached. */
+  run(steps: number): Promise<number[]>;
+  /** A copy of every configuration's state, in the order of the configs. */
+  states(): Promise<TrainerState[]>;
+  /** Releases the sessions. */
+  dispose(): Promise<void>;
+}
+
+function sameArray(a: Float32Array, b: Float32Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The optimizer with the per-configuration hyperparameters (lr, ball radius) blanked out. */
+function optimizerShape(o: OptimizerSpec): string {
+  return JSON.stringify(
+    o.groups.map((g) => ({
+      ...g,
+      lr: undefined,
+      projection: g.projection?.kind === 'frobeniusBall' ? { kind: 'frobeniusBall' } : g.projection,
+    })),
+  );
+}
+
+/**
+ * Loss and gradients of G shallow or paired nets at once: the hidden weights of all
+ * configurations form one [G·m, d] matrix, so the forward product X·Wᵀ and the gradient product
+ * are single large GEMMs; the outer weights and the loss act per configuration.
+ */
+function emitGridModel(
+  g: OnnxGraph,
+  plan: StepPlan,
+  G: number,
+  X: string,
+  Y: string,
+  params: Record<string, string>,
+  gradients: boolean,
+): { loss: string; grads: Record<string, string> } {
+  const spec = plan.spec;
+  if (spec.kind === 'mlp') throw new Error('unreachable: grid specs are shallow or paired');
+  const m = spec.width;
+  const d = spec.inputDim;
+  const W = params.W!;
+  const v = params.v!;
+  const z = g.op('Gemm', [X, g.op('Reshape', [W, g.ints([G * m, d])])], { transB: attr.i(1) }); // [n, Gm]
+  const { h, dh } = lowerActivationOnnx(g, spec.activation, z, gradients);
+  const u = spec.kind === 'shallow' ? v : g.op('Concat', [v, g.op('Neg', [v])], { axis: attr.i(1) }); // [G, m]
+  const h3 = g.op('Reshape', [h, g.ints([0, G, m])]); // [n, G, m]
+  const P = g.op('ReduceSum', [g.op('Mul', [h3, u]), g.ints([2])], { keepdims: attr.i(0) }); // [n, G]
+  const r = g.op('Sub', [P, Y]); // Y [n, 1] broadcasts over configurations
+  const sq = g.op('ReduceSumSquare', [r, g.ints([0])], { keepdims: attr.i(0) }); // [G]
+  let loss: string;
+  let dP: string;
+  if (plan.loss === 'halfSse') {
+    loss = g.op('Mul', [sq, g.scalar(0.5)]);
+    dP = r;
+  } else {
+    const rows = g.op(
+      'Cast',
+      [g.op('Gather', [g.op('Shape', [r]), g.constant({ dtype: 'int64', shape: [], values: [0] })])],
+      { to: attr.i(1) },
+    );
+    loss = g.op('Div', [sq, rows]);
+    dP = g.op('Div', [g.op('Mul', [r, g.scalar(2)]), rows]);
+  }
+  if (!gradients) return { loss, grads: {} };
+  const dP3 = g.op('Unsqueeze', [dP, g.ints([2])]); // [n, G, 1]
+  const gu = g.op('ReduceSum', [g.op('Mul', [h3, dP3]), g.ints([0])], { keepdims: attr.i(0) }); // [G, m]
+  let gv = gu;
+  if (spec.kind === 'paired') {
+    const [g1, g2] = g.opN('Split', [gu, g.ints([m / 2, m / 2])], 2, { axis: attr.i(1) });
+    gv = g.op('Sub', [g1!, g2!]);
+  }
+  // ∂W_c = diag(u_c) (σ'(Z_c) ∘ G_c)ᵀ X for every configuration c, as one [G·m, d] GEMM.
+  const t = dh
+    ? g.op('Mul', [g.op('Reshape', [dh, g.ints([0, G, m])]), dP3])
+    : g.op('Expand', [dP3, g.op('Shape', [h3])]);
+  const gWf = g.op('Gemm', [g.op('Reshape', [t, g.ints([0, G * m])]), X], { transA: attr.i(1) }); // [Gm, d]
+  const gW = g.op('Reshape', [
+    g.op('Mul', [gWf, g.op('Reshape', [u, g.ints([G * m, 1])])]),
+    g.ints([G, m, d]),
+  ]);
+  return { loss, grads: { W: gW, v: gv } };
+}
+
+/**
+ * The grid case: trains G configurations of the same shallow or paired architecture, loss, data
+ * and optimizer structure together in one fused onnxruntime graph, where only the step sizes
+ * (per group) and the Frobenius-ball radii (per group) — and of course initial parameters and
+ * anchors — differ between configurations. The hidden layers of all configurations are stacked
+ * so that the forward and gradient products are single large GEMMs ([n, d]·[d, G·m]), which is
+ * where the throughput over one-configuration-at-a-time training comes from. Each
+ * configuration follows the iterates `createOnnxTrainer` gives it alone (to float32 tolerance).
+ * Full batch only; losses `halfSse` or `mse`.
+ *
+ * @param engine - a started onnxruntime engine (`startOnnx()` of @narrownet/engine)
+ * @param configs - the configurations (at least one)
+ * @param options - steps fused per call (ONNX Loop), extra session options
+ */
+export async function createOnnxGridTrainer(
+  engine: OnnxEngineLike,
+  configs: readonly TrainerConfig[],
+  options: OnnxTrainerOptions = {},
+): Promise<GridTrainer> {
+  const where = 'createOnnxGridTrainer';
+  checkEngine(engine, where);
+  if (!Array.isArray(configs) || configs.length === 0)
+    throw new RangeError(`${where}: configs must be a non-empty array of trainer configs`);
+  const K = options.stepsPerCall ?? 1;
+  if (!Number.isInteger(K) || K < 1)
+    throw new RangeError(
+      `${where}: options.stepsPerCall must be a positive integer, got ${options.stepsPerCall}`,
+    );
+  const plans = configs.map((c, i) => planStep(c, `${where}: configs[${i}]`));
+  const plan = plans[0]!;
+  const G = configs.length;
+  const first = configs[0]!;
+  if (plan.spec.kind === 'mlp')
+    throw new RangeError(
+      `${where}: the grid trainer supports shallow and paired specs; use createOnnxTrainer for mlp`,
+    );
+  if (plan.loss !== 'halfSse' && plan.loss !== 'mse')
+    throw new RangeError(`${where}: loss must be halfSse or mse, got ${JSON.stringify(plan.loss)}`);
+  const specKey = JSON.stringify(plan.spec);
+  const optKey = optimizerShape(plan.optimizer);
+  for (const [i, c] of configs.entries()) {
+    if (JSON.stringify(c.spec) !== specKey)
+      throw new RangeError(
+        `${where}: configs[${i}].spec differs from configs[0].spec; a grid shares one architecture`,
+      );
+    if (c.loss !== plan.loss)
+      throw new RangeError(`${where}: configs[${i}].loss differs from configs[0].loss`);
+    if (plans[i]!.batchSize !== undefined)
+      throw new RangeError(
+        `${where}: configs[${i}].batchSize: mini-batches are not supported by the grid trainer`,
+      );
+    if (c.data.n !== first.data.n || !sameArray(c.data.X, first.data.X) || !sameArray(c.data.Y, first.data.Y))
+      throw new RangeError(
+        `${where}: configs[${i}].data differs from configs[0].data; a grid shares its data`,
+      );
+    if (optimizerShape(c.optimizer) !== optKey)
+      throw new RangeError(
+        `${where}: configs[${i}].optimizer differs from configs[0].optimizer in more than lr and ball radius`,
+      );
+  }
+  // Per-group hyperparameter inputs.
+  const hyperValues: Record<string, Float32Array> = {};
+  const lrNames: (string | undefined)[] = [];
+  const radiusNames: (string | undefined)[] = [];
+  const anchorNames: string[] = [];
+  for (const [gi, group] of plan.optimizer.groups.entries()) {
+    const lrs = configs.map((c) => c.optimizer.groups[gi]!.lr);
+    if (lrs.every((x) => x === 0)) {
+      lrNames.push(undefined);
+      radiusNames.push(undefined);
+      continue;
+    }
+    if (lrs.some((x) => x === 0))
+      throw new RangeError(
+        `${where}: optimizer group ${gi} has lr 0 in some configurations only; freeze a group in all or none`,
+      );
+    hyperValues[`lr.${gi}`] = Float32Array.from(lrs);
+    lrNames.push(`lr.${gi}`);
+    if (group.projection?.kind === 'frobeniusBall') {
+      hyperValues[`radius.${gi}`] = Float32Array.from(
+        configs.map((c) => {
+          const p = c.optimizer.groups[gi]!.projection;
+          return p?.kind === 'frobeniusBall' ? p.radius : Number.NaN;
+        }),
+      );
+      radiusNames.push(`radius.${gi}`);
+      anchorNames.push(...group.params);
+    } else radiusNames.push(undefined);
+  }
+  const stacked = (name: string): number[] => [G, ...plan.shapes[name]!];
+  const paramShapes: Record<string, number[]> = {};
+  for (const name of Object.keys(plan.shapes)) paramShapes[name] = stacked(name);
+  const slotShapes: Record<string, number[]> = {};
+  for (const [s, shape] of Object.entries(plan.slotShapes)) slotShapes[s] = [G, ...shape];
+  const anchorShapes: Record<string, number[]> = {};
+  for (const name of anchorNames) anchorShapes[name] = stacked(name);
+  const hyperShapes: Record<string, number[]> = {};
+  for (const name of Object.keys(hyperValues)) hyperShapes[name] = [G];
+  const desc: FusedDesc = {
+    d: plan.d,
+    k: plan.k,
+    paramShapes,
+    slotShapes,
+    anchorShapes,
+    hyperShapes,
+    lossShape: [G],
+    emitModel: (g, X, Y, params, gradients) => emitGridModel(g, plan, G, X, Y, params, gradients),
+    emitUpdate: (g, io) =>
+      lowerOptimizerOnnx(g, plan.optimizer, plan.shapes, io, {
+        batch: G,
+        lr: lrNames.map((n) => (n ? io.hyper[n] : undefined)),
+        radius: radiusNames.map((n) => (n ? io.hyper[n] : undefined)),
+      }),
+  };
+  const so: InferenceSession.SessionOptions = { logSeverityLevel: 3, ...options.sessionOptions };
+  const [stepSession, loopSession, lossSession] = await Promise.all([
+    engine.createSession(buildFusedStep(desc, 1), so),
+    K > 1 ? engine.createSession(buildFusedStep(desc, K), so) : Promise.resolve(undefined),
+    engine.createSession(buildFusedEval(desc, false), so),
+  ]);
+  const f32 = (data: Float32Array, shape: readonly number[]): Tensor =>
+    new engine.ort.Tensor('float32', data, [...shape]);
+  const stack = (trees: ParamTree[], name: string): Float32Array => {
+    const size = trees[0]![name]!.data.length;
+    const out = new Float32Array(G * size);
+    for (const [c, t] of trees.entries()) out.set(t[name]!.data, c * size);
+    return out;
+  };
+  const anchorTrees = configs.map((c) => cloneParams(c.anchors ?? c.params));
+  const constFeeds: Record<string, Tensor> = {
+    X: f32(first.data.X.slice(), [plan.n, plan.d]),
+    Y: f32(first.data.Y.slice(), [plan.n, plan.k]),
+  };
+  for (const name of anchorNames)
+    constFeeds[`a.${name}`] = f32(stack(anchorTrees, name), anchorShapes[name]!);
+  for (const [name, values] of Object.entries(hyperValues)) constFeeds[`h.${name}`] = f32(values, [G]);
+  let state: Record<string, Tensor> = {};
+  for (const name of Object.keys(plan.shapes))
+    state[`p.${name}`] = f32(
+      stack(
+        configs.map((c) => c.params),
+        name,
+      ),
+      paramShapes[name]!,
+    );
+  for (const [s, shape] of Object.entries(slotShapes))
+    state[`s.${s}`] = f32(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+  let step = 0;
+  let stepTensor: Tensor = new engine.ort.Tensor('int64', BigInt64Array.from([0n]), []);
+  let disposed = false;
+  const check = (): void => {
+    if (disposed) throw new Error('onnx grid trainer: used after dispose()');
+  };
+  const advance = async (session: InferenceSession, count: number): Promise<Float32Array> => {
+    const out = await session.run({ ...constFeeds, ...state, step: stepTensor });
+    const next: Record<string, Tensor> = {};
+    for (const name of Object.keys(plan.shapes)) next[`p.${name}`] = out[`P.${name}`]!;
+    for (const s of Object.keys(slotShapes)) next[`s.${s}`] = out[`S.${s}`]!;
+    state = next;
+    stepTensor = out.step_out!;
+    step += count;
+    return out.loss!.data as Float32Array;
+  };
+  const backend = engine.device ?? 'cpu';
+  return {
+    size: G,
+    info: { engine: 'onnx', backend, device: backend === 'cpu' ? 'cpu' : 'gpu' },
+    async run(steps: number): Promise<number[]> {
+      check();
+      if (!Number.isInteger(steps) || steps < 0)
+        throw new RangeError(`onnx grid trainer.run: steps must be an integer ≥ 0, got ${steps}`);
+      let remaining = steps;
+      let final: Float32Array | undefined;
+      while (loopSession && remaining >= K) {
+        final = await advance(loopSession, K);
+        remaining -= K;
+      }
+      while (remaining > 0) {
+        await advance(stepSession, 1);
+        final = undefined;
+        remaining--;
+      }
+      if (final === undefined) {
+        const feeds: Record<string, Tensor> = { X: constFeeds.X!, Y: constFeeds.Y! };
+        for (const name of Object.keys(plan.shapes)) feeds[`p.${name}`] = state[`p.${name}`]!;
+        final = (await lossSession.run(feeds)).loss!.data as Float32Array;
+      }
+      return Array.from(final);
+    },
+    async states(): Promise<TrainerState[]> {
+      check();
+      const slice = (
+        t: Tensor,
+        shape: readonly number[],
+        c: number,
+      ): { shape: number[]; data: Float32Array } => {
+        const size = shape.reduce((a, b) => a * b, 1);
+        return { shape: [...shape], data: (t.data as Float32Array).slice(c * size, (c + 1) * size) };
+      };
+      return configs.map((_, c) => {
+        const params: ParamTree = {};
+        for (const [name, shape] of Object.entries(plan.shapes))
+          params[name] = slice(state[`p.${name}`]!, shape, c);
+        const slots: ParamTree = {};
+        for (const [s, shape] of Object.entries(plan.slotShapes))
+          slots[s] = slice(state[`s.${s}`]!, shape, c);
+        return { step, params, slots, anchors: cloneParams(anchorTrees[c]!) };
+      });
+    },
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      await Promise.all(
+        [stepSession, loopSession, lossSession].map((s) => (s ? s.release() : Promise.resolve())),
+      );
+    },
+  };
+}

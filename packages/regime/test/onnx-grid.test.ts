@@ -1,0 +1,146 @@
+import { startOnnx } from '@narrownet/engine';
+import { initParams } from '@narrownet/init';
+import { type LossName, type ModelSpec, createRng } from '@narrownet/models';
+import type { OptimizerSpec } from '@narrownet/optim';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type TrainerConfig, createOnnxGridTrainer, createOnnxTrainer } from '../src/index.js';
+
+type Engine = Awaited<ReturnType<typeof startOnnx>>;
+
+function sphere(n: number, d: number, seed: number) {
+  const rng = createRng(seed);
+  const X = new Float32Array(n * d);
+  const Y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) {
+      const x = rng.normal();
+      X[i * d + j] = x;
+      s += x * x;
+    }
+    let t = 0;
+    for (let j = 0; j < d; j++) {
+      X[i * d + j]! /= Math.sqrt(s);
+      t += X[i * d + j]!;
+    }
+    Y[i] = t * t;
+  }
+  return { X, Y, n };
+}
+
+function grid(spec: ModelSpec, loss: LossName, vProjection: boolean): TrainerConfig[] {
+  const data = sphere(30, spec.kind === 'mlp' ? 5 : spec.inputDim, 4);
+  const out: TrainerConfig[] = [];
+  let seed = 20;
+  for (const lr of [0.002, 0.006])
+    for (const radius of [0.05, 0.5]) {
+      const optimizer: OptimizerSpec = {
+        groups: [
+          {
+            params: ['W'],
+            lr,
+            update: { kind: 'sgd', momentum: 0.9 },
+            projection: { kind: 'frobeniusBall', radius },
+          },
+          {
+            params: ['v'],
+            lr: lr / 2,
+            update: { kind: 'sgd', momentum: 0.9 },
+            projection: vProjection
+              ? { kind: 'zetaKappa', zeta: 0.01, kappa: 1, method: 'exact' }
+              : undefined,
+          },
+        ],
+      };
+      const init =
+        spec.kind === 'paired'
+          ? ({ kind: 'mirroredLecun', absOuter: true } as const)
+          : ({ kind: 'lecun' } as const);
+      out.push({ spec, loss, optimizer, params: initParams(spec, init, createRng(seed++)), data });
+    }
+  return out;
+}
+
+describe('createOnnxGridTrainer', () => {
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = await startOnnx({ device: 'cpu', threads: 1 });
+  });
+
+  const cases: [string, ModelSpec, LossName, boolean][] = [
+    [
+      'paired tanh, ½Σ loss, ball + zetaKappa',
+      { kind: 'paired', inputDim: 6, width: 10, activation: 'tanh' },
+      'halfSse',
+      true,
+    ],
+    ['shallow relu, mse, ball', { kind: 'shallow', inputDim: 6, width: 9, activation: 'relu' }, 'mse', false],
+    [
+      'paired identity, ½Σ loss',
+      { kind: 'paired', inputDim: 6, width: 4, activation: 'identity' },
+      'halfSse',
+      false,
+    ],
+  ];
+  for (const [label, spec, loss, vProj] of cases) {
+    it(`every configuration follows its own createOnnxTrainer iterates over 150 steps: ${label}`, async () => {
+      const configs = grid(spec, loss, vProj);
+      const g = await createOnnxGridTrainer(engine, configs, { stepsPerCall: 5 });
+      expect(g.size).toBe(4);
+      const losses = await g.run(150);
+      const states = await g.states();
+      const distinct = new Set(losses.map((l) => l.toPrecision(4)));
+      expect(distinct.size, 'configurations really differ').toBeGreaterThan(1);
+      for (const [c, config] of configs.entries()) {
+        const t = await createOnnxTrainer(engine, config);
+        const l = await t.run(150);
+        const st = await t.state();
+        expect(Math.abs(losses[c]! - l) / l, `config ${c} loss`).toBeLessThan(1e-4);
+        expect(states[c]!.step).toBe(150);
+        for (const part of ['params', 'slots'] as const)
+          for (const [k, want] of Object.entries(st[part])) {
+            let err = 0;
+            let scale = 1e-12;
+            for (let i = 0; i < want.data.length; i++) {
+              err = Math.max(err, Math.abs(states[c]![part][k]!.data[i]! - want.data[i]!));
+              scale = Math.max(scale, Math.abs(want.data[i]!));
+            }
+            // Momentum buffers near a stationary point are small differences of O(1) gradients:
+            // compare them at a looser relative tolerance than the parameters.
+            expect(err / scale, `config ${c} ${part}.${k}`).toBeLessThan(part === 'params' ? 1e-4 : 5e-3);
+          }
+        await t.dispose();
+      }
+      await g.dispose();
+    });
+  }
+
+  it('rejects grids that do not share architecture, data or optimizer structure', async () => {
+    const spec: ModelSpec = { kind: 'paired', inputDim: 6, width: 10, activation: 'tanh' };
+    const configs = grid(spec, 'halfSse', true);
+    const other = { ...configs[1]!, spec: { ...spec, width: 12 } as ModelSpec };
+    await expect(createOnnxGridTrainer(engine, [configs[0]!, other])).rejects.toThrow(/configs\[1\]/);
+    const momentum = {
+      ...configs[1]!,
+      optimizer: {
+        groups: configs[1]!.optimizer.groups.map((g) => ({
+          ...g,
+          update: { kind: 'sgd' as const, momentum: 0.5 },
+        })),
+      },
+    };
+    await expect(createOnnxGridTrainer(engine, [configs[0]!, momentum])).rejects.toThrow(/optimizer/);
+    await expect(createOnnxGridTrainer(engine, [])).rejects.toThrow(/non-empty/);
+    const mlp: TrainerConfig = {
+      ...configs[0]!,
+      spec: { kind: 'mlp', layers: [6, 3, 1], activation: 'tanh' },
+      params: initParams(
+        { kind: 'mlp', layers: [6, 3, 1], activation: 'tanh' },
+        { kind: 'lecun' },
+        createRng(1),
+      ),
+      optimizer: { groups: [{ params: ['W1', 'W2'], lr: 0.1, update: { kind: 'sgd' } }] },
+    };
+    await expect(createOnnxGridTrainer(engine, [mlp])).rejects.toThrow(/shallow and paired/);
+  });
+});
