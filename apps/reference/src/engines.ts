@@ -1,5 +1,12 @@
 import { type Engine, engineInfo, startEngine } from '@narrownet/engine';
-import { type TrainerFactory, createOnnxTrainer, createTfjsTrainer } from '@narrownet/regime';
+import {
+  type GridTrainer,
+  type TrainerConfig,
+  type TrainerFactory,
+  createOnnxGridTrainer,
+  createOnnxTrainer,
+  createTfjsTrainer,
+} from '@narrownet/regime';
 
 /** A started engine with a trainer factory on it. */
 export interface TrainerEngine {
@@ -9,6 +16,11 @@ export interface TrainerEngine {
   info: ReturnType<typeof engineInfo>;
   /** Makes a trainer for a config; `stepsPerCall` fuses that many ONNX steps into one call. */
   factory(stepsPerCall?: number): TrainerFactory;
+  /**
+   * On onnxruntime: trains many configurations of one architecture together in one fused graph
+   * (`createOnnxGridTrainer`); undefined on tfjs.
+   */
+  grid?: (configs: TrainerConfig[], stepsPerCall?: number) => Promise<GridTrainer>;
 }
 
 /** Starts the engine the flags ask for and wraps its trainer. */
@@ -28,5 +40,8 @@ export async function startTrainerEngine(opts: {
       if (engine.kind === 'onnx') return (c) => createOnnxTrainer(engine, c, { stepsPerCall });
       return (c) => createTfjsTrainer(engine.tf, c);
     },
+    ...(engine.kind === 'onnx'
+      ? { grid: (configs, stepsPerCall = 1) => createOnnxGridTrainer(engine, configs, { stepsPerCall }) }
+      : {}),
   };
 }

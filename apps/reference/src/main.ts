@@ -49,6 +49,11 @@ const ENGINE_DEFS: OptionDef[] = [
   },
   { key: 'device', kind: 'string', values: ['cpu', 'gpu', 'auto'], help: 'device', defaultText: 'auto' },
   { key: 'threads', kind: 'int', min: 0, help: 'onnxruntime CPU threads (0 = all cores)', defaultText: '0' },
+  {
+    key: 'sequential',
+    kind: 'bool',
+    help: 'one trainer per run (resumable mid-run with --checkpoint-every) instead of one onnxruntime grid trainer per (regime, width)',
+  },
 ];
 
 const SWEEP_DEFS: OptionDef[] = [
@@ -170,11 +175,16 @@ async function runCommand(
   });
   io.stderr.write(`narrownet: engine ${te.label}; run directory ${dir}\n`);
   const k = settings.evalEvery % 50 === 0 ? 50 : 1;
+  const sequential = values.sequential === true || !te.grid;
+  const grid = te.grid;
   const res = await runSynthetic(
     settings,
     dir,
-    te.factory(k),
-    te.label,
+    {
+      label: `${te.label}${sequential ? ', one trainer per run' : ', grid trainer per (regime, width)'}`,
+      createTrainer: te.factory(k),
+      ...(!sequential && grid ? { grid: (configs) => grid(configs, k) } : {}),
+    },
     io.stderr,
     `narrownet run synthetic ${argv.slice(1).join(' ')}`.trim(),
     { ...(io.signal ? { signal: io.signal } : {}), ...(io.onRunDone ? { onRunDone: io.onRunDone } : {}) },

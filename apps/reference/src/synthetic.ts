@@ -1,10 +1,16 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { zhangSynthetic } from '@narrownet/datasets';
+import { initParams } from '@narrownet/init';
 import { jacobianLambdaMin } from '@narrownet/landscape';
+import { type ParamTree, createRng, lossAndGrad64 } from '@narrownet/models';
+import { kktResidual } from '@narrownet/optim';
 import {
+  type GridTrainer,
   type RegimeSpec,
+  type TrainerConfig,
   type TrainerFactory,
+  type TrainerInfo,
   constrainedRegular,
   train,
   zhang2021,
@@ -134,6 +140,19 @@ export function regimeOf(s: SyntheticSettings, k: RunKey): RegimeSpec {
     : constrainedRegular(common);
 }
 
+/** How runs are executed. */
+export interface SweepEngine {
+  /** One line naming engine, backend, device, version (goes into config.json and the report). */
+  label: string;
+  /** Trainer of one run (sequential mode). */
+  createTrainer: TrainerFactory;
+  /**
+   * Grid mode (onnxruntime): all runs of one (regime, width) — every radius and step-size pair —
+   * train together in one fused graph. A (regime, width) group is the unit of resume.
+   */
+  grid?: (configs: TrainerConfig[]) => Promise<GridTrainer>;
+}
+
 /** Hooks for callers and tests. */
 export interface SweepHooks {
   /** Called after each finished run with the number finished in this session. */
@@ -164,8 +183,7 @@ function safeName(id: string): string {
 export async function runSynthetic(
   settings: SyntheticSettings,
   dir: string,
-  createTrainer: TrainerFactory,
-  engineLabel: string,
+  engine: SweepEngine,
   progress: ProgressStream,
   command: string,
   hooks: SweepHooks = {},
@@ -189,7 +207,7 @@ export async function runSynthetic(
   const saveCfg = (wall: number) =>
     writeFileAtomic(
       cfgPath,
-      `${JSON.stringify({ settings, wallSeconds: wall, engine: engineLabel, command }, null, 2)}\n`,
+      `${JSON.stringify({ settings, wallSeconds: wall, engine: engine.label, command }, null, 2)}\n`,
     );
   saveCfg(priorWall);
   const records = readRuns(runsPath);
@@ -210,72 +228,200 @@ export async function runSynthetic(
     progress.write(`resuming ${dir}: ${all.length - todo.length} of ${all.length} runs already finished\n`);
   let finished = 0;
   let aborted = false;
-  const ckDir = join(dir, 'checkpoints');
-  for (const k of todo) {
-    if (hooks.signal?.aborted) {
-      aborted = true;
-      break;
-    }
-    const id = runId(k);
-    const regime = regimeOf(settings, k);
-    const ck = settings.checkpointEvery > 0 ? join(ckDir, safeName(id)) : undefined;
-    if (ck) mkdirSync(ckDir, { recursive: true });
-    const resumeFrom = ck && existsSync(`${ck}.json`) ? ck : undefined;
-    let stepsSeen = 0;
-    const res = await train(regime, data, {
-      createTrainer,
-      seed: settings.seed,
-      evalEvery: settings.evalEvery,
-      ...(ck ? { checkpointPath: ck, checkpointEvery: settings.checkpointEvery } : {}),
-      ...(resumeFrom ? { resumeFrom } : {}),
-      ...(hooks.signal ? { signal: hooks.signal } : {}),
-      onStep: (step) => {
-        const delta = step - stepsSeen;
-        stepsSeen = step;
-        bar.tick((cost(k) / settings.steps) * Math.max(0, delta), id);
-      },
-    });
-    if (res.status === 'aborted') {
-      aborted = true;
-      break;
-    }
-    bar.tick((cost(k) / settings.steps) * Math.max(0, settings.steps - stepsSeen), id);
-    const last = res.metrics.at(-1);
-    const ok = res.status !== 'diverged' && Number.isFinite(res.finalLoss);
+  const finish = (k: RunKey, rec: Omit<RunRecord, 'lambdaMin'>, params: ParamTree, regime: RegimeSpec) => {
+    const ok = rec.finalLoss !== null;
     const prevBest = bestLoss.get(cellKey(k)) ?? Number.POSITIVE_INFINITY;
-    const isBest = ok && res.finalLoss < prevBest;
-    if (isBest) bestLoss.set(cellKey(k), res.finalLoss);
+    const isBest = ok && rec.finalLoss! < prevBest;
+    if (isBest) bestLoss.set(cellKey(k), rec.finalLoss!);
     const wantLambda = ok && (settings.lambdaMin === 'all' || (settings.lambdaMin === 'best' && isBest));
-    const rec: RunRecord = {
-      id,
-      ...k,
-      config: {
-        momentum: settings.momentum,
-        vConstraint: k.regime === 'zhang2021' ? settings.vConstraint : 'none (shallow net, free v)',
-        stepBudget: settings.steps,
-        lossTolerance: settings.lossTolerance,
-        n: settings.n,
-        d: settings.d,
-        seed: settings.seed,
-        loss: regime.loss,
-      },
-      status: res.status as RunRecord['status'],
-      steps: res.steps,
-      ...(res.divergedAt !== undefined ? { divergedAt: res.divergedAt } : {}),
-      finalLoss: ok ? res.finalLoss : null,
-      distanceW: ok && last ? (last.distance.W ?? null) : null,
-      kktResidual: ok && last && last.step === res.steps ? last.kktResidual : null,
-      lambdaMin: wantLambda ? jacobianLambdaMin(regime.model, res.params, data.X, data.n) : null,
-      wallMs: Math.round(res.wallMs),
-      engine: { ...res.engine },
+    const full: RunRecord = {
+      ...rec,
+      lambdaMin: wantLambda ? jacobianLambdaMin(regime.model, params, data.X, data.n) : null,
       finishedAt: new Date().toISOString(),
     };
-    appendRun(runsPath, rec);
-    if (ck) for (const ext of ['.json', '.safetensors']) rmSync(`${ck}${ext}`, { force: true });
-    records.push(rec);
+    appendRun(runsPath, full);
+    records.push(full);
     finished++;
     saveCfg(priorWall + (performance.now() - t0) / 1000);
-    hooks.onRunDone?.(rec, finished);
+    hooks.onRunDone?.(full, finished);
+  };
+  const baseRecord = (k: RunKey, regime: RegimeSpec) => ({
+    id: runId(k),
+    ...k,
+    config: {
+      momentum: settings.momentum,
+      vConstraint: k.regime === 'zhang2021' ? settings.vConstraint : 'none (shallow net, free v)',
+      stepBudget: settings.steps,
+      lossTolerance: settings.lossTolerance,
+      n: settings.n,
+      d: settings.d,
+      seed: settings.seed,
+      loss: regime.loss,
+    },
+  });
+  const engineOf = (info: TrainerInfo) => ({
+    engine: info.engine,
+    backend: info.backend,
+    device: info.device,
+  });
+
+  if (engine.grid) {
+    // one grid trainer per (regime, width): every radius × step-size pair in one fused graph
+    const groups = new Map<string, RunKey[]>();
+    for (const k of todo)
+      groups.set(`${k.regime}/${k.width}`, [...(groups.get(`${k.regime}/${k.width}`) ?? []), k]);
+    for (const keys of groups.values()) {
+      if (hooks.signal?.aborted) {
+        aborted = true;
+        break;
+      }
+      const tg = performance.now();
+      const regimes = keys.map((k) => regimeOf(settings, k));
+      const configs: TrainerConfig[] = regimes.map((r) => {
+        const p0 = initParams(r.model, r.init, createRng(settings.seed));
+        return {
+          spec: r.model,
+          loss: r.loss,
+          optimizer: r.optimizer,
+          params: p0,
+          anchors: p0,
+          data,
+          seed: settings.seed,
+        };
+      });
+      const gt = await engine.grid(configs);
+      const G = keys.length;
+      const divergedAt: (number | undefined)[] = new Array(G).fill(undefined);
+      let losses: number[] = [];
+      let step = 0;
+      try {
+        while (step < settings.steps) {
+          if (hooks.signal?.aborted) {
+            aborted = true;
+            break;
+          }
+          const k = Math.min(settings.evalEvery, settings.steps - step);
+          losses = await gt.run(k);
+          step += k;
+          losses.forEach((l, i) => {
+            if (!Number.isFinite(l) && divergedAt[i] === undefined) divergedAt[i] = step;
+          });
+          bar.tick(
+            keys.reduce((s, key) => s + (cost(key) / settings.steps) * k, 0),
+            `${keys[0]!.regime} m=${keys[0]!.width} (${G} runs)`,
+          );
+          const tol = settings.lossTolerance;
+          if (tol > 0 && losses.every((l, i) => divergedAt[i] !== undefined || l <= tol)) break;
+        }
+        if (aborted) break;
+        const states = await gt.states();
+        const wallMs = Math.round(performance.now() - tg);
+        for (const [i, k] of keys.entries()) {
+          const st = states[i]!;
+          const regime = regimes[i]!;
+          const ok = divergedAt[i] === undefined && Number.isFinite(losses[i]!);
+          let distanceW: number | null = null;
+          let kkt: number | null = null;
+          if (ok) {
+            const W = st.params.W!.data;
+            const W0 = st.anchors.W!.data;
+            let s2 = 0;
+            for (let j = 0; j < W.length; j++) s2 += (W[j]! - W0[j]!) ** 2;
+            distanceW = Math.sqrt(s2);
+            const g = lossAndGrad64(
+              regime.model,
+              { W, v: st.params.v!.data },
+              data.X,
+              data.Y,
+              data.n,
+              regime.loss,
+            );
+            const grads: ParamTree = {};
+            for (const [name, arr] of Object.entries(g.grads) as [string, Float64Array][])
+              grads[name] = { shape: st.params[name]!.shape, data: Float32Array.from(arr) };
+            kkt = Number.isFinite(g.loss)
+              ? kktResidual(regime.optimizer, st.params, grads, st.anchors, 1).residual
+              : null;
+          }
+          finish(
+            k,
+            {
+              ...baseRecord(k, regime),
+              status: !ok
+                ? 'diverged'
+                : settings.lossTolerance > 0 && losses[i]! <= settings.lossTolerance
+                  ? 'converged'
+                  : 'budget',
+              steps: ok ? step : (divergedAt[i] ?? step),
+              ...(ok ? {} : { divergedAt: divergedAt[i] ?? step }),
+              finalLoss: ok ? losses[i]! : null,
+              distanceW,
+              kktResidual: kkt,
+              wallMs: Math.round(wallMs / G),
+              engine: engineOf(gt.info),
+              finishedAt: '',
+            },
+            st.params,
+            regime,
+          );
+        }
+      } finally {
+        await gt.dispose();
+      }
+      if (aborted) break;
+    }
+  } else {
+    const ckDir = join(dir, 'checkpoints');
+    for (const k of todo) {
+      if (hooks.signal?.aborted) {
+        aborted = true;
+        break;
+      }
+      const id = runId(k);
+      const regime = regimeOf(settings, k);
+      const ck = settings.checkpointEvery > 0 ? join(ckDir, safeName(id)) : undefined;
+      if (ck) mkdirSync(ckDir, { recursive: true });
+      const resumeFrom = ck && existsSync(`${ck}.json`) ? ck : undefined;
+      let stepsSeen = 0;
+      const res = await train(regime, data, {
+        createTrainer: engine.createTrainer,
+        seed: settings.seed,
+        evalEvery: settings.evalEvery,
+        ...(ck ? { checkpointPath: ck, checkpointEvery: settings.checkpointEvery } : {}),
+        ...(resumeFrom ? { resumeFrom } : {}),
+        ...(hooks.signal ? { signal: hooks.signal } : {}),
+        onStep: (step) => {
+          const delta = step - stepsSeen;
+          stepsSeen = step;
+          bar.tick((cost(k) / settings.steps) * Math.max(0, delta), id);
+        },
+      });
+      if (res.status === 'aborted') {
+        aborted = true;
+        break;
+      }
+      bar.tick((cost(k) / settings.steps) * Math.max(0, settings.steps - stepsSeen), id);
+      const last = res.metrics.at(-1);
+      const ok = res.status !== 'diverged' && Number.isFinite(res.finalLoss);
+      if (ck) for (const ext of ['.json', '.safetensors']) rmSync(`${ck}${ext}`, { force: true });
+      finish(
+        k,
+        {
+          ...baseRecord(k, regime),
+          status: res.status as RunRecord['status'],
+          steps: res.steps,
+          ...(res.divergedAt !== undefined ? { divergedAt: res.divergedAt } : {}),
+          finalLoss: ok ? res.finalLoss : null,
+          distanceW: ok && last ? (last.distance.W ?? null) : null,
+          kktResidual: ok && last && last.step === res.steps ? last.kktResidual : null,
+          wallMs: Math.round(res.wallMs),
+          engine: engineOf(res.engine),
+          finishedAt: '',
+        },
+        res.params,
+        regime,
+      );
+    }
   }
   bar.finish();
   const wallSeconds = priorWall + (performance.now() - t0) / 1000;
@@ -283,7 +429,7 @@ export async function runSynthetic(
   const complete = !aborted && records.length >= all.length;
   const cells = await writeReport(dir, records, {
     settings: { ...settings },
-    engine: engineLabel,
+    engine: engine.label,
     wallSeconds,
     command,
     complete,

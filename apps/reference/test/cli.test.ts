@@ -123,41 +123,53 @@ describe('narrownet run synthetic (tiny grid, in-process)', () => {
       expect(Math.abs(rec.lambdaMin - res.lambdaMin!) / res.lambdaMin!).toBeLessThan(1e-3);
   });
 
-  it('--resume continues an interrupted run directory without repeating finished runs', async () => {
-    const part = join(root, 'part');
-    const ac = new AbortController();
-    const c1 = io();
-    const code1 = await main(['run', 'synthetic', ...TINY, '--out', part], {
-      ...c1,
-      signal: ac.signal,
-      onRunDone: (_r, k) => {
-        if (k === 5) ac.abort();
-      },
+  for (const mode of ['grid', 'sequential'] as const) {
+    it(`--resume continues an interrupted run directory without repeating finished runs (${mode})`, async () => {
+      const part = join(root, `part-${mode}`);
+      const extra = mode === 'sequential' ? ['--sequential'] : [];
+      const ac = new AbortController();
+      const c1 = io();
+      const code1 = await main(['run', 'synthetic', ...TINY, ...extra, '--out', part], {
+        ...c1,
+        signal: ac.signal,
+        onRunDone: (_r, k) => {
+          if (k === 5) ac.abort();
+        },
+      });
+      expect(code1).toBe(130);
+      const first = readRecords(part);
+      // grid mode records whole (regime, width) groups of 4 runs; sequential mode single runs
+      expect(first).toHaveLength(mode === 'grid' ? 8 : 5);
+      // a torn last line (the process died mid-write) is ignored
+      appendFileSync(join(part, 'runs.jsonl'), '{"id":"zhang2021/m6/eps0.3/lr0.01,0.0');
+      const c2 = io();
+      const seen: string[] = [];
+      const code2 = await main(
+        ['run', 'synthetic', '--resume', part, '--engine', 'onnx', '--device', 'cpu', ...extra],
+        {
+          ...c2,
+          onRunDone: (r) => seen.push(r.id),
+        },
+      );
+      expect(code2).toBe(0);
+      expect(c2.err()).toContain(`${first.length} of 16 runs already finished`);
+      const all = readRecords(part);
+      expect(all).toHaveLength(16);
+      expect(new Set(all.map((r) => r.id)).size).toBe(16);
+      expect(all.slice(0, first.length)).toEqual(first);
+      expect(seen).toHaveLength(16 - first.length);
+      for (const id of first.map((r) => r.id)) expect(seen).not.toContain(id);
+      expect(new Set(all.map((r) => r.id))).toEqual(new Set(records.map((r) => r.id)));
+      // same results as the uninterrupted (grid) sweep, to float32 tolerance
+      const byId = new Map(records.map((r) => [r.id, r]));
+      for (const r of all) {
+        const ref = byId.get(r.id)!;
+        expect(r.status).toBe(ref.status);
+        if (r.finalLoss !== null)
+          expect(Math.abs(r.finalLoss - ref.finalLoss!) / ref.finalLoss!).toBeLessThan(1e-3);
+      }
     });
-    expect(code1).toBe(130);
-    const first = readRecords(part);
-    expect(first).toHaveLength(5);
-    // a torn last line (the process died mid-write) is ignored
-    appendFileSync(join(part, 'runs.jsonl'), '{"id":"zhang2021/m6/eps0.3/lr0.01,0.0');
-    const c2 = io();
-    const seen: string[] = [];
-    const code2 = await main(['run', 'synthetic', '--resume', part, '--engine', 'onnx', '--device', 'cpu'], {
-      ...c2,
-      onRunDone: (r) => seen.push(r.id),
-    });
-    expect(code2).toBe(0);
-    expect(c2.err()).toContain('5 of 16 runs already finished');
-    const all = readRecords(part);
-    expect(all).toHaveLength(16);
-    expect(new Set(all.map((r) => r.id)).size).toBe(16);
-    expect(all.slice(0, 5)).toEqual(first);
-    expect(seen).toHaveLength(11);
-    for (const id of first.map((r) => r.id)) expect(seen).not.toContain(id);
-    expect(new Set(all.map((r) => r.id))).toEqual(new Set(records.map((r) => r.id)));
-    // same results as the uninterrupted sweep
-    const byId = new Map(records.map((r) => [r.id, r.finalLoss]));
-    for (const r of all) expect(r.finalLoss).toBe(byId.get(r.id));
-  });
+  }
 });
 
 describe('narrownet errors and help', () => {
