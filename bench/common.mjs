@@ -1,0 +1,64 @@
+// Shared setup of narrownet's benchmark scripts: the regimes of /work/shared/bench/torch_reference.py
+// (same data distribution, init, hyperparameters), built from the BUILT packages (run
+// `npx -y pnpm@10.34.8 exec turbo run build --filter=@narrownet/regime...` first; the root
+// scripts `bench` and `bench:compare` do).
+import { register } from 'node:module';
+
+// See hooks.mjs: lets plain Node load tfjs-core's extensionless ESM imports.
+register('./hooks.mjs', import.meta.url);
+const { startOnnx } = await import('../packages/engine/dist/index.js');
+const { zhangSynthetic } = await import('../packages/datasets/dist/index.js');
+const { initParams } = await import('../packages/init/dist/index.js');
+const { createRng } = await import('../packages/models/dist/index.js');
+const { createOnnxTrainer, createOnnxGridTrainer } = await import('../packages/regime/dist/index.js');
+
+export { startOnnx, createOnnxTrainer, createOnnxGridTrainer };
+
+/** Parses `--key value` flags with defaults; numbers and comma lists are converted. */
+export function parseArgs(argv, defaults) {
+  const out = { ...defaults };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
+    const key = a.slice(2);
+    if (!(key in defaults))
+      throw new Error(`unknown flag --${key}; known: ${Object.keys(defaults).join(', ')}`);
+    const raw = argv[++i];
+    if (raw === undefined) throw new Error(`flag --${key} needs a value`);
+    const d = defaults[key];
+    if (Array.isArray(d)) out[key] = raw.split(',').map((s) => (typeof d[0] === 'number' ? Number(s) : s));
+    else out[key] = typeof d === 'number' ? Number(raw) : raw;
+  }
+  return out;
+}
+
+/**
+ * The TrainerConfig of one torch_reference.py case: Zhang's synthetic data (x ~ N(0, I) unit
+ * normed, y = (1ᵀx)²), tanh, ½Σ loss, SGD with momentum for both layers. `paired`: mirrored
+ * LeCun init, v of m/2 entries, W projected on ‖W − W0‖_F ≤ eps, v free (as the reference
+ * script). `regular`: LeCun init, free v, no projection.
+ */
+export function regimeConfig({ regime, n, d, m, eps = 1, lr1 = 1e-3, lr2 = 1e-3, momentum = 0.9, seed = 0 }) {
+  const data = zhangSynthetic({ n, d, seed });
+  const spec = {
+    kind: regime === 'paired' ? 'paired' : 'shallow',
+    inputDim: d,
+    width: m,
+    activation: 'tanh',
+  };
+  const init = regime === 'paired' ? { kind: 'mirroredLecun' } : { kind: 'lecun' };
+  const params = initParams(spec, init, createRng(seed + 1));
+  const update = { kind: 'sgd', momentum };
+  const optimizer = {
+    groups: [
+      {
+        params: ['W'],
+        lr: lr1,
+        update,
+        projection: regime === 'paired' ? { kind: 'frobeniusBall', radius: eps } : { kind: 'none' },
+      },
+      { params: ['v'], lr: lr2, update },
+    ],
+  };
+  return { spec, loss: 'halfSse', optimizer, params, data: { X: data.X, Y: data.Y, n } };
+}
