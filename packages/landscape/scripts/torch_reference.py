@@ -24,7 +24,8 @@ out = {"generator": "scripts/torch_reference.py", "torch": torch.__version__, "n
 
 # 1. Zhang et al.: smallest singular value of J = d f / d W (autograd Jacobian, torch SVD).
 zhang = []
-for kind, act, n, d, m in [("shallow", "tanh", 12, 4, 5), ("paired", "tanh", 15, 4, 6), ("shallow", "softplus", 9, 3, 6)]:
+ZHANG_CASES = [("shallow", "tanh", 12, 4, 5), ("paired", "tanh", 15, 4, 6), ("shallow", "softplus", 9, 3, 6)]
+for kind, act, n, d, m in ZHANG_CASES:
     X = rng.standard_normal((n, d))
     W = rng.standard_normal((m, d)) / math.sqrt(d)
     v = rng.standard_normal(m if kind == "shallow" else m // 2)
@@ -84,7 +85,8 @@ out["kawaguchi"] = kaw
 x, w = hermegauss(200)
 w = w / math.sqrt(2 * math.pi)
 herm = {}
-for name, fn in [("tanh", np.tanh), ("gelu", lambda t: 0.5 * t * (1 + np.vectorize(math.erf)(t / math.sqrt(2))))]:
+gelu = lambda t: 0.5 * t * (1 + np.vectorize(math.erf)(t / math.sqrt(2)))  # noqa: E731
+for name, fn in [("tanh", np.tanh), ("gelu", gelu)]:
     fx = fn(x)
     q = [np.ones_like(x), x.copy()]
     for i in range(1, 10):

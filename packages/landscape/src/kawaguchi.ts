@@ -187,7 +187,8 @@ export function kawaguchiLossDense(
   const N = y.length;
   if (N * net.P > maxEntries) {
     throw new RangeError(
-      `${where}: the stacked matrix would have ${N}·${net.P} = ${N * net.P} entries, above options.maxEntries = ${maxEntries}; use kawaguchiLossMatrixFree`,
+      `${where}: the stacked matrix would have ${N}·${net.P} = ${N * net.P} entries, ` +
+        `above options.maxEntries = ${maxEntries}; use kawaguchiLossMatrixFree`,
     );
   }
   const cols = kawaguchiBlocks(net, c).flatMap((b) => b.columns);
@@ -573,7 +574,9 @@ export function whiteNoisePrediction(args: {
   const bound = args.t === undefined || p >= m ? null : (1 + 6 * Math.sqrt(args.t / m)) * prediction;
   const regime =
     p >= m
-      ? `d_x·d = ${p} ≥ m = ${m}: Proposition 2 (ii) regime (needs d·d_x ≥ 2m ln²(md/δ)): loss 0 at local minima.`
-      : `d_x·d = ${p} < m = ${m}: Proposition 2 (i) regime (needs m ≥ 64 ln²(d_x d m/δ²) d_x d): loss ≈ (1 − d_x d/m)‖Y‖²/2.`;
+      ? `d_x·d = ${p} ≥ m = ${m}: Proposition 2 (ii) regime (needs d·d_x ≥ 2m ln²(md/δ)): ` +
+        'loss 0 at local minima.'
+      : `d_x·d = ${p} < m = ${m}: Proposition 2 (i) regime (needs m ≥ 64 ln²(d_x d m/δ²) d_x d): ` +
+        'loss ≈ (1 − d_x d/m)‖Y‖²/2.';
   return { prediction, bound, regime };
 }

@@ -203,11 +203,14 @@ export function kawaguchiHuangSizeBounds(args: {
   }
   const verdict =
     d === null
-      ? `Trainability needs at least n·m_y = ${necessary} parameters (Corollary 1); about ${sufficient.toExponential(3)} suffice up to the constant c (Theorem ${H >= 2 ? '1' : '1, Remark 1'}).`
+      ? `Trainability needs at least n·m_y = ${necessary} parameters (Corollary 1); about ` +
+        `${sufficient.toExponential(3)} suffice up to the constant c ` +
+        `(Theorem ${H >= 2 ? '1' : '1, Remark 1'}).`
       : d < necessary
         ? `d = ${d} < n·m_y = ${necessary}: too few parameters for the trainability guarantee (Corollary 1).`
         : d >= sufficient
           ? `d = ${d} ≥ ${sufficient.toExponential(3)}: meets Theorem 1's sufficient size (with c = ${c}).`
-          : `d = ${d} lies between the necessary n·m_y = ${necessary} and Theorem 1's sufficient ${sufficient.toExponential(3)} (c = ${c}): not decided by the bounds.`;
+          : `d = ${d} lies between the necessary n·m_y = ${necessary} and Theorem 1's sufficient ` +
+            `${sufficient.toExponential(3)} (c = ${c}): not decided by the bounds.`;
   return { sufficient, necessary, d, verdict };
 }

@@ -94,7 +94,8 @@ function shallowParts(spec: ModelSpec, params: ParamsLike, where: string) {
     return { W: p.W1!, V: p.W2!, d0: spec.layers[0]!, d1: spec.layers[1]!, d2: spec.layers[2]! };
   }
   throw new RangeError(
-    `${where}: spec must be a 'shallow' net or an 'mlp' with one hidden layer, no bias and no scaling (Song et al.'s Φ(Θ) = Vφ(WX))`,
+    `${where}: spec must be a 'shallow' net or an 'mlp' with one hidden layer, no bias and no ` +
+      "scaling (Song et al.'s Φ(Θ) = Vφ(WX))",
   );
 }
 
@@ -198,8 +199,10 @@ export function songWidthCondition(args: {
     satisfied === null
       ? `Song et al. need width d1 ≳ C·n^{3/2}/d0 = ${required.toFixed(1)} (C = ${C}).`
       : satisfied
-        ? `d1 = ${args.d1} ≥ C·n^{3/2}/d0 = ${required.toFixed(1)} (C = ${C}): in Song et al.'s subquadratic regime.`
-        : `d1 = ${args.d1} < C·n^{3/2}/d0 = ${required.toFixed(1)} (C = ${C}): below Song et al.'s width scaling.`;
+        ? `d1 = ${args.d1} ≥ C·n^{3/2}/d0 = ${required.toFixed(1)} (C = ${C}): ` +
+          "in Song et al.'s subquadratic regime."
+        : `d1 = ${args.d1} < C·n^{3/2}/d0 = ${required.toFixed(1)} (C = ${C}): ` +
+          "below Song et al.'s width scaling.";
   return { required, satisfied, verdict };
 }
 

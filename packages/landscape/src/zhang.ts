@@ -8,9 +8,8 @@ type OneHidden = Extract<ModelSpec, { kind: 'shallow' | 'paired' }>;
 function oneHidden(spec: ModelSpec, where: string): OneHidden {
   if (spec === null || typeof spec !== 'object' || (spec.kind !== 'shallow' && spec.kind !== 'paired')) {
     throw new RangeError(
-      `${where}: spec.kind must be 'shallow' or 'paired' (Zhang et al. one-hidden-layer nets), got ${JSON.stringify(
-        (spec as { kind?: unknown } | null)?.kind,
-      )}`,
+      `${where}: spec.kind must be 'shallow' or 'paired' (Zhang et al. one-hidden-layer nets), ` +
+        `got ${JSON.stringify((spec as { kind?: unknown } | null)?.kind)}`,
     );
   }
   return spec;
