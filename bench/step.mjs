@@ -6,7 +6,7 @@
 //
 //   node bench/step.mjs [--regime paired,regular] [--m 40,400,1200] [--n 1000] [--d 200]
 //                       [--steps 50] [--warmup 5] [--threads 2] [--k auto|<int>] [--eps 1]
-//                       [--spin 0|1]
+//                       [--spin 0|1] [--prealloc 0|1]
 //
 // `--spin 0` turns off the spinning of onnxruntime's idle intra-op threads
 // (session.intra_op.allow_spinning), which wastes the cores on a shared machine.
@@ -30,6 +30,7 @@ export const DEFAULTS = {
   eps: 1,
   seed: 0,
   spin: 0,
+  prealloc: 0,
 };
 
 export function stepsPerCall(k, m) {
@@ -47,11 +48,12 @@ async function engineFor(threads) {
 }
 
 /** Runs one case and resolves to its JSON record. */
-export async function runCase({ regime, n, d, m, steps, warmup, threads, k, eps, seed, spin = 1 }) {
+export async function runCase({ regime, n, d, m, steps, warmup, threads, k, eps, seed, spin = 0, prealloc = 0 }) {
   const engine = await engineFor(threads);
   const K = stepsPerCall(k, m);
   const trainer = await createOnnxTrainer(engine, regimeConfig({ regime, n, d, m, eps, seed }), {
     stepsPerCall: K,
+    preallocate: prealloc === 1,
     sessionOptions: { extra: { session: { intra_op: { allow_spinning: String(spin) } } } },
   });
   await trainer.run(warmup);
@@ -71,6 +73,7 @@ export async function runCase({ regime, n, d, m, steps, warmup, threads, k, eps,
     final_loss: loss,
     steps_per_call: K,
     spin,
+    prealloc,
   };
 }
 

@@ -241,6 +241,23 @@ describe('createOnnxTrainer', () => {
     }
   });
 
+  it('preallocated (ping-pong) outputs give bit-identical iterates, also across setState', async () => {
+    for (const { config } of cases()) {
+      const plain = await createOnnxTrainer(engine, config, { stepsPerCall: 3 });
+      const pre = await createOnnxTrainer(engine, config, { stepsPerCall: 3, preallocate: true });
+      expect(await pre.run(17)).toBe(await plain.run(17));
+      const mid = await plain.state();
+      await pre.setState(mid);
+      await pre.run(4);
+      await plain.run(4);
+      const [a, b] = [await plain.state(), await pre.state()];
+      for (const part of ['params', 'slots'] as const)
+        for (const [k, v] of Object.entries(a[part])) expect(b[part][k]!.data).toEqual(v.data);
+      await plain.dispose();
+      await pre.dispose();
+    }
+  });
+
   it('state() / setState() round-trip exactly and resume the same trajectory', async () => {
     const { config } = cases()[3]!;
     const t = await createOnnxTrainer(engine, config, { stepsPerCall: 4 });

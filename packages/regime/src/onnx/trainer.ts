@@ -25,6 +25,11 @@ export interface OnnxTrainerOptions {
   stepsPerCall?: number;
   /** Extra onnxruntime session options (e.g. `enableProfiling`), merged over the engine's. */
   sessionOptions?: InferenceSession.SessionOptions;
+  /**
+   * Write each call's new parameters and slots into preallocated output tensors (two sets used
+   * in turn) instead of letting onnxruntime allocate fresh outputs per call. Default false.
+   */
+  preallocate?: boolean;
 }
 
 /** Everything the graphs are built from, checked once. */
@@ -197,20 +202,41 @@ export async function createOnnxTrainer(
     }
     return { idx: new engine.ort.Tensor('int64', idx, count === 1 ? [b] : [count, b]) };
   };
+  // With `preallocate`, each call writes the new state into the buffers of the state before the
+  // last one (ping-pong), so no output memory is allocated per call.
+  let spare: Record<string, Tensor> | undefined;
+  const fetchesFor = (session: InferenceSession): Record<string, Tensor | null> | undefined => {
+    if (!options.preallocate) return undefined;
+    spare ??= Object.fromEntries([
+      ...names.map((n) => [`P.${n}`, f32(engine, new Float32Array(params[`p.${n}`]!.size), plan.shapes[n]!)]),
+      ...slotNames.map((s) => [
+        `S.${s}`,
+        f32(engine, new Float32Array(slots[`s.${s}`]!.size), plan.slotShapes[s]!),
+      ]),
+    ]);
+    return Object.fromEntries(session.outputNames.map((o) => [o, spare![o] ?? null]));
+  };
   const advance = async (session: InferenceSession, count: number): Promise<number> => {
-    const out = await session.run({
-      X,
-      Y,
-      ...params,
-      ...slots,
-      ...anchorFeeds,
-      step: stepTensor,
-      ...batchFeed(count),
-    });
+    const feeds = { X, Y, ...params, ...slots, ...anchorFeeds, step: stepTensor, ...batchFeed(count) };
+    const fetches = fetchesFor(session);
+    const out = fetches ? await session.run(feeds, fetches) : await session.run(feeds);
     const nextParams: Record<string, Tensor> = {};
-    for (const name of names) nextParams[`p.${name}`] = out[`P.${name}`]!;
     const nextSlots: Record<string, Tensor> = {};
-    for (const s of slotNames) nextSlots[`s.${s}`] = out[`S.${s}`]!;
+    if (fetches) {
+      const old: Record<string, Tensor> = {};
+      for (const name of names) {
+        nextParams[`p.${name}`] = fetches[`P.${name}`]!;
+        old[`P.${name}`] = params[`p.${name}`]!;
+      }
+      for (const s of slotNames) {
+        nextSlots[`s.${s}`] = fetches[`S.${s}`]!;
+        old[`S.${s}`] = slots[`s.${s}`]!;
+      }
+      spare = old;
+    } else {
+      for (const name of names) nextParams[`p.${name}`] = out[`P.${name}`]!;
+      for (const s of slotNames) nextSlots[`s.${s}`] = out[`S.${s}`]!;
+    }
     params = nextParams;
     slots = nextSlots;
     stepTensor = out.step_out!;
