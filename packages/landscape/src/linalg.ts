@@ -3,23 +3,35 @@
  * Internal: not exported from the package index.
  */
 
-/** C[n, n] = A Aᵀ for A [n, k] row-major (symmetric; only the upper triangle is computed and mirrored). */
+/**
+ * C[n, n] = A Aᵀ for A [n, k] row-major (symmetric; the upper triangle is computed and mirrored).
+ * Rows are processed in blocks of 8 so that a block stays in cache while all later rows stream by.
+ */
 export function gramRows(A: Float64Array, n: number, k: number): Float64Array {
   const C = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    const oi = i * k;
-    for (let j = i; j < n; j++) {
+  const BS = 8;
+  for (let i0 = 0; i0 < n; i0 += BS) {
+    const i1 = Math.min(i0 + BS, n);
+    for (let j = i0; j < n; j++) {
       const oj = j * k;
-      let s0 = 0;
-      let s1 = 0;
-      let t = 0;
-      for (; t + 1 < k; t += 2) {
-        s0 += A[oi + t]! * A[oj + t]!;
-        s1 += A[oi + t + 1]! * A[oj + t + 1]!;
+      for (let i = i0; i < i1 && i <= j; i++) {
+        const oi = i * k;
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let t = 0;
+        for (; t + 3 < k; t += 4) {
+          s0 += A[oi + t]! * A[oj + t]!;
+          s1 += A[oi + t + 1]! * A[oj + t + 1]!;
+          s2 += A[oi + t + 2]! * A[oj + t + 2]!;
+          s3 += A[oi + t + 3]! * A[oj + t + 3]!;
+        }
+        for (; t < k; t++) s0 += A[oi + t]! * A[oj + t]!;
+        const s = s0 + s1 + (s2 + s3);
+        C[i * n + j] = s;
+        C[j * n + i] = s;
       }
-      if (t < k) s0 += A[oi + t]! * A[oj + t]!;
-      C[i * n + j] = s0 + s1;
-      C[j * n + i] = s0 + s1;
     }
   }
   return C;
@@ -41,9 +53,11 @@ export function matmulNT(A: Float64Array, B: Float64Array, n: number, k: number,
 }
 
 /**
- * Householder reduction of a symmetric matrix (row-major n×n, destroyed) to tridiagonal form
- * T = Qᵀ A Q. Returns the diagonal `d` and off-diagonal `e` (e[i] couples i and i+1). No Q is
- * accumulated: (4/3)n³ flops. Backward stable: eigenvalues of T are those of A to O(ε‖A‖).
+ * Householder reduction of a symmetric matrix (row-major n×n; only its upper triangle is read,
+ * and it is destroyed) to tridiagonal form T = Qᵀ A Q. Returns the diagonal `d` and off-diagonal
+ * `e` (e[i] couples i and i+1). No Q is accumulated and only the upper triangle is updated, with
+ * contiguous row access: about (4/3)n³ flops. Backward stable: the eigenvalues of T are those of
+ * A to O(ε‖A‖).
  */
 export function tridiagonalize(A: Float64Array, n: number): { d: Float64Array; e: Float64Array } {
   const d = new Float64Array(n);
@@ -52,43 +66,55 @@ export function tridiagonalize(A: Float64Array, n: number): { d: Float64Array; e
   const p = new Float64Array(n);
   for (let k = 0; k < n - 2; k++) {
     const s = k + 1;
+    const ok = k * n;
+    // The column below the diagonal is row k right of the diagonal (symmetry, upper storage).
     let norm2 = 0;
-    for (let i = s; i < n; i++) norm2 += A[i * n + k]! ** 2;
-    const x0 = A[s * n + k]!;
+    for (let j = s; j < n; j++) norm2 += A[ok + j]! ** 2;
+    const x0 = A[ok + s]!;
+    d[k] = A[ok + k]!;
     const norm = Math.sqrt(norm2);
-    d[k] = A[k * n + k]!;
     if (norm === 0 || norm2 === x0 * x0) {
       e[k] = x0;
       continue;
     }
     const alpha = x0 >= 0 ? -norm : norm;
-    for (let i = s; i < n; i++) v[i] = A[i * n + k]!;
+    for (let j = s; j < n; j++) v[j] = A[ok + j]!;
     v[s] = x0 - alpha;
     let vtv = 0;
-    for (let i = s; i < n; i++) vtv += v[i]! * v[i]!;
+    for (let j = s; j < n; j++) vtv += v[j]! * v[j]!;
     const beta = 2 / vtv;
-    // p = β A22 v (rows of A22 contiguous), then w = p − (β pᵀv / 2) v stored in p.
-    let pv = 0;
+    // p = β A22 v from the upper triangle: each stored A_ij (j > i) contributes to p_i and p_j.
+    p.fill(0, s, n);
     for (let i = s; i < n; i++) {
       const oi = i * n;
-      let acc = 0;
-      for (let j = s; j < n; j++) acc += A[oi + j]! * v[j]!;
-      p[i] = beta * acc;
+      const vi = v[i]!;
+      let acc = A[oi + i]! * vi;
+      for (let j = i + 1; j < n; j++) {
+        const a = A[oi + j]!;
+        acc += a * v[j]!;
+        p[j] = p[j]! + a * vi;
+      }
+      p[i] = p[i]! + acc;
+    }
+    let pv = 0;
+    for (let i = s; i < n; i++) {
+      p[i] = beta * p[i]!;
       pv += p[i]! * v[i]!;
     }
     const c = (beta * pv) / 2;
     for (let i = s; i < n; i++) p[i] = p[i]! - c * v[i]!;
+    // A22 ← A22 − v wᵀ − w vᵀ on the upper triangle (w stored in p).
     for (let i = s; i < n; i++) {
       const oi = i * n;
       const vi = v[i]!;
       const wi = p[i]!;
-      for (let j = s; j < n; j++) A[oi + j] = A[oi + j]! - vi * p[j]! - wi * v[j]!;
+      for (let j = i; j < n; j++) A[oi + j] = A[oi + j]! - vi * p[j]! - wi * v[j]!;
     }
     e[k] = alpha;
   }
   if (n >= 2) {
     d[n - 2] = A[(n - 2) * n + (n - 2)]!;
-    e[n - 2] = A[(n - 1) * n + (n - 2)]!;
+    e[n - 2] = A[(n - 2) * n + (n - 1)]!;
   }
   if (n >= 1) d[n - 1] = A[(n - 1) * n + (n - 1)]!;
   return { d, e };
