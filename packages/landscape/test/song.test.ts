@@ -209,5 +209,27 @@ describe('lazyTrainingDistance (App. F)', () => {
     expect(long.finalLoss).toBeLessThan(2 * lossAndGradCheck(spec, { W, v }, X, Y, n).loss);
     expect(long.distances.length).toBe(41);
     expect(() => lazyTrainingDistance(spec, { W, v }, X, Y, n, { lr: -1, steps: 3 })).toThrow(/options.lr/);
+    // MLP with biases: same first-step identity (parameter order W1, b1, W2, b2).
+    const mlp: ModelSpec = { kind: 'mlp', layers: [3, 4, 2], activation: 'gelu', bias: true };
+    const mp = { W1: gaussian(21, 12), b1: gaussian(22, 4), W2: gaussian(23, 8), b2: gaussian(24, 2) };
+    const Y2 = gaussian(25, n * 2);
+    const rm = lazyTrainingDistance(mlp, mp, X, Y2, n, { lr, steps: 1 });
+    const g2 = lossAndGradCheck(mlp, mp, X, Y2, n).grads;
+    const step = (t: number) =>
+      forward64(
+        mlp,
+        Object.fromEntries(
+          Object.entries(mp).map(([k, a]) => [k, a.map((x, i) => x - t * lr * 2 * g2[k]![i]!)]),
+        ),
+        X,
+        n,
+      );
+    const G0 = step(0);
+    const G1 = step(1);
+    const Gp = step(eps);
+    const Gm = step(-eps);
+    let s2 = 0;
+    for (let i = 0; i < n * 2; i++) s2 += (G1[i]! - G0[i]! - (Gp[i]! - Gm[i]!) / (2 * eps)) ** 2;
+    expect(rm.distances[1]! / Math.sqrt(s2)).toBeCloseTo(1, 5);
   });
 });
