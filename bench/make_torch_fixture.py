@@ -6,6 +6,7 @@ projection), with their data, initial parameters, and parameters and loss after 
 so that narrownet's ONNX trainer is tested against PyTorch without PyTorch in CI.
 
   /usr/bin/python3 bench/make_torch_fixture.py
+  (cd packages/regime && npx biome format --write test/onnx-torch-fixture.json)
 """
 import json
 import math
@@ -68,7 +69,8 @@ def main():
     ]
     out = os.path.join(os.path.dirname(__file__), "..", "packages", "regime", "test", "onnx-torch-fixture.json")
     with open(out, "w") as f:
-        json.dump(cases, f)
+        json.dump(cases, f, indent=2)
+        f.write("\n")
     print(out)
 
 
