@@ -143,6 +143,9 @@ export function regimeOf(s: SyntheticSettings, k: RunKey): RegimeSpec {
     : constrainedRegular(common);
 }
 
+/** Most hidden units (configurations × width) stacked in one grid graph. */
+export const GRID_UNITS = 16_384;
+
 /** How runs are executed. */
 export interface SweepEngine {
   /** One line naming engine, backend, device, version (goes into config.json and the report). */
@@ -151,7 +154,8 @@ export interface SweepEngine {
   createTrainer: TrainerFactory;
   /**
    * Grid mode (onnxruntime): all runs of one (regime, width) — every radius and step-size pair —
-   * train together in one fused graph. A (regime, width) group is the unit of resume.
+   * train together in one fused graph (split so that no graph stacks more than
+   * {@link GRID_UNITS} hidden units). Such a batch of runs is the unit of resume.
    */
   grid?: (configs: TrainerConfig[]) => Promise<GridTrainer>;
 }
@@ -273,7 +277,13 @@ export async function runSynthetic(
     const groups = new Map<string, RunKey[]>();
     for (const k of todo)
       groups.set(`${k.regime}/${k.width}`, [...(groups.get(`${k.regime}/${k.width}`) ?? []), k]);
+    // at most GRID_UNITS stacked hidden units per graph (memory: n × G·m activations)
+    const batches: RunKey[][] = [];
     for (const keys of groups.values()) {
+      const per = Math.max(1, Math.floor(GRID_UNITS / keys[0]!.width));
+      for (let i = 0; i < keys.length; i += per) batches.push(keys.slice(i, i + per));
+    }
+    for (const keys of batches) {
       if (hooks.signal?.aborted) {
         aborted = true;
         break;
