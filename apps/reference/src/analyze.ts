@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { type Dataset, getDataset, loadNpyDataset } from '@narrownet/datasets';
-import { jacobianLambdaMin, zhangWidthCondition } from '@narrownet/landscape';
-import { inputDim, loadCheckpoint, lossAndGrad64, outputDim, paramCount } from '@narrownet/models';
+import { analyzeModel } from '@narrownet/landscape';
+import { inputDim, loadCheckpoint, lossAndGrad64, outputDim } from '@narrownet/models';
 import { UsageError } from './options.js';
 
 /** What `narrownet analyze` reads. */
@@ -32,9 +32,10 @@ function loadData(spec: string, opts: Record<string, number>): Dataset {
 }
 
 /**
- * Loads a checkpoint and data and computes the landscape quantities that apply to the model:
- * loss ½Σ(y − f)² and its gradient norm, and for one-hidden-layer nets λ_min(J) of Zhang et al.
- * eq. (3) and the width condition m ≥ 2n/d.
+ * Loads a checkpoint and data and returns, as JSON, the loss ½Σ(y − f)² and its gradient norm
+ * plus every landscape quantity that applies to the model (landscape's `analyzeModel`: Zhang
+ * λ_min(J) and width condition, Kawaguchi et al. projection losses, Kawaguchi–Huang rank and
+ * bounds, Song et al. near-isometry quantities).
  */
 export async function analyze(args: AnalyzeArgs): Promise<Record<string, unknown>> {
   if (
@@ -60,19 +61,11 @@ export async function analyze(args: AnalyzeArgs): Promise<Record<string, unknown
   const { loss, grads } = lossAndGrad64(spec, p64, ds.X, ds.Y, ds.n, 'halfSse');
   let g2 = 0;
   for (const g of Object.values(grads)) for (let i = 0; i < g.length; i++) g2 += g[i]! ** 2;
-  const out: Record<string, unknown> = {
+  return {
     checkpoint: args.checkpoint,
     data: { name: ds.name, n: ds.n, d: ds.d, k: ds.k },
-    model: spec,
-    paramCount: paramCount(spec),
     step: ck.state.step ?? null,
     loss: { halfSse: loss, gradNorm: Math.sqrt(g2) },
+    ...analyzeModel({ spec, params: ck.params, X: ds.X, Y: ds.Y, n: ds.n }),
   };
-  if (spec.kind === 'shallow' || spec.kind === 'paired') {
-    out.zhang = {
-      lambdaMinJ: jacobianLambdaMin(spec, ck.params, ds.X, ds.n),
-      widthCondition: zhangWidthCondition({ n: ds.n, d: ds.d, m: spec.width }),
-    };
-  }
-  return out;
 }

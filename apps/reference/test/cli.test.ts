@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { zhangSynthetic } from '@narrownet/datasets';
 import { type TfModule, startTfjs } from '@narrownet/engine';
 import { jacobianLambdaMin } from '@narrownet/landscape';
-import { saveCheckpoint } from '@narrownet/models';
+import { forward64, saveCheckpoint } from '@narrownet/models';
 import { createTfjsTrainer, train, zhang2021 } from '@narrownet/regime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/main.js';
@@ -294,11 +294,22 @@ describe('narrownet analyze', () => {
     );
     expect(code).toBe(0);
     const res = JSON.parse(c.out()) as {
-      zhang: { lambdaMinJ: number; widthCondition: { required: number } };
+      loss: { halfSse: number };
+      zhang: { jacobianLambdaMin: { value: number }; widthCondition: { required: number } };
+      kawaguchiHuang: unknown;
+      song: unknown;
     };
     const ds = zhangSynthetic({ n: 10, d: 8 });
-    expect(res.zhang.lambdaMinJ).toBeCloseTo(jacobianLambdaMin(regime.model, { W, v }, ds.X, 10), 10);
+    expect(res.zhang.jacobianLambdaMin.value).toBeCloseTo(
+      jacobianLambdaMin(regime.model, { W, v }, ds.X, 10),
+      10,
+    );
     expect(res.zhang.widthCondition.required).toBe(4);
+    expect(res.song).toBeDefined();
+    const f = forward64(regime.model, { W, v }, ds.X, 10);
+    let sse = 0;
+    for (let i = 0; i < 10; i++) sse += (ds.Y[i]! - f[i]!) ** 2;
+    expect(res.loss.halfSse).toBeCloseTo(sse / 2, 4);
     const bad = io();
     expect(await main(['analyze', '--data', 'zhang-synthetic'], bad)).toBe(2);
     expect(bad.err()).toContain('--checkpoint');
