@@ -37,6 +37,9 @@ function specs(act: ActivationSpec): ModelSpec[] {
   return [
     { kind: 'shallow', inputDim: 5, width: 7, activation: act },
     { kind: 'paired', inputDim: 5, width: 8, activation: act },
+    // Width below the input dimension takes the other branch of the ∂W lowering.
+    { kind: 'shallow', inputDim: 9, width: 4, activation: act },
+    { kind: 'paired', inputDim: 9, width: 6, activation: act },
     { kind: 'mlp', layers: [5, 6, 4, 3], activation: act, bias: true, scaled: true },
     { kind: 'mlp', layers: [4, 5, 2], activation: act },
   ];

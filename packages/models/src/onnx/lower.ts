@@ -195,13 +195,20 @@ export function lowerModelOnnx(
       const [g1, g2] = g.opN('Split', [gu, g.ints([half, half])], 2, { axis: attr.i(1) });
       grads.v = g.op('Reshape', [g.op('Sub', [g1!, g2!]), g.ints([-1])]);
     }
-    // ∂/∂W = diag(u) σ'(Z)ᵀ diag(G) X: the row and column scalings are applied to the small
-    // factors (X [n, d], result [m, d]) instead of the n×m matrix, saving two passes over it.
-    const Xs = g.op('Mul', [names.X, lo.dP]);
-    const gWu = dh
-      ? g.op('Gemm', [dh, Xs], gemmTa)
-      : g.op('ReduceSum', [Xs, g.ints([0])], { keepdims: attr.i(1) });
-    grads.W = g.op('Mul', [gWu, u]);
+    // ∂/∂W = diag(u) σ'(Z)ᵀ diag(G) X. When m ≥ d the row and column scalings are applied to
+    // the small factors (X [n, d], result [m, d]), saving two passes over the n×m matrix;
+    // when m < d the n×m matrix is the smaller one and is scaled directly.
+    if (spec.width >= spec.inputDim) {
+      const Xs = g.op('Mul', [names.X, lo.dP]);
+      const gWu = dh
+        ? g.op('Gemm', [dh, Xs], gemmTa)
+        : g.op('ReduceSum', [Xs, g.ints([0])], { keepdims: attr.i(1) });
+      grads.W = g.op('Mul', [gWu, u]);
+    } else {
+      let gz = g.op('Mul', [lo.dP, g.op('Reshape', [u, g.ints([1, -1])])]);
+      if (dh) gz = g.op('Mul', [gz, dh]);
+      grads.W = g.op('Gemm', [gz, names.X], gemmTa);
+    }
     return { pred: P, loss: lo.loss, grads };
   }
 
