@@ -197,7 +197,9 @@ export function analyzeModel(args: {
       oneHidden && d1 !== undefined && svdOk(n, d1) && svdOk(n, d)
         ? attempt(() => songQuantities(spec, params, X, n))
         : na(
-            oneHidden ? 'SVD too large for limits.maxSvdWork' : 'Lemma 3 is for one-hidden-layer nets Vφ(WX)',
+            oneHidden
+              ? 'SVD too large for limits.maxSvdWork'
+              : 'Lemma 3 is for free one-hidden-layer nets Vφ(WX) (shallow, or mlp without bias and scaling)',
           ),
   };
   return clean(out) as Record<string, unknown>;
