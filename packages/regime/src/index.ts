@@ -32,4 +32,4 @@ export {
 } from './train.js';
 export type { OnnxEngineLike, OrtTensorConstructor } from './onnx/engine.js';
 export { type OnnxTrainerOptions, createOnnxTrainer } from './onnx/trainer.js';
-export { type GridTrainer, createOnnxGridTrainer } from './onnx/grid.js';
+export { type GridTrainer, type OnnxGridTrainerOptions, createOnnxGridTrainer } from './onnx/grid.js';

@@ -6,6 +6,9 @@ import { type OnnxEngineLike, checkEngine } from './engine.js';
 import { type FusedDesc, buildFusedEval, buildFusedStep } from './fused.js';
 import { type OnnxTrainerOptions, type StepPlan, planStep } from './trainer.js';
 
+/** Options of {@link createOnnxGridTrainer}. */
+export type OnnxGridTrainerOptions = Pick<OnnxTrainerOptions, 'stepsPerCall' | 'sessionOptions'>;
+
 /** Many configurations of one shallow or paired architecture, stepping together. */
 export interface GridTrainer {
   /** Number of configurations G. */
@@ -115,7 +118,7 @@ function emitGridModel(
 export async function createOnnxGridTrainer(
   engine: OnnxEngineLike,
   configs: readonly TrainerConfig[],
-  options: OnnxTrainerOptions = {},
+  options: OnnxGridTrainerOptions = {},
 ): Promise<GridTrainer> {
   const where = 'createOnnxGridTrainer';
   checkEngine(engine, where);
