@@ -80,6 +80,17 @@ describe('jacobianLambdaMin (Gram route)', () => {
     expect(Math.abs(got - expected) / expected).toBeLessThan(1e-10);
   });
 
+  it('accepts a ParamTree ({ shape, data: Float32Array }) as well as plain arrays', () => {
+    const c = cases[0]!;
+    const { X, params } = setup(c);
+    const W32 = Float32Array.from(params.W);
+    const v32 = Float32Array.from(params.v);
+    const tree = { W: { shape: [5, 4], data: W32 }, v: { shape: [5], data: v32 } };
+    expect(jacobianLambdaMin(c.spec, tree, X, c.n)).toBe(
+      jacobianLambdaMin(c.spec, { W: W32, v: v32 }, X, c.n),
+    );
+  });
+
   it('n > md: returns the smallest of the md singular values of J', () => {
     const c: Case = { spec: { kind: 'shallow', inputDim: 2, width: 3, activation: 'tanh' }, n: 11, seed: 9 };
     const { X, params } = setup(c);
