@@ -115,6 +115,8 @@ export class OnnxGraph {
   private readonly nodes: NodeDef[] = [];
   private readonly initializers: { name: string; value: OnnxConstant }[] = [];
   private readonly constCache = new Map<string, string>();
+  /** Values renamed to public output names at serialisation (see {@link OnnxGraph.output}). */
+  private readonly aliases = new Map<string, string>();
   private counter = 0;
 
   constructor(name: string) {
@@ -135,13 +137,19 @@ export class OnnxGraph {
   }
 
   /**
-   * Declares `value` as a graph output. With `as`, the value is first renamed through an
-   * Identity node so the output has a stable public name.
+   * Declares `value` as a graph output. With `as`, the output gets that stable public name: a
+   * value computed by a node of this graph is renamed where it is produced and used (at
+   * serialisation, nested graphs included), so no copy is made; other values (graph inputs,
+   * constants, values already renamed) go through an Identity node. The old name stays usable
+   * in later `op` calls.
    */
   output(value: string, dtype: OnnxDType, shape?: readonly (number | string)[], as?: string): string {
     let name = value;
     if (as !== undefined && as !== value) {
-      this.nodes.push({ op: 'Identity', inputs: [value], outputs: [as], attrs: {}, domain: '' });
+      const produced = this.nodes.some((n) => n.outputs.includes(value));
+      const isOutput = this.outputs.some((o) => o.name === value);
+      if (produced && !isOutput && !this.aliases.has(value)) this.aliases.set(value, as);
+      else this.nodes.push({ op: 'Identity', inputs: [value], outputs: [as], attrs: {}, domain: '' });
       name = as;
     }
     this.outputs.push({ name, dtype, shape });
@@ -198,14 +206,20 @@ export class OnnxGraph {
     return outs;
   }
 
-  /** Writes this graph as a GraphProto into `w`. */
-  writeGraph(w: ProtoWriter): void {
+  /**
+   * Writes this graph as a GraphProto into `w`. `outer` maps renamed values of enclosing graphs
+   * (a Loop body may read them).
+   */
+  writeGraph(w: ProtoWriter, outer: ReadonlyMap<string, string> = new Map()): void {
+    const names = this.aliases.size ? new Map([...outer, ...this.aliases]) : outer;
+    const rn = (x: string): string => names.get(x) ?? x;
     for (const node of this.nodes) {
       w.message(1, (nw) => {
-        for (const i of node.inputs) nw.string(1, i);
-        for (const o of node.outputs) nw.string(2, o);
+        for (const i of node.inputs) nw.string(1, rn(i));
+        for (const o of node.outputs) nw.string(2, rn(o));
         nw.string(4, node.op);
-        for (const [name, a] of Object.entries(node.attrs)) nw.message(5, (aw) => writeAttr(aw, name, a));
+        for (const [name, a] of Object.entries(node.attrs))
+          nw.message(5, (aw) => writeAttr(aw, name, a, names));
         if (node.domain) nw.string(7, node.domain);
       });
     }
@@ -230,7 +244,7 @@ export class OnnxGraph {
   }
 }
 
-function writeAttr(w: ProtoWriter, name: string, a: OnnxAttr): void {
+function writeAttr(w: ProtoWriter, name: string, a: OnnxAttr, names: ReadonlyMap<string, string>): void {
   w.string(1, name);
   switch (a.type) {
     case 'float':
@@ -250,7 +264,7 @@ function writeAttr(w: ProtoWriter, name: string, a: OnnxAttr): void {
       w.int(20, 4);
       break;
     case 'graph':
-      w.message(6, (gw) => a.value.writeGraph(gw));
+      w.message(6, (gw) => a.value.writeGraph(gw, names));
       w.int(20, 5);
       break;
     case 'floats':
