@@ -5,7 +5,10 @@
 //
 //   node bench/compare.mjs [--regime paired,regular] [--m 40,400,1200] [--n 1000] [--d 200]
 //                          [--steps 50] [--warmup 5] [--threads 2] [--k auto] [--spin 0]
-//                          [--repeats 3] [--torch <path of torch_reference.py>]
+//                          [--repeats 3] [--torchThreads 0] [--torch <path of torch_reference.py>]
+//
+// `--threads` sets both sides' threads; `--torchThreads n` (> 0) gives PyTorch its own count
+// (its OpenBLAS build is fastest on 1 thread on this 2-core machine).
 //
 // The PyTorch side is /work/shared/bench/torch_reference.py (default path: ../shared/bench/
 // relative to the repository root) run with /usr/bin/python3. Where python3-torch is missing,
@@ -21,6 +24,7 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const a = parseArgs(process.argv.slice(2), {
   ...DEFAULTS,
   repeats: 3,
+  torchThreads: 0,
   torch: resolve(repo, '../shared/bench/torch_reference.py'),
   python: '/usr/bin/python3',
 });
@@ -35,7 +39,8 @@ function torchAvailable() {
 
 function runTorch(regime, m) {
   const args = [a.torch, '--regime', regime, '--n', a.n, '--d', a.d, '--m', m, '--steps', a.steps];
-  args.push('--warmup', a.warmup, '--threads', a.threads, '--eps', a.eps, '--seed', a.seed);
+  const threads = a.torchThreads > 0 ? a.torchThreads : a.threads;
+  args.push('--warmup', a.warmup, '--threads', threads, '--eps', a.eps, '--seed', a.seed);
   const r = spawnSync(a.python, args.map(String), { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`torch_reference.py failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());

@@ -8,6 +8,7 @@
 //
 //   node bench/grid.mjs [--widths 40,400,800,1200] [--radii 0.5,1] [--lrs 1e-3,5e-4]
 //                       [--steps 500] [--threads 2] [--k 10] [--spin 0] [--torch 1|0]
+//                       [--torchThreads 0 (= --threads)]
 import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,7 @@ const a = parseArgs(process.argv.slice(2), {
   spin: 0,
   seed: 0,
   torch: 1,
+  torchThreads: 0,
   python: '/usr/bin/python3',
 });
 
@@ -67,7 +69,8 @@ const ours = {
 console.log(JSON.stringify(ours));
 if (a.torch) {
   const args = [resolve(here, 'torch_grid.py'), '--widths', a.widths.join(','), '--radii', a.radii.join(',')];
-  args.push('--lrs', a.lrs.join(','), '--n', a.n, '--d', a.d, '--steps', a.steps, '--threads', a.threads);
+  const torchThreads = a.torchThreads > 0 ? a.torchThreads : a.threads;
+  args.push('--lrs', a.lrs.join(','), '--n', a.n, '--d', a.d, '--steps', a.steps, '--threads', torchThreads);
   args.push('--seed', a.seed);
   const r = spawnSync(a.python, args.map(String), { encoding: 'utf8' });
   if (r.status !== 0) {

@@ -48,7 +48,20 @@ async function engineFor(threads) {
 }
 
 /** Runs one case and resolves to its JSON record. */
-export async function runCase({ regime, n, d, m, steps, warmup, threads, k, eps, seed, spin = 0, prealloc = 0 }) {
+export async function runCase({
+  regime,
+  n,
+  d,
+  m,
+  steps,
+  warmup,
+  threads,
+  k,
+  eps,
+  seed,
+  spin = 0,
+  prealloc = 0,
+}) {
   const engine = await engineFor(threads);
   const K = stepsPerCall(k, m);
   const trainer = await createOnnxTrainer(engine, regimeConfig({ regime, n, d, m, eps, seed }), {
