@@ -1,0 +1,118 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { UsageError, flagOf, parseOptions } from '../src/options.js';
+import { ProgressBar, formatDuration } from '../src/progress.js';
+import { bestPerCell } from '../src/report.js';
+import { type RunRecord, appendRun, readRuns, runId } from '../src/runs.js';
+import { SCALES, sweepRuns } from '../src/synthetic.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'narrownet-units-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function rec(
+  regime: RunRecord['regime'],
+  width: number,
+  radius: number,
+  lr1: number,
+  finalLoss: number | null,
+): RunRecord {
+  const k = { regime, width, radius, lr1, lr2: 0.1 };
+  return {
+    id: runId(k),
+    ...k,
+    config: {
+      momentum: 0.9,
+      vConstraint: 'none',
+      stepBudget: 1,
+      lossTolerance: 0,
+      n: 1,
+      d: 1,
+      seed: 0,
+      loss: 'halfSse',
+    },
+    status: finalLoss === null ? 'diverged' : 'budget',
+    steps: 1,
+    finalLoss,
+    distanceW: null,
+    kktResidual: null,
+    lambdaMin: null,
+    wallMs: 1,
+    engine: { engine: 'onnx', backend: 'cpu', device: 'cpu' },
+    finishedAt: '',
+  };
+}
+
+describe('runs.jsonl', () => {
+  it('appends lines, drops a torn last line (and cuts it off the file), rejects a corrupt middle line', () => {
+    const p = join(dir, 'runs.jsonl');
+    appendRun(p, rec('zhang2021', 4, 1, 0.1, 2));
+    appendRun(p, rec('zhang2021', 4, 1, 0.2, 3));
+    writeFileSync(p, `${readFileSync(p, 'utf8')}{"id":"half`);
+    const rs = readRuns(p);
+    expect(rs.map((r) => r.lr1)).toEqual([0.1, 0.2]);
+    expect(readFileSync(p, 'utf8').endsWith('}\n')).toBe(true);
+    appendRun(p, rec('zhang2021', 4, 1, 0.3, 1));
+    expect(readRuns(p)).toHaveLength(3);
+    writeFileSync(p, `not json\n${readFileSync(p, 'utf8')}`);
+    expect(() => readRuns(p)).toThrow(/runs.jsonl:1/);
+    expect(readRuns(join(dir, 'none.jsonl'))).toEqual([]);
+  });
+
+  it('best per cell ignores diverged runs', () => {
+    const cells = bestPerCell([
+      rec('zhang2021', 4, 1, 0.1, 5),
+      rec('zhang2021', 4, 1, 0.2, 2),
+      rec('zhang2021', 4, 1, 0.3, null),
+      rec('constrainedRegular', 4, 1, 0.1, null),
+    ]);
+    const z = cells.find((c) => c.regime === 'zhang2021')!;
+    expect(z.best!.lr1).toBe(0.2);
+    expect(z.runs).toBe(3);
+    expect(z.diverged).toBe(1);
+    expect(cells.find((c) => c.regime === 'constrainedRegular')!.best).toBeNull();
+  });
+});
+
+describe('options', () => {
+  const defs = [
+    { key: 'widths', kind: 'intList', min: 2, help: '' },
+    { key: 'lossTolerance', kind: 'number', min: 0, help: '' },
+    { key: 'engine', kind: 'string', values: ['onnx', 'tfjs'], help: '' },
+    { key: 'sequential', kind: 'bool', help: '' },
+  ] as const;
+  it('parses flags (with = or a separate value), bools and lists; names bad flags', () => {
+    const r = parseOptions(
+      ['--widths=4,6', '--loss-tolerance', '1e-3', '--sequential', '--engine', 'tfjs'],
+      [...defs],
+      'x',
+    );
+    expect(r.values).toEqual({ widths: [4, 6], lossTolerance: 1e-3, sequential: true, engine: 'tfjs' });
+    expect(flagOf('lossTolerance')).toBe('--loss-tolerance');
+    expect(() => parseOptions(['--widths', '1'], [...defs], 'x')).toThrow(/--widths: must be ≥ 2/);
+    expect(() => parseOptions(['--loss-tolerance', '-1'], [...defs], 'x')).toThrow(UsageError);
+    expect(() => parseOptions(['--widths', '4.5'], [...defs], 'x')).toThrow(/integer/);
+  });
+});
+
+describe('progress bar and sweep', () => {
+  it('prints plain lines off a TTY, with percent and ETA', () => {
+    const lines: string[] = [];
+    const bar = new ProgressBar({ write: (s: string) => lines.push(s), isTTY: false }, 100, 20, 'p', 0);
+    bar.tick(30);
+    bar.tick(50);
+    expect(lines.at(-1)).toMatch(/^p \[#{24}\] 100\.0%/);
+    expect(lines[0]).toMatch(/50\.0%.*ETA/);
+    expect(lines.every((l) => l.endsWith('\n') && !l.includes('\r'))).toBe(true);
+    expect(formatDuration(83)).toBe('1m23s');
+    expect(formatDuration(3725)).toBe('1h02m');
+  });
+
+  it('the paper scale is App. H.2: 9 widths × 10 radii × 2 regimes × 7 × 7 step sizes', () => {
+    expect(sweepRuns(SCALES.paper)).toHaveLength(9 * 10 * 2 * 49);
+    expect(SCALES.paper.widths).toContain(1000);
+    expect(SCALES.paper.steps).toBe(200_000);
+    expect(new Set(sweepRuns(SCALES.default).map(runId)).size).toBe(96);
+  });
+});
