@@ -2,4 +2,4 @@
  * narrownet — the reference app. Programmatic entry points of the CLI.
  * @packageDocumentation
  */
-export { main } from './main.js';
+export { type MainIo, VERSION, main } from './main.js';

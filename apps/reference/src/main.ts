@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pkg from '../package.json';
 import { analyze } from './analyze.js';
 import { startTrainerEngine } from './engines.js';
 import { type OptionDef, UsageError, optionsHelp, parseOptions } from './options.js';
@@ -13,8 +14,8 @@ import {
   validateSettings,
 } from './synthetic.js';
 
-/** Version of the app (kept in step with package.json by the release tooling). */
-export const VERSION = '0.1.0';
+/** Version of the app (from its package.json, bundled at build time). */
+export const VERSION: string = pkg.version;
 
 /** Streams and hooks of one CLI invocation (tests pass their own). */
 export interface MainIo {

@@ -184,7 +184,10 @@ describe('narrownet errors and help', () => {
     expect(h.code).toBe(0);
     expect(h.out).toContain('narrownet run synthetic');
     const v = await run(['--version']);
-    expect(v.out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    expect(v.out.trim()).toBe(pkg.version);
     const rh = await run(['run', 'synthetic', '--help']);
     expect(rh.code).toBe(0);
     expect(rh.out).toContain('--widths');
