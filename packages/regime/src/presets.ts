@@ -207,11 +207,13 @@ export interface SongOptions extends ShallowPresetOptions {
 }
 
 /**
- * Song et al. 2021 Sec. 6: shallow net, init W ~ N(0, ω1²), v ~ N(0, ω2²) with
- * ω1ω2 = c/√(d·m) and ω2/ω1 = ratio; both layers trained by gradient descent with momentum.
+ * Song et al. 2021 Sec. 6 / App. G: shallow net, init W ~ N(0, ω1²), v ~ N(0, ω2²) with
+ * ω1ω2 = c/√(d·m) and ω2/ω1 = ratio; both layers trained by plain (stochastic) gradient descent.
+ * Defaults follow App. G: GeLU, mean-squared loss `mse`, momentum 0 (they used SGD with batch
+ * size 128 and step 0.01 — pass `batchSize: 128` to {@link train}).
  */
 export function song(o: SongOptions): RegimeSpec {
-  const base = regular(o);
+  const base = regular({ activation: 'gelu', loss: 'mse', ...o, momentum: o.momentum ?? 0 });
   return validateRegime({
     ...base,
     name: 'song',

@@ -91,7 +91,11 @@ describe('presets', () => {
   });
 
   it('song sets the ω2/ω1 init', () => {
-    expect(song({ ...base, ratio: 3 }).init).toEqual({ kind: 'song', ratio: 3 });
+    const r = song({ ...base, ratio: 3 });
+    expect(r.init).toEqual({ kind: 'song', ratio: 3 });
+    expect(r.model.activation).toBe('gelu');
+    expect(r.loss).toBe('mse');
+    expect(r.optimizer.groups[0]!.update).toEqual({ kind: 'sgd', momentum: 0 });
   });
 
   it('validateRegime names the bad field', () => {
