@@ -128,7 +128,9 @@ async function runCommand(
 ): Promise<number> {
   const [what, ...rest] = argv;
   if (what === undefined || what === '--help' || what === '-h') {
-    io.stdout.write('Usage: narrownet run synthetic [options]   (see narrownet run synthetic --help)\n');
+    (what === undefined ? io.stderr : io.stdout).write(
+      'Usage: narrownet run synthetic [options]   (see narrownet run synthetic --help)\n',
+    );
     return what === undefined ? 2 : 0;
   }
   if (what !== 'synthetic') throw new UsageError(`run: unknown experiment "${what}" (available: synthetic)`);

@@ -1,5 +1,5 @@
 import { initParams } from '@narrownet/init';
-import { createRng, forward64 } from '@narrownet/models';
+import { createRng, forward64, hiddenOutputs64 } from '@narrownet/models';
 import { describe, expect, it } from 'vitest';
 import {
   constrainedRegular,
@@ -104,5 +104,29 @@ describe('presets', () => {
     expect(() => validateRegime({ ...r, optimizer: { groups: [r.optimizer.groups[0]!] } })).toThrow(/"v"/);
     expect(() => validateRegime({ ...r, stopping: { maxSteps: -1 } })).toThrow(/stopping.maxSteps/);
     expect(() => constrainedRegular({ ...base, radius: 0 })).toThrow(/radius/);
+  });
+});
+
+describe('kawaguchiHuang step 1/(c_z ζ)', () => {
+  it('with c_z from the init features, last-layer GD never increases the loss (Lemma 3, eq. 20)', async () => {
+    const data = sphereData(40, 6, 9);
+    const layers = [6, 12, 12, 1];
+    const probe = kawaguchiHuang({ layers, cw: 1, cb: 0.5, cz: 1 });
+    const p0 = initParams(probe.model, probe.init, createRng(4));
+    const arrays = Object.fromEntries(Object.entries(p0).map(([k, t]) => [k, t.data]));
+    const hidden = hiddenOutputs64(probe.model, arrays, data.X, data.n).at(-1)!;
+    const cz = kawaguchiHuangCz(hidden, data.n);
+    const r = kawaguchiHuang({ layers, cw: 1, cb: 0.5, cz, steps: 30 });
+    const losses: number[] = [];
+    const res = await train(r, data, {
+      createTrainer: tfjsFactory,
+      seed: 4,
+      evalEvery: 1,
+      onMetrics: (m) => losses.push(m.loss),
+    });
+    expect(losses).toHaveLength(31);
+    for (let i = 1; i < losses.length; i++)
+      expect(losses[i]!).toBeLessThanOrEqual(losses[i - 1]! * (1 + 1e-6));
+    expect(res.finalLoss).toBeLessThan(losses[0]! * 0.9);
   });
 });
