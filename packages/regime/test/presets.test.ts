@@ -128,5 +128,14 @@ describe('kawaguchiHuang step 1/(c_z ζ)', () => {
     for (let i = 1; i < losses.length; i++)
       expect(losses[i]!).toBeLessThanOrEqual(losses[i - 1]! * (1 + 1e-6));
     expect(res.finalLoss).toBeLessThan(losses[0]! * 0.9);
+    // a step 50× larger than 1/(c_z ζ) is not monotone (the bound is what makes it so)
+    const big: number[] = [];
+    await train(kawaguchiHuang({ layers, cw: 1, cb: 0.5, cz: cz / 50, steps: 30 }), data, {
+      createTrainer: tfjsFactory,
+      seed: 4,
+      evalEvery: 1,
+      onMetrics: (m) => big.push(m.loss),
+    });
+    expect(big.some((l, i) => i > 0 && !(l <= big[i - 1]!))).toBe(true);
   });
 });
