@@ -8,7 +8,10 @@
 //
 //   node bench/grid.mjs [--widths 40,400,800,1200] [--radii 0.5,1] [--lrs 1e-3,5e-4]
 //                       [--steps 500] [--threads 2] [--k 10] [--spin 0] [--torch 1|0]
-//                       [--torchThreads 0 (= --threads)]
+//                       [--torchThreads 0 (= --threads)] [--chunk 0 (default chunking)]
+//
+// `--chunk` sets createOnnxGridTrainer's chunkElements (1e9 stacks every configuration of a
+// width into one GEMM, the layout measured slower than cache-sized chunks).
 import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +31,7 @@ const a = parseArgs(process.argv.slice(2), {
   seed: 0,
   torch: 1,
   torchThreads: 0,
+  chunk: 0,
   python: '/usr/bin/python3',
 });
 
@@ -43,6 +47,7 @@ for (const m of a.widths) {
       );
   const grid = await createOnnxGridTrainer(engine, configs, {
     stepsPerCall: a.k,
+    ...(a.chunk > 0 ? { chunkElements: a.chunk } : {}),
     sessionOptions: { extra: { session: { intra_op: { allow_spinning: String(a.spin) } } } },
   });
   losses.push(...(await grid.run(a.steps)));
@@ -62,6 +67,7 @@ const ours = {
   steps: a.steps,
   threads: a.threads,
   steps_per_call: a.k,
+  chunk_elements: a.chunk > 0 ? a.chunk : 'default',
   total_s: +total.toFixed(3),
   config_steps_per_s: +((configs * a.steps) / total).toFixed(1),
   final_losses: losses,

@@ -82,10 +82,14 @@ describe('createOnnxGridTrainer', () => {
       false,
     ],
   ];
-  for (const [label, spec, loss, vProj] of cases) {
-    it(`every configuration follows its own createOnnxTrainer iterates over 150 steps: ${label}`, async () => {
+  // chunkElements: default (all 4 stacked); 300 with n·m = 270 (chunks of 1: the
+  // single-configuration lowering); 360 with n·m = 120 (chunks of 3 and 1).
+  const chunkings = [undefined, 300, 360];
+  for (const [ci, [label, spec, loss, vProj]] of cases.entries()) {
+    const chunkElements = chunkings[ci];
+    it(`every configuration follows its own createOnnxTrainer iterates over 150 steps: ${label}, chunkElements ${chunkElements}`, async () => {
       const configs = grid(spec, loss, vProj);
-      const g = await createOnnxGridTrainer(engine, configs, { stepsPerCall: 5 });
+      const g = await createOnnxGridTrainer(engine, configs, { stepsPerCall: 5, chunkElements });
       expect(g.size).toBe(4);
       const losses = await g.run(150);
       const states = await g.states();
