@@ -38,7 +38,18 @@ export function parseArgs(argv, defaults) {
  * LeCun init, v of m/2 entries, W projected on ‖W − W0‖_F ≤ eps, v free (as the reference
  * script). `regular`: LeCun init, free v, no projection.
  */
-export function regimeConfig({ regime, n, d, m, eps = 1, lr1 = 1e-3, lr2 = 1e-3, momentum = 0.9, seed = 0 }) {
+export function regimeConfig({
+  regime,
+  n,
+  d,
+  m,
+  eps = 1,
+  lr1 = 1e-3,
+  lr2 = 1e-3,
+  momentum = 0.9,
+  seed = 0,
+  schedule = 'constant',
+}) {
   const data = zhangSynthetic({ n, d, seed });
   const spec = {
     kind: regime === 'paired' ? 'paired' : 'shallow',
@@ -49,15 +60,18 @@ export function regimeConfig({ regime, n, d, m, eps = 1, lr1 = 1e-3, lr2 = 1e-3,
   const init = regime === 'paired' ? { kind: 'mirroredLecun' } : { kind: 'lecun' };
   const params = initParams(spec, init, createRng(seed + 1));
   const update = { kind: 'sgd', momentum };
+  // `cosine` (over 1000 steps) only exists to measure the cost of the in-graph schedule.
+  const sched = schedule === 'cosine' ? { kind: 'cosine', tMax: 1000 } : undefined;
   const optimizer = {
     groups: [
       {
         params: ['W'],
         lr: lr1,
         update,
+        schedule: sched,
         projection: regime === 'paired' ? { kind: 'frobeniusBall', radius: eps } : { kind: 'none' },
       },
-      { params: ['v'], lr: lr2, update },
+      { params: ['v'], lr: lr2, update, schedule: sched },
     ],
   };
   return { spec, loss: 'halfSse', optimizer, params, data: { X: data.X, Y: data.Y, n } };

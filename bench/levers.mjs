@@ -7,7 +7,8 @@
 //
 // Groups: (1) steps fused per call K ∈ {1, 10, 50} at m = 40 and {1, 10} at m = 1200;
 // (2) intra-op threads 1 vs 2 and thread spinning on/off at m = 40 and m = 1200;
-// (3) preallocated ping-pong outputs on/off; (4) the paired forward layout — one GEMM and
+// (3) preallocated ping-pong outputs on/off; the step-size schedule computed in-graph (cosine)
+// vs constant; (4) the paired forward layout — one GEMM and
 // u = [v; −v] (what narrownet emits) vs two weight tensors W₁, W₂ (two GEMMs) vs PyTorch-style
 // slicing of σ(XWᵀ) — as forward-only graphs at n = 1000, d = 200, m = 1200.
 import { OnnxGraph, attr } from '../packages/models/dist/index.js';
@@ -37,6 +38,14 @@ const groups = {
     threads: 2,
     spin: 0,
     prealloc,
+  })),
+  'in-graph cosine schedule at m=40 (K 10, threads 2, spin 0)': ['constant', 'cosine'].map((schedule) => ({
+    ...base,
+    m: 40,
+    k: 10,
+    threads: 2,
+    spin: 0,
+    schedule,
   })),
 };
 const median = (xs) => {

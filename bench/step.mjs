@@ -6,7 +6,7 @@
 //
 //   node bench/step.mjs [--regime paired,regular] [--m 40,400,1200] [--n 1000] [--d 200]
 //                       [--steps 50] [--warmup 5] [--threads 2] [--k auto|<int>] [--eps 1]
-//                       [--spin 0|1] [--prealloc 0|1]
+//                       [--spin 0|1] [--prealloc 0|1] [--schedule constant|cosine]
 //
 // `--spin 0` turns off the spinning of onnxruntime's idle intra-op threads
 // (session.intra_op.allow_spinning), which wastes the cores on a shared machine.
@@ -31,6 +31,7 @@ export const DEFAULTS = {
   seed: 0,
   spin: 0,
   prealloc: 0,
+  schedule: 'constant',
 };
 
 export function stepsPerCall(k, m) {
@@ -61,10 +62,11 @@ export async function runCase({
   seed,
   spin = 0,
   prealloc = 0,
+  schedule = 'constant',
 }) {
   const engine = await engineFor(threads);
   const K = stepsPerCall(k, m);
-  const trainer = await createOnnxTrainer(engine, regimeConfig({ regime, n, d, m, eps, seed }), {
+  const trainer = await createOnnxTrainer(engine, regimeConfig({ regime, n, d, m, eps, seed, schedule }), {
     stepsPerCall: K,
     preallocate: prealloc === 1,
     sessionOptions: { extra: { session: { intra_op: { allow_spinning: String(spin) } } } },
@@ -87,6 +89,7 @@ export async function runCase({
     steps_per_call: K,
     spin,
     prealloc,
+    ...(schedule !== 'constant' ? { schedule } : {}),
   };
 }
 
