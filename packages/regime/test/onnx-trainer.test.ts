@@ -258,6 +258,22 @@ describe('createOnnxTrainer', () => {
     }
   });
 
+  it('a frozen group (lr 0) stays bit-identical, also inside a fused Loop', async () => {
+    const base = cases()[0]!.config;
+    const config: TrainerConfig = {
+      ...base,
+      optimizer: { groups: [base.optimizer.groups[0]!, { ...base.optimizer.groups[1]!, lr: 0 }] },
+    };
+    for (const K of [1, 5]) {
+      const t = await createOnnxTrainer(engine, config, { stepsPerCall: K });
+      await t.run(12);
+      const st = await t.state();
+      expect(st.params.v!.data).toEqual(config.params.v!.data);
+      expect(relErr(st.params, reference(config, 12).params)).toBeLessThan(1e-4);
+      await t.dispose();
+    }
+  });
+
   it('state() / setState() round-trip exactly and resume the same trajectory', async () => {
     const { config } = cases()[3]!;
     const t = await createOnnxTrainer(engine, config, { stepsPerCall: 4 });
