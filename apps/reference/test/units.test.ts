@@ -109,6 +109,16 @@ describe('progress bar and sweep', () => {
     expect(formatDuration(3725)).toBe('1h02m');
   });
 
+  it('redraws one line in place on a TTY, cut to the terminal width', () => {
+    const out: string[] = [];
+    const bar = new ProgressBar({ write: (s: string) => out.push(s), isTTY: true, columns: 40 }, 10, 0, 'p');
+    bar.tick(10, 'a very long note that would wrap the terminal line');
+    bar.finish();
+    expect(out[0]!.startsWith('\r\x1b[2K')).toBe(true);
+    expect(out[0]!.length - '\r\x1b[2K'.length).toBeLessThanOrEqual(39);
+    expect(out.at(-1)).toBe('\n');
+  });
+
   it('the paper scale is App. H.2: 9 widths × 10 radii × 2 regimes × 7 × 7 step sizes', () => {
     expect(sweepRuns(SCALES.paper)).toHaveLength(9 * 10 * 2 * 49);
     expect(SCALES.paper.widths).toContain(1000);
