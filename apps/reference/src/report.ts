@@ -187,6 +187,40 @@ export async function writeReport(
         `<td>${fmt(c.best?.distanceW)}</td><td>${c.best?.status ?? '—'}</td><td>${c.runs}</td><td>${c.diverged}</td></tr>`,
     )
     .join('\n');
+  // Summary: the paper's comparisons, computed from the cells (smallest width; every ε).
+  const widths = [...new Set(cells.map((c) => c.width))].sort((a, b) => a - b);
+  const radii = [...new Set(cells.map((c) => c.radius))].sort((a, b) => a - b);
+  const cell = (regime: RunRecord['regime'], m: number, eps: number) =>
+    cells.find((c) => c.regime === regime && c.width === m && c.radius === eps)?.best ?? null;
+  const summaryRows: string[] = [];
+  for (const m of widths.slice(0, 2)) {
+    for (const eps of radii) {
+      const z = cell('zhang2021', m, eps);
+      const r = cell('constrainedRegular', m, eps);
+      if (!z && !r) continue;
+      const lower =
+        z && r
+          ? z.finalLoss! < r.finalLoss!
+            ? 'zhang2021'
+            : z.finalLoss! > r.finalLoss!
+              ? 'constrainedRegular'
+              : 'tie'
+          : '—';
+      summaryRows.push(
+        `<tr><td>${m}</td><td>${eps}</td><td>${fmt(z?.finalLoss)}</td><td>${fmt(r?.finalLoss)}</td><td>${lower}</td>` +
+          `<td>${fmt(z?.lambdaMin)}</td><td>${fmt(r?.lambdaMin)}</td></tr>`,
+      );
+    }
+  }
+  const zl = cells
+    .filter((c) => c.regime === 'zhang2021' && c.best?.lambdaMin != null)
+    .map((c) => c.best!.lambdaMin!);
+  const summary = `<h2>Summary</h2>
+<p>Smallest widths: best final loss and λ_min(J) of Alg. 2 (zhang2021) and of the regular init with the same ball
+(constrainedRegular; ε = 1000 = regular training). ${zl.length ? `Smallest λ_min(J) at the end points of Alg. 2 over all cells: ${fmt(Math.min(...zl))}.` : ''}</p>
+<table><tr><th>m</th><th>ε</th><th>loss zhang2021</th><th>loss constrainedRegular</th><th>lower</th><th>λ_min zhang2021</th><th>λ_min constrainedRegular</th></tr>
+${summaryRows.join('\n')}
+</table>`;
   const settingsRows = Object.entries(ctx.settings)
     .map(
       ([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(Array.isArray(v) ? v.join(', ') : String(v))}</td></tr>`,
@@ -209,6 +243,7 @@ ${Object.values(svgs)
   .map((s) => `<div>${s}</div>`)
   .join('\n')}
 </div>
+${summary}
 <h2>Settings</h2><table>${settingsRows}</table>
 <h2>Best run per cell</h2>
 <table><tr><th>regime</th><th>m</th><th>ε</th><th>final loss</th><th>λ_min(J)</th><th>lr1, lr2</th><th>‖W − W0‖_F</th><th>status</th><th>runs</th><th>diverged</th></tr>

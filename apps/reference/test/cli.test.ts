@@ -81,6 +81,9 @@ describe('narrownet run synthetic (tiny grid, in-process)', () => {
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
     expect(html).toContain('onnx cpu');
     expect(html).toContain('Complete');
+    // the summary compares the two regimes cell by cell at the smallest widths (4 and 6 × 2 radii)
+    const summary = html.slice(html.indexOf('<h2>Summary</h2>'), html.indexOf('<h2>Settings</h2>'));
+    expect(summary.match(/<tr><td>/g)).toHaveLength(4);
     for (const r of records) {
       expect(r.engine.engine).toBe('onnx');
       expect(['budget', 'converged', 'diverged']).toContain(r.status);
