@@ -198,13 +198,16 @@ export async function writeReport(
       const z = cell('zhang2021', m, eps);
       const r = cell('constrainedRegular', m, eps);
       if (!z && !r) continue;
+      // below 1e-6 both fits are exact to float32 precision: no winner
       const lower =
         z && r
-          ? z.finalLoss! < r.finalLoss!
-            ? 'zhang2021'
-            : z.finalLoss! > r.finalLoss!
-              ? 'constrainedRegular'
-              : 'tie'
+          ? Math.max(z.finalLoss!, r.finalLoss!) <= 1e-6
+            ? 'both ≤ 1e-6'
+            : z.finalLoss! < r.finalLoss!
+              ? 'zhang2021'
+              : z.finalLoss! > r.finalLoss!
+                ? 'constrainedRegular'
+                : 'tie'
           : '—';
       summaryRows.push(
         `<tr><td>${m}</td><td>${eps}</td><td>${fmt(z?.finalLoss)}</td><td>${fmt(r?.finalLoss)}</td><td>${lower}</td>` +
