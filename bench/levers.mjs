@@ -52,7 +52,8 @@ const median = (xs) => {
   const s = [...xs].sort((x, y) => x - y);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const label = (c) => `m=${c.m} K=${c.k} threads=${c.threads} spin=${c.spin}${c.prealloc ? ' prealloc' : ''}`;
+const label = (c) =>
+  `m=${c.m} K=${c.k} threads=${c.threads} spin=${c.spin}${c.prealloc ? ' prealloc' : ''}${c.schedule ? ` schedule=${c.schedule}` : ''}`;
 for (const [name, variants] of Object.entries(groups)) {
   const times = variants.map(() => []);
   for (let r = 0; r < a.repeats; r++)
