@@ -32,6 +32,9 @@ export function parseArgs(argv, defaults) {
   return out;
 }
 
+/** Data sets by (n, d, seed): a grid of configurations shares one (as torch_grid.py does). */
+const dataCache = new Map();
+
 /**
  * The TrainerConfig of one torch_reference.py case: Zhang's synthetic data (x ~ N(0, I) unit
  * normed, y = (1ᵀx)²), tanh, ½Σ loss, SGD with momentum for both layers. `paired`: mirrored
@@ -50,7 +53,9 @@ export function regimeConfig({
   seed = 0,
   schedule = 'constant',
 }) {
-  const data = zhangSynthetic({ n, d, seed });
+  const key = `${n},${d},${seed}`;
+  if (!dataCache.has(key)) dataCache.set(key, zhangSynthetic({ n, d, seed }));
+  const data = dataCache.get(key);
   const spec = {
     kind: regime === 'paired' ? 'paired' : 'shallow',
     inputDim: d,
