@@ -13,15 +13,20 @@ import { type OnnxEngineLike, checkEngine } from './engine.js';
 import { type FusedDesc, buildFusedEval, buildFusedStep } from './fused.js';
 import { type OnnxTrainerOptions, type StepPlan, planStep } from './trainer.js';
 
-/** Target size (floats) of the n×(chunk·m) intermediates of one stacked chunk (≈ 6 MB). */
-const CHUNK_ELEMENTS = 1_500_000;
+/**
+ * Largest n×(chunk·m) intermediate (floats, ≈ 1.2 MB) up to which configurations are stacked.
+ * Measured (bench/grid.mjs --chunk): stacking pays at m = 40 (0.46 s vs 0.53 s for 300 steps of
+ * 4 configurations) but not at m = 400 (1.34 s vs 1.24–1.28 s for 100 steps) or m = 1200.
+ */
+const CHUNK_ELEMENTS = 300_000;
 
 /** Options of {@link createOnnxGridTrainer}. */
 export interface OnnxGridTrainerOptions extends Pick<OnnxTrainerOptions, 'stepsPerCall' | 'sessionOptions'> {
   /**
    * Size in floats of the n×(chunk·m) intermediates up to which configurations are stacked into
-   * one GEMM (default 1.5 million ≈ 6 MB, cache-sized on the development machine); larger grids
-   * are processed in chunks within the same graph.
+   * one GEMM (default 300 000 ≈ 1.2 MB, measured on the development machine); beyond it the
+   * configurations are processed in chunks (of one: the single-configuration lowering) within the
+   * same graph.
    */
   chunkElements?: number;
 }
