@@ -2,15 +2,11 @@
 // (same data distribution, init, hyperparameters), built from the BUILT packages (run
 // `npx -y pnpm@10.34.8 exec turbo run build --filter=@narrownet/regime...` first; the root
 // scripts `bench` and `bench:compare` do).
-import { register } from 'node:module';
-
-// See hooks.mjs: lets plain Node load tfjs-core's extensionless ESM imports.
-register('./hooks.mjs', import.meta.url);
-const { startOnnx } = await import('../packages/engine/dist/index.js');
-const { zhangSynthetic } = await import('../packages/datasets/dist/index.js');
-const { initParams } = await import('../packages/init/dist/index.js');
-const { createRng } = await import('../packages/models/dist/index.js');
-const { createOnnxTrainer, createOnnxGridTrainer } = await import('../packages/regime/dist/index.js');
+import { zhangSynthetic } from '../packages/datasets/dist/index.js';
+import { startOnnx } from '../packages/engine/dist/index.js';
+import { initParams } from '../packages/init/dist/index.js';
+import { createRng } from '../packages/models/dist/index.js';
+import { createOnnxGridTrainer, createOnnxTrainer } from '../packages/regime/dist/index.js';
 
 export { startOnnx, createOnnxTrainer, createOnnxGridTrainer };
 
