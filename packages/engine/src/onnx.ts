@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { EngineUnavailableError, shortReason } from './errors.js';
 
@@ -86,6 +87,17 @@ function sessionOptions(device: OnnxDevice, threads: number): InferenceSession.S
 }
 
 /**
+ * Whether probing a device can succeed at all. On Linux a GPU needs its device nodes (NVIDIA:
+ * /dev/nvidiactl; other Vulkan GPUs: /dev/dri); where they are absent, `auto` skips the GPU
+ * probes instead of letting onnxruntime and Dawn print load errors. Explicit requests always probe.
+ */
+function gpuMayExist(device: string): boolean {
+  if (device === 'cpu' || process.platform !== 'linux') return true;
+  if (device === 'cuda') return existsSync('/dev/nvidiactl');
+  return existsSync('/dev/nvidiactl') || existsSync('/dev/dri');
+}
+
+/**
  * Starts onnxruntime on a device, proving the device works by running a probe model. A device
  * that is missing or cannot start raises an {@link EngineUnavailableError} saying how to get it.
  */
@@ -101,7 +113,8 @@ export async function startOnnx(options: OnnxEngineOptions = {}): Promise<OnnxEn
       `startOnnx: device must be one of ${allowed.join(', ')}, got ${JSON.stringify(want)}`,
     );
   const ort = await loadOrt();
-  const candidates: OnnxDevice[] = want === 'auto' ? ['cuda', 'webgpu', 'cpu'] : [want];
+  const candidates: OnnxDevice[] =
+    want === 'auto' ? (['cuda', 'webgpu', 'cpu'] as const).filter(gpuMayExist) : [want];
   let device: OnnxDevice | undefined;
   for (const c of candidates) {
     try {
