@@ -11,7 +11,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { TrainerConfig, TrainerInfo, TrainerState } from '../trainer.js';
 import { type OnnxEngineLike, checkEngine } from './engine.js';
 import { type FusedDesc, buildFusedEval, buildFusedStep } from './fused.js';
-import { type OnnxTrainerOptions, type StepPlan, planStep } from './trainer.js';
+import { type OnnxTrainerOptions, type StepPlan, advanceInChunks, planStep } from './trainer.js';
 
 /**
  * Largest n×(chunk·m) intermediate (floats, ≈ 1.2 MB) up to which configurations are stacked.
@@ -347,17 +347,7 @@ export async function createOnnxGridTrainer(
       check();
       if (!Number.isInteger(steps) || steps < 0)
         throw new RangeError(`onnx grid trainer.run: steps must be an integer ≥ 0, got ${steps}`);
-      let remaining = steps;
-      let final: Float32Array | undefined;
-      while (loopSession && remaining >= K) {
-        final = await advance(loopSession, K);
-        remaining -= K;
-      }
-      while (remaining > 0) {
-        await advance(stepSession, 1);
-        final = undefined;
-        remaining--;
-      }
+      let final = await advanceInChunks(steps, K, loopSession, stepSession, advance);
       if (final === undefined) {
         const feeds: Record<string, Tensor> = { X: constFeeds.X!, Y: constFeeds.Y! };
         for (const name of Object.keys(plan.shapes)) feeds[`p.${name}`] = state[`p.${name}`]!;

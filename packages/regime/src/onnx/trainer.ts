@@ -119,6 +119,32 @@ export function singleDesc(plan: StepPlan): FusedDesc {
   };
 }
 
+/**
+ * Advances `steps` optimizer steps as ⌊steps/K⌋ calls of the fused K-step Loop session (when there
+ * is one) followed by single-step calls, and resolves to the last Loop call's result when the run
+ * ended on one (its outputs then already hold the loss at the iterate reached), else undefined.
+ */
+export async function advanceInChunks<T>(
+  steps: number,
+  K: number,
+  loopSession: InferenceSession | undefined,
+  stepSession: InferenceSession,
+  advance: (session: InferenceSession, count: number) => Promise<T>,
+): Promise<T | undefined> {
+  let remaining = steps;
+  let final: T | undefined;
+  while (loopSession && remaining >= K) {
+    final = await advance(loopSession, K);
+    remaining -= K;
+  }
+  while (remaining > 0) {
+    await advance(stepSession, 1);
+    final = undefined;
+    remaining--;
+  }
+  return final;
+}
+
 function int64Scalar(engine: OnnxEngineLike, v: number): Tensor {
   return new engine.ort.Tensor('int64', BigInt64Array.from([BigInt(v)]), []);
 }
@@ -257,17 +283,7 @@ export async function createOnnxTrainer(
       check();
       if (!Number.isInteger(steps) || steps < 0)
         throw new RangeError(`onnx trainer.run: steps must be an integer ≥ 0, got ${steps}`);
-      let remaining = steps;
-      let final: number | undefined;
-      while (loopSession && remaining >= K) {
-        final = await advance(loopSession, K);
-        remaining -= K;
-      }
-      while (remaining > 0) {
-        await advance(stepSession, 1);
-        final = undefined;
-        remaining--;
-      }
+      const final = await advanceInChunks(steps, K, loopSession, stepSession, advance);
       // A fused call already returns the full-data loss at the iterate reached.
       return final !== undefined ? final : currentLoss();
     },
