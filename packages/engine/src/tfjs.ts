@@ -36,7 +36,7 @@ const INSTALL: Record<TfjsBackend, string> = {
     'Install `@tensorflow/tfjs-backend-webgpu` and the `webgpu` package (Dawn bindings for Node) beside @narrownet/engine; a GPU adapter is needed (Vulkan driver and loader on Linux: `apt-get install libvulkan1 mesa-vulkan-drivers`).',
 };
 
-async function importBackend(tf: TfModule, backend: TfjsBackend): Promise<void> {
+async function importBackend(backend: TfjsBackend): Promise<void> {
   switch (backend) {
     case 'cpu':
       await import('@tensorflow/tfjs-backend-cpu');
@@ -67,7 +67,6 @@ async function importBackend(tf: TfModule, backend: TfjsBackend): Promise<void> 
       return;
     }
   }
-  void tf;
 }
 
 /**
@@ -112,7 +111,7 @@ export async function startTfjs(options: TfjsEngineOptions = {}): Promise<TfjsEn
   const failures: string[] = [];
   for (const backend of candidates) {
     try {
-      await importBackend(tf, backend);
+      await importBackend(backend);
       if (!(await tf.setBackend(backend))) throw new Error(`tf.setBackend("${backend}") returned false`);
       await tf.ready();
       if (tf.getBackend() !== backend) throw new Error(`active backend is ${tf.getBackend()}`);
