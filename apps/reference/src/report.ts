@@ -2,6 +2,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
+import { type ClaimCheck, checkClaims } from './claims.js';
 import type { RunRecord } from './runs.js';
 
 /** The best run of one cell (regime × width × ε): lowest finite final loss over the step sizes. */
@@ -93,6 +94,59 @@ export async function heatmapSvg(
   }
 }
 
+/**
+ * Loss curves of the best run of every (regime, ε) cell at one width: log10 ½Σ(y − f)² against the
+ * step, one line per cell (from the records' `curve`; cells without one are left out).
+ */
+export async function curvesSvg(cells: readonly CellBest[], width: number): Promise<string | null> {
+  const values: { step: number; loss: number; run: string }[] = [];
+  for (const c of cells) {
+    if (c.width !== width || !c.best?.curve?.length) continue;
+    const run = `${c.regime === 'zhang2021' ? 'Alg. 2' : 'regular init'} ε=${c.radius}`;
+    for (const [step, loss] of c.best.curve)
+      if (loss > 0 && Number.isFinite(loss)) values.push({ step, loss: Math.log10(loss), run });
+  }
+  if (values.length === 0) return null;
+  const spec: vl.TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: `training loss of each cell's best run, m = ${width}`,
+    data: { values },
+    width: 360,
+    height: 220,
+    mark: { type: 'line', point: { size: 12 } },
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'step' },
+      y: { field: 'loss', type: 'quantitative', title: 'log10 ½Σ(y − f)²' },
+      color: { field: 'run', type: 'nominal', title: 'cell' },
+      strokeDash: { field: 'run', type: 'nominal', legend: null },
+    },
+  };
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** The claims table of the report (Zhang et al. Sec. 5.1 checked on this sweep). */
+function claimsHtml(claims: readonly ClaimCheck[]): string {
+  const colour = {
+    reproduced: '#1a7f37',
+    'not reproduced': '#b42318',
+    partly: '#9a6700',
+    'not covered': '#555',
+  };
+  return `<table><tr><th>the paper (Sec. 5.1, Fig. 4)</th><th>this sweep</th><th>verdict</th></tr>
+${claims
+  .map(
+    (c) =>
+      `<tr><td>${esc(c.paper)}</td><td>${esc(c.measured)}</td><td style="color:${colour[c.verdict]}"><b>${c.verdict}</b></td></tr>`,
+  )
+  .join('\n')}
+</table>`;
+}
+
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
@@ -122,6 +176,8 @@ export interface ReportContext {
   command: string;
   complete: boolean;
   totalRuns: number;
+  /** ½Σ(y − ȳ)² of the training set (the best constant predictor): the scale of "low cost". */
+  constantLoss: number;
 }
 
 /**
@@ -132,8 +188,9 @@ export async function writeReport(
   dir: string,
   records: readonly RunRecord[],
   ctx: ReportContext,
-): Promise<CellBest[]> {
+): Promise<{ cells: CellBest[]; claims: ClaimCheck[] }> {
   const cells = bestPerCell(records);
+  const claims = checkClaims(cells, { constantLoss: ctx.constantLoss });
   const loss = (c: CellBest) =>
     c.best?.finalLoss != null && c.best.finalLoss > 0 ? Math.log10(c.best.finalLoss) : null;
   const lam = (c: CellBest) => c.best?.lambdaMin ?? null;
@@ -218,7 +275,21 @@ export async function writeReport(
   const zl = cells
     .filter((c) => c.regime === 'zhang2021' && c.best?.lambdaMin != null)
     .map((c) => c.best!.lambdaMin!);
-  const summary = `<h2>Summary</h2>
+  const curveSvgs: string[] = [];
+  for (const m of widths.slice(0, 3)) {
+    const svg = await curvesSvg(cells, m);
+    if (svg) {
+      const file = `loss-curves-m${m}.svg`;
+      writeFileAtomic(join(dir, file), svg);
+      curveSvgs.push(svg);
+    }
+  }
+  const summary = `<h2>The paper's claims, checked</h2>
+<p class="note">Computed from the cells below at the smallest width; "low cost" and "singular" are the stated thresholds.
+A verdict is what this sweep shows at its settings (steps, step sizes), not a statement about other settings.</p>
+${claimsHtml(claims)}
+${curveSvgs.length ? `<h2>Loss curves</h2><div class="figs">${curveSvgs.map((s) => `<div>${s}</div>`).join('\n')}</div>` : ''}
+<h2>Summary</h2>
 <p>Smallest widths: best final loss and λ_min(J) of Alg. 2 (zhang2021) and of the regular init with the same ball
 (constrainedRegular; ε = 1000 = regular training). ${zl.length ? `Smallest λ_min(J) at the end points of Alg. 2 over all cells: ${fmt(Math.min(...zl))}.` : ''}</p>
 <table><tr><th>m</th><th>ε</th><th>loss zhang2021</th><th>loss constrainedRegular</th><th>lower</th><th>λ_min zhang2021</th><th>λ_min constrainedRegular</th></tr>
@@ -256,5 +327,5 @@ ${rows}
 </body></html>
 `;
   writeFileAtomic(join(dir, 'report.html'), html);
-  return cells;
+  return { cells, claims };
 }

@@ -39,6 +39,11 @@ export interface RunRecord extends RunKey {
    * computed for every run that was the best of its cell when it finished).
    */
   lambdaMin: number | null;
+  /**
+   * The training loss ½Σ(y − f)² as `[step, loss]` at every evaluation (every `evalEvery` steps and
+   * at the end); absent in records written before narrownet-reference 0.2.
+   */
+  curve?: [number, number][];
   wallMs: number;
   engine: { engine: string; backend: string; device: string; version?: string };
   finishedAt: string;

@@ -15,6 +15,7 @@ import {
   train,
   zhang2021,
 } from '@narrownet/regime';
+import type { ClaimCheck } from './claims.js';
 import { UsageError } from './options.js';
 import { ProgressBar, type ProgressStream, formatDuration } from './progress.js';
 import { type CellBest, writeFileAtomic, writeReport } from './report.js';
@@ -54,11 +55,16 @@ export interface SyntheticSettings {
   checkpointEvery: number;
 }
 
-const PAPER_LRS = [1e-4, 1e-3, 5e-3, 1e-2, 5e-2, 1e-1, 5e-1];
+/**
+ * App. H.2's step-size grid {1e-4, 1e-3, 5e-3, 1e-2, 5e-2, 1e-1, 5e-1} is on App. H.1's
+ * `nn.MSELoss` (the mean over n); narrownet's loss is eq. (2)'s ½Σ, whose gradient is n/2 times
+ * larger, so the same steps are lr · 2/n on ½Σ: with n = 1000 this list.
+ */
+export const PAPER_LRS_HALF_SSE = [2e-7, 2e-6, 1e-5, 2e-5, 1e-4, 2e-4, 1e-3];
 
 /**
  * The two scales. `paper`: App. H.2 (widths with the second "100" read as 1000, ten radii, the
- * 7 × 7 step-size grid, 200,000 iterations). `default`: the reduction that finishes in about ten
+ * 7 × 7 step-size grid converted from the mean to ½Σ: {@link PAPER_LRS_HALF_SSE}, 200,000 iterations). `default`: the reduction that finishes in about ten
  * minutes on a 2-core CPU (see the README for what is reduced and the measured time).
  */
 export const SCALES: Record<'default' | 'paper', SyntheticSettings> = {
@@ -66,8 +72,8 @@ export const SCALES: Record<'default' | 'paper', SyntheticSettings> = {
     scale: 'paper',
     widths: [20, 40, 80, 100, 200, 400, 800, 1000, 1200],
     radii: [0.1, 0.2, 0.4, 0.8, 1, 2, 4, 8, 10, 1000],
-    lrs1: PAPER_LRS,
-    lrs2: PAPER_LRS,
+    lrs1: PAPER_LRS_HALF_SSE,
+    lrs2: PAPER_LRS_HALF_SSE,
     regimes: [...SYNTHETIC_REGIMES],
     steps: 200_000,
     n: 1000,
@@ -174,7 +180,19 @@ export interface SweepResult {
   complete: boolean;
   records: RunRecord[];
   cells: CellBest[];
+  /** Sec. 5.1's messages checked on the cells (also in report.html). */
+  claims: ClaimCheck[];
   wallSeconds: number;
+}
+
+/** A loss curve for JSON: non-finite losses become null-free by stopping at the first one. */
+function curveOf(points: [number, number][]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const [step, loss] of points) {
+    if (!Number.isFinite(loss)) break;
+    out.push([step, Math.fround(loss)]);
+  }
+  return out;
 }
 
 function safeName(id: string): string {
@@ -305,6 +323,17 @@ export async function runSynthetic(
       const gt = await engine.grid(configs);
       const G = keys.length;
       const divergedAt: (number | undefined)[] = new Array(G).fill(undefined);
+      // every config of a (regime, width) batch starts from the same init (same seed): loss at step 0
+      const p0 = configs[0]!.params;
+      const loss0 = lossAndGrad64(
+        regimes[0]!.model,
+        { W: p0.W!.data, v: p0.v!.data },
+        data.X,
+        data.Y,
+        data.n,
+        regimes[0]!.loss,
+      ).loss;
+      const curves: [number, number][][] = keys.map(() => [[0, loss0]]);
       let losses: number[] = [];
       let step = 0;
       try {
@@ -317,7 +346,9 @@ export async function runSynthetic(
           losses = await gt.run(k);
           step += k;
           losses.forEach((l, i) => {
-            if (!Number.isFinite(l) && divergedAt[i] === undefined) divergedAt[i] = step;
+            if (divergedAt[i] !== undefined) return;
+            curves[i]!.push([step, Number.isFinite(l) ? l : Number.NaN]);
+            if (!Number.isFinite(l)) divergedAt[i] = step;
           });
           bar.tick(
             keys.reduce((s, key) => s + (cost(key) / settings.steps) * k, 0),
@@ -370,6 +401,7 @@ export async function runSynthetic(
               finalLoss: ok ? losses[i]! : null,
               distanceW,
               kktResidual: kkt,
+              curve: curveOf(curves[i]!),
               wallMs: Math.round(wallMs / G),
               engine: engineOf(gt.info),
               finishedAt: '',
@@ -427,6 +459,7 @@ export async function runSynthetic(
           finalLoss: ok ? res.finalLoss : null,
           distanceW: ok && last ? (last.distance.W ?? null) : null,
           kktResidual: ok && last && last.step === res.steps ? last.kktResidual : null,
+          curve: curveOf(res.metrics.map((m) => [m.step, m.loss] as [number, number])),
           wallMs: Math.round(res.wallMs),
           engine: engineOf(res.engine),
           finishedAt: '',
@@ -440,7 +473,12 @@ export async function runSynthetic(
   const wallSeconds = priorWall + (performance.now() - t0) / 1000;
   saveCfg(wallSeconds);
   const complete = !aborted && records.length >= all.length;
-  const cells = await writeReport(dir, records, {
+  let ybar = 0;
+  for (let i = 0; i < data.n; i++) ybar += data.Y[i]! / data.n;
+  let constantLoss = 0;
+  for (let i = 0; i < data.n; i++) constantLoss += 0.5 * (data.Y[i]! - ybar) ** 2;
+  const { cells, claims } = await writeReport(dir, records, {
+    constantLoss,
     settings: { ...settings },
     engine: engine.label,
     wallSeconds,
@@ -448,8 +486,10 @@ export async function runSynthetic(
     complete,
     totalRuns: all.length,
   });
+  for (const c of claims)
+    progress.write(`${c.verdict.padEnd(14)} ${c.paper}\n${' '.repeat(15)}${c.measured}\n`);
   progress.write(
     `${complete ? 'finished' : 'stopped'}: ${records.length}/${all.length} runs in ${formatDuration(wallSeconds)}; report: ${join(dir, 'report.html')}\n`,
   );
-  return { dir, complete, records, cells, wallSeconds };
+  return { dir, complete, records, cells, claims, wallSeconds };
 }

@@ -124,6 +124,23 @@ describe('narrownet run synthetic (tiny grid, in-process)', () => {
     expect(Math.abs(rec.finalLoss! - res.finalLoss) / res.finalLoss).toBeLessThan(1e-4);
     if (rec.lambdaMin !== null)
       expect(Math.abs(rec.lambdaMin - res.lambdaMin!) / res.lambdaMin!).toBeLessThan(1e-3);
+    // the recorded loss curve (grid trainer) follows the independent run at every evaluation
+    expect(rec.curve!.map(([s]) => s)).toEqual([0, 10, 20, 30, 40]);
+    expect(res.metrics.map((m) => m.step)).toEqual([0, 10, 20, 30, 40]);
+    for (const [i, [, loss]] of rec.curve!.entries())
+      expect(Math.abs(loss - res.metrics[i]!.loss) / res.metrics[i]!.loss).toBeLessThan(1e-4);
+    expect(rec.curve!.at(-1)![1]).toBe(Math.fround(rec.finalLoss!));
+  });
+
+  it("the report checks the paper's claims and draws the loss curves of the smallest widths", () => {
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    expect(html).toContain("The paper's claims, checked");
+    expect(html.match(/<b>(reproduced|not reproduced|partly|not covered)<\/b>/g)).toHaveLength(5);
+    for (const m of [4, 6]) {
+      const svg = readFileSync(join(dir, `loss-curves-m${m}.svg`), 'utf8');
+      expect(svg.startsWith('<svg')).toBe(true);
+      expect(svg).toContain('Alg. 2 ε=0.3');
+    }
   });
 
   for (const mode of ['grid', 'sequential'] as const) {

@@ -4,6 +4,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError, flagOf, parseOptions } from '../src/options.js';
 import { ProgressBar, formatDuration } from '../src/progress.js';
+import { zhangSynthetic } from '@narrownet/datasets';
+import { initParams } from '@narrownet/init';
+import { createRng, lossAndGrad64 } from '@narrownet/models';
+import { checkClaims } from '../src/claims.js';
 import { bestPerCell } from '../src/report.js';
 import { type RunRecord, appendRun, readRuns, runId } from '../src/runs.js';
 import { SCALES, sweepRuns } from '../src/synthetic.js';
@@ -17,6 +21,7 @@ function rec(
   radius: number,
   lr1: number,
   finalLoss: number | null,
+  lambdaMin: number | null = null,
 ): RunRecord {
   const k = { regime, width, radius, lr1, lr2: 0.1 };
   return {
@@ -37,7 +42,7 @@ function rec(
     finalLoss,
     distanceW: null,
     kktResidual: null,
-    lambdaMin: null,
+    lambdaMin,
     wallMs: 1,
     engine: { engine: 'onnx', backend: 'cpu', device: 'cpu' },
     finishedAt: '',
@@ -72,6 +77,69 @@ describe('runs.jsonl', () => {
     expect(z.runs).toBe(3);
     expect(z.diverged).toBe(1);
     expect(cells.find((c) => c.regime === 'constrainedRegular')!.best).toBeNull();
+  });
+});
+
+describe('claims of Zhang et al. Sec. 5.1', () => {
+  // constant-predictor loss 1000: low cost = loss ≤ 10
+  const verdicts = (records: RunRecord[]) =>
+    Object.fromEntries(
+      checkClaims(bestPerCell(records), { constantLoss: 1000 }).map((c) => [c.id, c.verdict]),
+    );
+
+  it("the paper's picture: regular fails narrow, the ablation fails at small ε, Alg. 2 fits everywhere", () => {
+    const v = verdicts([
+      rec('zhang2021', 20, 0.1, 0.1, 2, 0.05),
+      rec('zhang2021', 20, 1000, 0.1, 1e-8, 0.6),
+      rec('zhang2021', 40, 0.1, 0.1, 0.5, 0.1),
+      rec('constrainedRegular', 20, 0.1, 0.1, 900, 0.004),
+      rec('constrainedRegular', 20, 1000, 0.1, 300, 0.001),
+      rec('constrainedRegular', 20, 1000, 0.2, null),
+    ]);
+    expect(v).toEqual({
+      'regular-fails-narrow': 'reproduced',
+      'ours-beats-regular-narrow': 'reproduced',
+      'ball-ablation-fails': 'reproduced',
+      'ours-every-eps': 'reproduced',
+      'lambda-away': 'reproduced',
+    });
+  });
+
+  it('what session 1 measured: regular fits at m = 20, Alg. 2 plateaus at ε ≤ 1', () => {
+    const v = verdicts([
+      rec('zhang2021', 20, 0.1, 0.1, 1180, 0.055),
+      rec('zhang2021', 20, 1000, 0.1, 2.9e-10, 0.72),
+      rec('constrainedRegular', 20, 0.1, 0.1, 1440, 0.007),
+      rec('constrainedRegular', 20, 1000, 0.1, 2.3e-10, 0.61),
+    ]);
+    expect(v).toEqual({
+      'regular-fails-narrow': 'not reproduced',
+      // both ≤ 1e-6: exact fits, no winner
+      'ours-beats-regular-narrow': 'not reproduced',
+      'ball-ablation-fails': 'reproduced',
+      'ours-every-eps': 'partly',
+      'lambda-away': 'partly',
+    });
+  });
+
+  it('uses the smallest width both regimes ran, and says what is not covered', () => {
+    const v = verdicts([rec('zhang2021', 8, 1, 0.1, 5), rec('zhang2021', 20, 1, 0.1, 50)]);
+    expect(v['regular-fails-narrow']).toBe('not covered');
+    expect(v['ball-ablation-fails']).toBe('not covered');
+    expect(v['lambda-away']).toBe('not covered');
+    expect(v['ours-every-eps']).toBe('partly');
+    const w = checkClaims(
+      bestPerCell([
+        rec('zhang2021', 8, 1000, 0.1, 1e-3),
+        rec('zhang2021', 20, 1000, 0.1, 20),
+        rec('constrainedRegular', 20, 1000, 0.1, 30),
+      ]),
+      { constantLoss: 1000 },
+    );
+    const beats = w.find((c) => c.id === 'ours-beats-regular-narrow')!;
+    expect(beats.measured).toContain('m = 20');
+    expect(beats.verdict).toBe('reproduced');
+    expect(w.find((c) => c.id === 'regular-fails-narrow')!.verdict).toBe('reproduced');
   });
 });
 
@@ -121,6 +189,18 @@ describe('progress bar and sweep', () => {
 
   it('the paper scale is App. H.2: 9 widths × 10 radii × 2 regimes × 7 × 7 step sizes', () => {
     expect(sweepRuns(SCALES.paper)).toHaveLength(9 * 10 * 2 * 49);
+    // App. H.2's grid is on MSELoss: a step lr·∇MSE must equal the paper scale's step on ½Σ
+    const data = zhangSynthetic({ n: SCALES.paper.n, d: 7, seed: 1 });
+    const spec = { kind: 'shallow', inputDim: 7, width: 4, activation: 'tanh' } as const;
+    const p = initParams(spec, { kind: 'lecun' }, createRng(3));
+    const flat = { W: p.W!.data, v: p.v!.data };
+    const gMean = lossAndGrad64(spec, flat, data.X, data.Y, data.n, 'mse').grads.W!;
+    const gHalf = lossAndGrad64(spec, flat, data.X, data.Y, data.n, 'halfSse').grads.W!;
+    const appH2 = [1e-4, 1e-3, 5e-3, 1e-2, 5e-2, 1e-1, 5e-1];
+    expect(SCALES.paper.lrs1).toEqual(SCALES.paper.lrs2);
+    for (const [i, lr] of appH2.entries())
+      for (let j = 0; j < gMean.length; j++)
+        expect(SCALES.paper.lrs1[i]! * gHalf[j]!).toBeCloseTo(lr * gMean[j]!, 12);
     expect(SCALES.paper.widths).toContain(1000);
     expect(SCALES.paper.steps).toBe(200_000);
     expect(new Set(sweepRuns(SCALES.default).map(runId)).size).toBe(96);
