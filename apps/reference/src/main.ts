@@ -25,6 +25,8 @@ export interface MainIo {
   signal?: AbortSignal;
   /** Called after each finished run of a sweep. */
   onRunDone?: (rec: RunRecord, finishedThisSession: number) => void;
+  /** Called after each grid-batch checkpoint (`--checkpoint-every` in grid mode). */
+  onCheckpoint?: (batchDir: string, step: number) => void;
 }
 
 const HELP = `narrownet ${VERSION} — train narrow neural networks with the regimes of Zhang et al. 2021,
@@ -53,7 +55,7 @@ const ENGINE_DEFS: OptionDef[] = [
   {
     key: 'sequential',
     kind: 'bool',
-    help: 'one trainer per run (resumable mid-run with --checkpoint-every) instead of one onnxruntime grid trainer per (regime, width)',
+    help: 'one trainer per run (exact divergence steps) instead of one onnxruntime grid trainer per (regime, width)',
   },
 ];
 
@@ -95,7 +97,7 @@ const SWEEP_DEFS: OptionDef[] = [
     values: ['best', 'all', 'none'],
     help: 'which runs get λ_min(J) at their end',
   },
-  { key: 'checkpointEvery', kind: 'int', min: 0, help: 'checkpoint unfinished runs every this many steps' },
+  { key: 'checkpointEvery', kind: 'int', min: 0, help: 'checkpoint unfinished runs (grid mode: whole batches) every this many steps; --resume continues from there' },
 ];
 
 const RUN_DEFS: OptionDef[] = [
@@ -190,7 +192,11 @@ async function runCommand(
     },
     io.stderr,
     `narrownet run synthetic ${argv.slice(1).join(' ')}`.trim(),
-    { ...(io.signal ? { signal: io.signal } : {}), ...(io.onRunDone ? { onRunDone: io.onRunDone } : {}) },
+    {
+      ...(io.signal ? { signal: io.signal } : {}),
+      ...(io.onRunDone ? { onRunDone: io.onRunDone } : {}),
+      ...(io.onCheckpoint ? { onCheckpoint: io.onCheckpoint } : {}),
+    },
   );
   io.stdout.write(`${join(res.dir, 'report.html')}\n`);
   return res.complete ? 0 : 130;

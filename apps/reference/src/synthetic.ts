@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { zhangSynthetic } from '@narrownet/datasets';
 import { initParams } from '@narrownet/init';
@@ -11,7 +12,10 @@ import {
   type TrainerConfig,
   type TrainerFactory,
   type TrainerInfo,
+  type TrainerState,
   constrainedRegular,
+  loadTrainCheckpoint,
+  saveTrainCheckpoint,
   train,
   zhang2021,
 } from '@narrownet/regime';
@@ -170,6 +174,8 @@ export interface SweepEngine {
 export interface SweepHooks {
   /** Called after each finished run with the number finished in this session. */
   onRunDone?: (rec: RunRecord, finishedThisSession: number) => void;
+  /** Called after each grid-batch checkpoint with the batch directory and the step. */
+  onCheckpoint?: (batchDir: string, step: number) => void;
   /** Aborting stops the sweep (mid-run; that run is not recorded). */
   signal?: AbortSignal;
 }
@@ -183,6 +189,75 @@ export interface SweepResult {
   /** Sec. 5.1's messages checked on the cells (also in report.html). */
   claims: ClaimCheck[];
   wallSeconds: number;
+}
+
+/** What `batch.json` of a grid batch checkpoint holds (the commit point of a checkpoint). */
+interface BatchCheckpoint {
+  ids: string[];
+  step: number;
+  curves: [number, number][][];
+  divergedAt: (number | null)[];
+}
+
+/**
+ * Saves every run of a grid batch at one step: the trainer states under `step-<step>/<i>` (one
+ * training checkpoint per run), then `batch.json` (written last and atomically: it names the step
+ * directory, so a crash mid-way leaves the previous checkpoint in force), then drops older steps.
+ */
+function writeBatchCheckpoint(
+  batchDir: string,
+  ids: string[],
+  regimes: RegimeSpec[],
+  states: TrainerState[],
+  curves: [number, number][][],
+  divergedAt: (number | undefined)[],
+  seed: number,
+): void {
+  const step = states[0]!.step;
+  const stepDir = join(batchDir, `step-${step}`);
+  mkdirSync(stepDir, { recursive: true });
+  for (const [i, st] of states.entries())
+    saveTrainCheckpoint(join(stepDir, String(i)), regimes[i]!, st, seed);
+  const meta: BatchCheckpoint = { ids, step, curves, divergedAt: divergedAt.map((d) => d ?? null) };
+  writeFileAtomic(join(batchDir, 'batch.json'), `${JSON.stringify(meta)}\n`);
+  for (const name of readdirSync(batchDir))
+    if (name.startsWith('step-') && name !== `step-${step}`)
+      rmSync(join(batchDir, name), { recursive: true, force: true });
+}
+
+/** Reads a grid batch checkpoint of exactly these runs, or undefined when there is none. */
+function readBatchCheckpoint(
+  batchDir: string,
+  ids: string[],
+  regimes: RegimeSpec[],
+):
+  | { step: number; states: TrainerState[]; curves: [number, number][][]; divergedAt: (number | undefined)[] }
+  | undefined {
+  const metaPath = join(batchDir, 'batch.json');
+  if (!existsSync(metaPath)) return undefined;
+  let meta: BatchCheckpoint;
+  try {
+    meta = JSON.parse(readFileSync(metaPath, 'utf8')) as BatchCheckpoint;
+  } catch (e) {
+    throw new Error(
+      `${metaPath}: not a batch checkpoint (${(e as Error).message}); delete ${batchDir} to start the batch over`,
+    );
+  }
+  if (!Array.isArray(meta.ids) || meta.ids.join('\n') !== ids.join('\n')) return undefined;
+  const states = ids.map((id, i) => {
+    const ck = loadTrainCheckpoint(join(batchDir, `step-${meta.step}`, String(i)));
+    if (ck.state.step !== meta.step || JSON.stringify(ck.regime) !== JSON.stringify(regimes[i]))
+      throw new Error(
+        `${batchDir}: the checkpoint of ${id} does not match batch.json (step or regime); delete ${batchDir} to start the batch over`,
+      );
+    return ck.state;
+  });
+  return {
+    step: meta.step,
+    states,
+    curves: meta.curves,
+    divergedAt: meta.divergedAt.map((d) => d ?? undefined),
+  };
 }
 
 /** A loss curve for JSON: non-finite losses become null-free by stopping at the first one. */
@@ -322,7 +397,7 @@ export async function runSynthetic(
       });
       const gt = await engine.grid(configs);
       const G = keys.length;
-      const divergedAt: (number | undefined)[] = new Array(G).fill(undefined);
+      let divergedAt: (number | undefined)[] = new Array(G).fill(undefined);
       // every config of a (regime, width) batch starts from the same init (same seed): loss at step 0
       const p0 = configs[0]!.params;
       const loss0 = lossAndGrad64(
@@ -333,16 +408,40 @@ export async function runSynthetic(
         data.n,
         regimes[0]!.loss,
       ).loss;
-      const curves: [number, number][][] = keys.map(() => [[0, loss0]]);
+      let curves: [number, number][][] = keys.map(() => [[0, loss0]]);
       let losses: number[] = [];
       let step = 0;
+      const every = settings.checkpointEvery;
+      const batchDir = join(
+        dir,
+        'checkpoints',
+        `${keys[0]!.regime}-m${keys[0]!.width}-${createHash('sha256')
+          .update(keys.map(runId).join('\n'))
+          .digest('hex')
+          .slice(0, 12)}`,
+      );
       try {
+        const saved = every > 0 ? readBatchCheckpoint(batchDir, keys.map(runId), regimes) : undefined;
+        if (saved) {
+          await gt.setStates(saved.states);
+          step = saved.step;
+          curves = saved.curves;
+          divergedAt = saved.divergedAt;
+          bar.tick(
+            keys.reduce((s, key) => s + (cost(key) / settings.steps) * step, 0),
+            `${keys[0]!.regime} m=${keys[0]!.width}: resumed at step ${step}`,
+          );
+        }
         while (step < settings.steps) {
           if (hooks.signal?.aborted) {
             aborted = true;
             break;
           }
-          const k = Math.min(settings.evalEvery, settings.steps - step);
+          const k = Math.min(
+            settings.evalEvery,
+            settings.steps - step,
+            every > 0 ? every - (step % every) : Number.POSITIVE_INFINITY,
+          );
           losses = await gt.run(k);
           step += k;
           losses.forEach((l, i) => {
@@ -356,6 +455,19 @@ export async function runSynthetic(
           );
           const tol = settings.lossTolerance;
           if (tol > 0 && losses.every((l, i) => divergedAt[i] !== undefined || l <= tol)) break;
+          if (every > 0 && step % every === 0 && step < settings.steps) {
+            const states = await gt.states();
+            writeBatchCheckpoint(
+              batchDir,
+              keys.map(runId),
+              regimes,
+              states,
+              curves,
+              divergedAt,
+              settings.seed,
+            );
+            hooks.onCheckpoint?.(batchDir, step);
+          }
         }
         if (aborted) break;
         const states = await gt.states();
@@ -410,6 +522,7 @@ export async function runSynthetic(
             regime,
           );
         }
+        rmSync(batchDir, { recursive: true, force: true });
       } finally {
         await gt.dispose();
       }

@@ -1,4 +1,12 @@
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zhangSynthetic } from '@narrownet/datasets';
@@ -190,6 +198,45 @@ describe('narrownet run synthetic (tiny grid, in-process)', () => {
       }
     });
   }
+
+  it('grid mode with --checkpoint-every resumes a (regime, width) batch mid-run at its last checkpoint, exactly', async () => {
+    const part = join(root, 'part-grid-ck');
+    const ac = new AbortController();
+    const steps: number[] = [];
+    const c1 = io();
+    const code1 = await main(['run', 'synthetic', ...TINY, '--checkpoint-every', '20', '--out', part], {
+      ...c1,
+      signal: ac.signal,
+      onCheckpoint: (batchDir, step) => {
+        steps.push(step);
+        // the first batch (zhang2021, m = 4) has checkpointed step 20 of 40: stop here
+        expect(existsSync(join(batchDir, 'batch.json'))).toBe(true);
+        expect(existsSync(join(batchDir, 'step-20', '0.safetensors'))).toBe(true);
+        ac.abort();
+      },
+    });
+    expect(code1).toBe(130);
+    expect(steps).toEqual([20]);
+    expect(existsSync(join(part, 'runs.jsonl')) ? readRecords(part) : []).toHaveLength(0);
+    const c2 = io();
+    const code2 = await main(
+      ['run', 'synthetic', '--resume', part, '--engine', 'onnx', '--device', 'cpu'],
+      c2,
+    );
+    expect(code2).toBe(0);
+    expect(c2.err()).toContain('resumed at step 20');
+    const all = readRecords(part);
+    expect(all).toHaveLength(16);
+    // the batch checkpoints are gone once their runs are recorded
+    expect(existsSync(join(part, 'checkpoints')) ? readdirSync(join(part, 'checkpoints')) : []).toEqual([]);
+    // exact resume: the same losses and curves as the sweep that never stopped
+    const byId = new Map(records.map((r) => [r.id, r]));
+    for (const r of all) {
+      const ref = byId.get(r.id)!;
+      expect(r.finalLoss).toBe(ref.finalLoss);
+      expect(r.curve).toEqual(ref.curve);
+    }
+  });
 });
 
 describe('narrownet errors and help', () => {

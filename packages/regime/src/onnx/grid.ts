@@ -40,6 +40,12 @@ export interface GridTrainer {
   run(steps: number): Promise<number[]>;
   /** A copy of every configuration's state, in the order of the configs. */
   states(): Promise<TrainerState[]>;
+  /**
+   * Replaces every configuration's state (resume from {@link GridTrainer.states} of an earlier
+   * grid of the same configs): parameters, optimizer slots, anchors and the step, which all
+   * configurations share. Continuing from a saved state gives the same iterates as never stopping.
+   */
+  setStates(states: readonly TrainerState[]): Promise<void>;
   /** Releases the sessions. */
   dispose(): Promise<void>;
 }
@@ -374,6 +380,61 @@ export async function createOnnxGridTrainer(
           slots[s] = slice(state[`s.${s}`]!, shape, c);
         return { step, params, slots, anchors: cloneParams(anchorTrees[c]!) };
       });
+    },
+    async setStates(next: readonly TrainerState[]): Promise<void> {
+      check();
+      const fn = 'onnx grid trainer.setStates';
+      if (!Array.isArray(next) || next.length !== G)
+        throw new RangeError(`${fn}: expected ${G} states (one per configuration), got ${next?.length}`);
+      const s0 = next[0]!.step;
+      if (!Number.isInteger(s0) || s0 < 0)
+        throw new RangeError(`${fn}: states[0].step must be an integer ≥ 0, got ${s0}`);
+      const part = (
+        c: number,
+        kind: 'params' | 'slots' | 'anchors',
+        name: string,
+        shape: readonly number[],
+      ) => {
+        const t = next[c]![kind]?.[name];
+        const size = shape.reduce((a, b) => a * b, 1);
+        if (
+          !t ||
+          t.data.length !== size ||
+          t.shape.length !== shape.length ||
+          t.shape.some((x: number, i: number) => x !== shape[i])
+        )
+          throw new RangeError(
+            `${fn}: states[${c}].${kind}.${name} must have shape [${shape.join(', ')}], got ${t ? `[${t.shape.join(', ')}]` : 'nothing'}`,
+          );
+        return t.data;
+      };
+      const stackOf = (kind: 'params' | 'slots' | 'anchors', name: string, shape: readonly number[]) => {
+        const size = shape.reduce((a, b) => a * b, 1);
+        const out = new Float32Array(G * size);
+        for (let c = 0; c < G; c++) out.set(part(c, kind, name, shape), c * size);
+        return out;
+      };
+      for (const [c, st] of next.entries())
+        if (st.step !== s0)
+          throw new RangeError(
+            `${fn}: states[${c}].step is ${st.step}, states[0].step is ${s0}; a grid shares its step`,
+          );
+      const fresh: Record<string, Tensor> = {};
+      for (const [name, shape] of Object.entries(plan.shapes))
+        fresh[`p.${name}`] = f32(stackOf('params', name, shape), paramShapes[name]!);
+      for (const [sl, shape] of Object.entries(plan.slotShapes))
+        fresh[`s.${sl}`] = f32(stackOf('slots', sl, shape), slotShapes[sl]!);
+      const anchorFeeds: Record<string, Tensor> = {};
+      for (const name of anchorNames)
+        anchorFeeds[`a.${name}`] = f32(stackOf('anchors', name, plan.shapes[name]!), anchorShapes[name]!);
+      // validated everything: now commit
+      state = fresh;
+      Object.assign(constFeeds, anchorFeeds);
+      for (const [c, st] of next.entries())
+        for (const name of anchorNames)
+          anchorTrees[c]![name] = { shape: [...plan.shapes[name]!], data: st.anchors[name]!.data.slice() };
+      step = s0;
+      stepTensor = new engine.ort.Tensor('int64', BigInt64Array.from([BigInt(s0)]), []);
     },
     async dispose() {
       if (disposed) return;
