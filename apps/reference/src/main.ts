@@ -97,7 +97,12 @@ const SWEEP_DEFS: OptionDef[] = [
     values: ['best', 'all', 'none'],
     help: 'which runs get λ_min(J) at their end',
   },
-  { key: 'checkpointEvery', kind: 'int', min: 0, help: 'checkpoint unfinished runs (grid mode: whole batches) every this many steps; --resume continues from there' },
+  {
+    key: 'checkpointEvery',
+    kind: 'int',
+    min: 0,
+    help: 'checkpoint unfinished runs (grid mode: whole batches) every this many steps; --resume continues from there',
+  },
 ];
 
 const RUN_DEFS: OptionDef[] = [
