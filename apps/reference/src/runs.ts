@@ -35,6 +35,11 @@ export interface RunRecord extends RunKey {
   /** KKT residual at the final iterate (projected-gradient mapping, η = 1). */
   kktResidual: number | null;
   /**
+   * ‖P_T(−∇ℓ)‖/‖∇ℓ‖ at the final iterate (optim's `relativeStationarity`): 0 at a KKT point of the
+   * constrained problem, 1 where no constraint blocks the gradient. Absent in older records.
+   */
+  stationarity?: number | null;
+  /**
    * λ_min(J(w*, v*)) at the final iterate, or null when not computed (with `lambdaMin: best` it is
    * computed for every run that was the best of its cell when it finished).
    */

@@ -5,7 +5,7 @@ import { zhangSynthetic } from '@narrownet/datasets';
 import { initParams } from '@narrownet/init';
 import { jacobianLambdaMin } from '@narrownet/landscape';
 import { type ParamTree, createRng, lossAndGrad64 } from '@narrownet/models';
-import { kktResidual } from '@narrownet/optim';
+import { kktResidual, relativeStationarity } from '@narrownet/optim';
 import {
   type GridTrainer,
   type RegimeSpec,
@@ -189,6 +189,32 @@ export interface SweepResult {
   /** Sec. 5.1's messages checked on the cells (also in report.html). */
   claims: ClaimCheck[];
   wallSeconds: number;
+}
+
+/**
+ * Diagnostics of a run's final iterate, in float64: ‖W − W0‖_F, the KKT residual
+ * ‖θ − P(θ − ∇ℓ)‖ (η = 1) and the scale-free stationarity ‖P_T(−∇ℓ)‖/‖∇ℓ‖ (0 = KKT point).
+ */
+function endpoint(
+  regime: RegimeSpec,
+  params: ParamTree,
+  anchors: ParamTree,
+  data: { X: Float32Array; Y: Float32Array; n: number },
+): { distanceW: number; kktResidual: number | null; stationarity: number | null } {
+  const W = params.W!.data;
+  const W0 = anchors.W!.data;
+  let s2 = 0;
+  for (let j = 0; j < W.length; j++) s2 += (W[j]! - W0[j]!) ** 2;
+  const g = lossAndGrad64(regime.model, { W, v: params.v!.data }, data.X, data.Y, data.n, regime.loss);
+  if (!Number.isFinite(g.loss)) return { distanceW: Math.sqrt(s2), kktResidual: null, stationarity: null };
+  const grads: ParamTree = {};
+  for (const [name, arr] of Object.entries(g.grads) as [string, Float64Array][])
+    grads[name] = { shape: params[name]!.shape, data: Float32Array.from(arr) };
+  return {
+    distanceW: Math.sqrt(s2),
+    kktResidual: kktResidual(regime.optimizer, params, grads, anchors, 1).residual,
+    stationarity: relativeStationarity(regime.optimizer, params, grads, anchors).relative,
+  };
 }
 
 /** What `batch.json` of a grid batch checkpoint holds (the commit point of a checkpoint). */
@@ -476,29 +502,7 @@ export async function runSynthetic(
           const st = states[i]!;
           const regime = regimes[i]!;
           const ok = divergedAt[i] === undefined && Number.isFinite(losses[i]!);
-          let distanceW: number | null = null;
-          let kkt: number | null = null;
-          if (ok) {
-            const W = st.params.W!.data;
-            const W0 = st.anchors.W!.data;
-            let s2 = 0;
-            for (let j = 0; j < W.length; j++) s2 += (W[j]! - W0[j]!) ** 2;
-            distanceW = Math.sqrt(s2);
-            const g = lossAndGrad64(
-              regime.model,
-              { W, v: st.params.v!.data },
-              data.X,
-              data.Y,
-              data.n,
-              regime.loss,
-            );
-            const grads: ParamTree = {};
-            for (const [name, arr] of Object.entries(g.grads) as [string, Float64Array][])
-              grads[name] = { shape: st.params[name]!.shape, data: Float32Array.from(arr) };
-            kkt = Number.isFinite(g.loss)
-              ? kktResidual(regime.optimizer, st.params, grads, st.anchors, 1).residual
-              : null;
-          }
+          const end = ok ? endpoint(regime, st.params, st.anchors, data) : undefined;
           finish(
             k,
             {
@@ -511,8 +515,9 @@ export async function runSynthetic(
               steps: ok ? step : (divergedAt[i] ?? step),
               ...(ok ? {} : { divergedAt: divergedAt[i] ?? step }),
               finalLoss: ok ? losses[i]! : null,
-              distanceW,
-              kktResidual: kkt,
+              distanceW: end?.distanceW ?? null,
+              kktResidual: end?.kktResidual ?? null,
+              stationarity: end?.stationarity ?? null,
               curve: curveOf(curves[i]!),
               wallMs: Math.round(wallMs / G),
               engine: engineOf(gt.info),
@@ -559,8 +564,11 @@ export async function runSynthetic(
         break;
       }
       bar.tick((cost(k) / settings.steps) * Math.max(0, settings.steps - stepsSeen), id);
-      const last = res.metrics.at(-1);
       const ok = res.status !== 'diverged' && Number.isFinite(res.finalLoss);
+      // train() starts from this init and anchors its balls there
+      const end = ok
+        ? endpoint(regime, res.params, initParams(regime.model, regime.init, createRng(settings.seed)), data)
+        : undefined;
       if (ck) for (const ext of ['.json', '.safetensors']) rmSync(`${ck}${ext}`, { force: true });
       finish(
         k,
@@ -570,8 +578,9 @@ export async function runSynthetic(
           steps: res.steps,
           ...(res.divergedAt !== undefined ? { divergedAt: res.divergedAt } : {}),
           finalLoss: ok ? res.finalLoss : null,
-          distanceW: ok && last ? (last.distance.W ?? null) : null,
-          kktResidual: ok && last && last.step === res.steps ? last.kktResidual : null,
+          distanceW: end?.distanceW ?? null,
+          kktResidual: end?.kktResidual ?? null,
+          stationarity: end?.stationarity ?? null,
           curve: curveOf(res.metrics.map((m) => [m.step, m.loss] as [number, number])),
           wallMs: Math.round(res.wallMs),
           engine: engineOf(res.engine),

@@ -112,8 +112,14 @@ describe('narrownet run synthetic (tiny grid, in-process)', () => {
       if (ok.length === 0) continue;
       const best = ok.reduce((a, b) => (b.finalLoss! < a.finalLoss! ? b : a));
       expect(best.lambdaMin).toBeGreaterThan(0);
-      for (const r of ok)
+      for (const r of ok) {
         if (r.distanceW !== null) expect(r.distanceW).toBeLessThanOrEqual(r.radius * (1 + 1e-5));
+        // no constraint can block the gradient of an unconstrained run: stationarity is exactly 1;
+        // a run on its ball's boundary has part of its gradient blocked
+        if (r.radius === 1000) expect(r.stationarity).toBeCloseTo(1, 9);
+        else if (r.distanceW! >= r.radius * (1 - 1e-5)) expect(r.stationarity).toBeLessThan(1);
+        expect(r.stationarity).toBeGreaterThanOrEqual(0);
+      }
     }
   });
 

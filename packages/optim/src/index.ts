@@ -8,7 +8,12 @@ export { type NumArray, projectOnto, zetaKappaLevel } from './projection.js';
 export { scheduleFactor } from './schedule.js';
 export { type HostOptimizer, createHostOptimizer } from './host.js';
 export { type TfOptimizer, createTfOptimizer } from './tf.js';
-export { type GroupStationarity, kktResidual } from './kkt.js';
+export {
+  type GroupStationarity,
+  type RelativeStationarity,
+  kktResidual,
+  relativeStationarity,
+} from './kkt.js';
 export { type ResolvedUpdate, validateOptimizerSpec } from './validate.js';
 export {
   type OptimizerLoweringIO,
