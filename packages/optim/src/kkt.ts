@@ -38,6 +38,22 @@ function isActive(p: ProjectionSpec | undefined, xs: Float64Array[], dist: numbe
   return mn <= p.zeta * (1 + TOL) || mx >= p.kappa * mn * (1 - TOL);
 }
 
+/** Validates spec, params and finite grads of one shape; returns the anchors (default: params). */
+function checkedAnchors(
+  spec: OptimizerSpec,
+  params: ParamTree,
+  grads: ParamTree,
+  anchors?: ParamTree,
+): ParamTree {
+  const names = Object.keys(params ?? {});
+  validateOptimizerSpec(spec, names);
+  const shapes = Object.fromEntries(names.map((k) => [k, params[k]!.shape]));
+  checkTree(params, shapes, 'params');
+  checkTree(grads, shapes, 'grads');
+  checkFinite(grads, names);
+  return resolveAnchors(params, anchors);
+}
+
 /**
  * Stationarity of the constrained problem min ℓ(θ) s.t. θ_g ∈ C_g (per group) by the
  * projected-gradient mapping ‖θ − P(θ − η∇ℓ)‖/η (zero exactly at KKT points of a convex
@@ -57,13 +73,7 @@ export function kktResidual(
   if (!(typeof eta === 'number' && Number.isFinite(eta) && eta > 0)) {
     throw new RangeError(`kktResidual: eta must be a finite number > 0, got ${eta}`);
   }
-  const names = Object.keys(params ?? {});
-  validateOptimizerSpec(spec, names);
-  const shapes = Object.fromEntries(names.map((k) => [k, params[k]!.shape]));
-  checkTree(params, shapes, 'params');
-  checkTree(grads, shapes, 'grads');
-  checkFinite(grads, names);
-  const a = resolveAnchors(params, anchors);
+  const a = checkedAnchors(spec, params, grads, anchors);
   let total = 0;
   const groups = spec.groups.map((g): GroupStationarity => {
     const xs = g.params.map((n) => Float64Array.from(params[n]!.data));
@@ -134,13 +144,7 @@ export function relativeStationarity(
   grads: ParamTree,
   anchors?: ParamTree,
 ): RelativeStationarity {
-  const names = Object.keys(params ?? {});
-  validateOptimizerSpec(spec, names);
-  const shapes = Object.fromEntries(names.map((k) => [k, params[k]!.shape]));
-  checkTree(params, shapes, 'params');
-  checkTree(grads, shapes, 'grads');
-  checkFinite(grads, names);
-  const a = resolveAnchors(params, anchors);
+  const a = checkedAnchors(spec, params, grads, anchors);
   let pg2 = 0;
   let g2 = 0;
   const groups = spec.groups.map((g) => {
