@@ -109,14 +109,19 @@ export function checkClaims(cells: readonly CellBest[], t: ClaimThresholds): Cla
     });
   } else {
     const eps0 = Math.min(...constrained.map((c) => c.radius));
-    const abl = lossOf(constrained.find((c) => c.radius === eps0));
-    const mine = lossOf(ours.find((c) => c.width === m0 && c.radius === eps0));
+    const ablCell = constrained.find((c) => c.radius === eps0);
+    const abl = lossOf(ablCell);
+    const mineCell = ours.find((c) => c.width === m0 && c.radius === eps0);
+    const mine = lossOf(mineCell);
+    // 0 = a KKT point of the constrained problem (the paper's "bad local min on the boundary")
+    const stat = (c: CellBest | undefined) =>
+      c?.best?.stationarity != null ? ` (stationarity ${fmt(c.best.stationarity)})` : '';
     const fails = abl === null || !low(abl);
     out.push({
       id: 'ball-ablation-fails',
       paper:
         'Adding the ball ‖W − W0‖_F ≤ ε to regular training fails to find a low-cost solution when ε and width are small.',
-      measured: `m = ${m0}, ε = ${eps0}: regular init + ball ${abl === null ? 'diverged' : fmt(abl)}, Alg. 2 in the same ball ${mine === null ? '—' : fmt(mine)}`,
+      measured: `m = ${m0}, ε = ${eps0}: regular init + ball ${abl === null ? 'diverged' : `${fmt(abl)}${stat(ablCell)}`}, Alg. 2 in the same ball ${mine === null ? '—' : `${fmt(mine)}${stat(mineCell)}`}`,
       verdict: !fails
         ? 'not reproduced'
         : mine !== null && (abl === null || mine < abl)

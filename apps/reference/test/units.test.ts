@@ -122,6 +122,20 @@ describe('claims of Zhang et al. Sec. 5.1', () => {
     });
   });
 
+  it("the ablation row shows the end points' stationarity when the records have it", () => {
+    const withStat = (r: RunRecord, s: number) => ({ ...r, stationarity: s });
+    const claims = checkClaims(
+      bestPerCell([
+        withStat(rec('zhang2021', 20, 0.1, 0.1, 1180), 1),
+        withStat(rec('constrainedRegular', 20, 0.1, 0.1, 1440), 1.5e-6),
+      ]),
+      { constantLoss: 1000 },
+    );
+    expect(claims.find((c) => c.id === 'ball-ablation-fails')!.measured).toBe(
+      'm = 20, ε = 0.1: regular init + ball 1.44e+3 (stationarity 1.50e-6), Alg. 2 in the same ball 1.18e+3 (stationarity 1.00)',
+    );
+  });
+
   it('uses the smallest width both regimes ran, and says what is not covered', () => {
     const v = verdicts([rec('zhang2021', 8, 1, 0.1, 5), rec('zhang2021', 20, 1, 0.1, 50)]);
     expect(v['regular-fails-narrow']).toBe('not covered');
