@@ -82,7 +82,14 @@ const SWEEP_DEFS: OptionDef[] = [
   { key: 'n', kind: 'int', min: 1, help: 'sample size of the synthetic set' },
   { key: 'd', kind: 'int', min: 1, help: 'input dimension of the synthetic set' },
   { key: 'seed', kind: 'int', help: 'seed of the data and the inits' },
-  { key: 'momentum', kind: 'number', min: 0, help: 'heavy-ball momentum' },
+  { key: 'momentum', kind: 'number', min: 0, help: 'heavy-ball momentum (with --update sgd)' },
+  {
+    key: 'update',
+    kind: 'string',
+    values: ['sgd', 'adam'],
+    help: 'update rule of W and v: sgd = heavy ball (the paper), adam = Adam with lrs1/lrs2 (an extension)',
+    defaultText: 'sgd',
+  },
   {
     key: 'vConstraint',
     kind: 'string',

@@ -15,6 +15,8 @@ export interface RunRecord extends RunKey {
   id: string;
   /** The regime and data settings the run used. */
   config: {
+    /** `sgd` (heavy ball, App. H.2) or `adam`; absent in records written before `--update`. */
+    update?: 'sgd' | 'adam';
     momentum: number;
     vConstraint: string;
     stepBudget: number;

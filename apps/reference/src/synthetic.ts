@@ -57,7 +57,15 @@ export interface SyntheticSettings {
   lambdaMin: 'all' | 'best' | 'none';
   /** Checkpoint an unfinished run every this many steps (0 = never); resumed runs continue from it. */
   checkpointEvery: number;
+  /**
+   * Update rule of both groups: `sgd` (default; App. H.2's heavy ball with `momentum`) or `adam`
+   * (β = 0.9, 0.999, ε = 1e-8; lrs1/lrs2 are its step sizes) — an extension, not the paper's.
+   */
+  update?: 'sgd' | 'adam';
 }
+
+/** Adam as the `--update adam` extension uses it (PyTorch's defaults). */
+export const ADAM_UPDATE = { kind: 'adam', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 } as const;
 
 /**
  * App. H.2's step-size grid {1e-4, 1e-3, 5e-3, 1e-2, 5e-2, 1e-1, 5e-1} is on App. H.1's
@@ -148,9 +156,16 @@ export function regimeOf(s: SyntheticSettings, k: RunKey): RegimeSpec {
     lossTolerance: s.lossTolerance,
     radius: k.radius,
   };
-  return k.regime === 'zhang2021'
-    ? zhang2021({ ...common, vConstraint: s.vConstraint })
-    : constrainedRegular(common);
+  const r =
+    k.regime === 'zhang2021'
+      ? zhang2021({ ...common, vConstraint: s.vConstraint })
+      : constrainedRegular(common);
+  if ((s.update ?? 'sgd') === 'sgd') return r;
+  return {
+    ...r,
+    description: `${r.description}; Adam instead of SGD with momentum`,
+    optimizer: { ...r.optimizer, groups: r.optimizer.groups.map((g) => ({ ...g, update: ADAM_UPDATE })) },
+  };
 }
 
 /** Most hidden units (configurations × width) stacked in one grid graph. */
@@ -375,6 +390,7 @@ export async function runSynthetic(
     id: runId(k),
     ...k,
     config: {
+      update: settings.update ?? 'sgd',
       momentum: settings.momentum,
       vConstraint: k.regime === 'zhang2021' ? settings.vConstraint : 'none (shallow net, free v)',
       stepBudget: settings.steps,

@@ -245,6 +245,47 @@ describe('narrownet run synthetic (tiny grid, in-process)', () => {
   });
 });
 
+describe('narrownet run synthetic --update adam (extension)', () => {
+  it('trains both groups with Adam on the grid trainer, matching an independent tfjs run', async () => {
+    const dir = join(root, 'adam');
+    const c = io();
+    const code = await main(
+      ['run', 'synthetic', ...TINY, '--widths', '4', '--radii', '0.3', '--update', 'adam', '--out', dir],
+      c,
+    );
+    expect(code).toBe(0);
+    const recs = readRecords(dir);
+    expect(recs).toHaveLength(4);
+    for (const r of recs) expect(r.config.update).toBe('adam');
+    const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as {
+      settings: { update: string };
+    };
+    expect(cfg.settings.update).toBe('adam');
+    const tf = (await startTfjs({ backend: 'cpu' })).tf;
+    const data = zhangSynthetic({ n: 24, d: 5, seed: 2 });
+    const base = zhang2021({ inputDim: 5, width: 4, radius: 0.3, lr1: 0.01, lr2: 0.05, steps: 40 });
+    const adam = { kind: 'adam', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 } as const;
+    const regime = {
+      ...base,
+      optimizer: { groups: base.optimizer.groups.map((g) => ({ ...g, update: adam })) },
+    };
+    const res = await train(regime, data, {
+      createTrainer: (cf) => createTfjsTrainer(tf, cf),
+      seed: 2,
+      evalEvery: 10,
+    });
+    const rec = recs.find((r) => r.id === 'zhang2021/m4/eps0.3/lr0.01,0.05')!;
+    expect(Math.abs(rec.finalLoss! - res.finalLoss) / res.finalLoss).toBeLessThan(1e-4);
+    // and it is not the SGD run of the same cell
+    const sgd = await train(base, data, {
+      createTrainer: (cf) => createTfjsTrainer(tf, cf),
+      seed: 2,
+      evalEvery: 10,
+    });
+    expect(Math.abs(sgd.finalLoss - rec.finalLoss!) / rec.finalLoss!).toBeGreaterThan(1e-3);
+  });
+});
+
 describe('narrownet errors and help', () => {
   const run = async (argv: string[]) => {
     const c = io();
