@@ -119,40 +119,61 @@ describe('createOnnxGridTrainer', () => {
     });
   }
 
-  it('setStates resumes a grid exactly: k steps, states, a new grid, setStates, k steps = 2k steps', async () => {
-    const configs = grid({ kind: 'paired', inputDim: 6, width: 10, activation: 'tanh' }, 'halfSse', true);
-    const whole = await createOnnxGridTrainer(engine, configs, { stepsPerCall: 5 });
-    const want = await whole.run(80);
-    const wantStates = await whole.states();
-    await whole.dispose();
-    const first = await createOnnxGridTrainer(engine, configs, { stepsPerCall: 5 });
-    await first.run(40);
-    const saved = await first.states();
-    await first.dispose();
-    const second = await createOnnxGridTrainer(engine, configs, { stepsPerCall: 5 });
-    await second.setStates(saved);
-    expect((await second.states()).map((s) => s.step)).toEqual([40, 40, 40, 40]);
-    const got = await second.run(40);
-    expect(got).toEqual(want);
-    const states = await second.states();
-    for (const [c, st] of states.entries()) {
-      expect(st.step).toBe(80);
-      for (const part of ['params', 'slots', 'anchors'] as const)
-        for (const [k, t] of Object.entries(wantStates[c]![part])) expect(st[part][k]!.data).toEqual(t.data);
-    }
-    // bad input: wrong count, mixed steps, wrong shapes; the state is unchanged after a refusal
-    await expect(second.setStates(saved.slice(1))).rejects.toThrow(/expected 4 states/);
-    await expect(second.setStates(saved.map((s, i) => ({ ...s, step: 40 + i })))).rejects.toThrow(
-      /states\[1\]\.step is 41/,
-    );
-    const badShape = saved.map((s) => ({
-      ...s,
-      params: { ...s.params, v: { shape: [3], data: new Float32Array(3) } },
-    }));
-    await expect(second.setStates(badShape)).rejects.toThrow(/states\[0\]\.params\.v must have shape \[5\]/);
-    expect((await second.states())[0]!.step).toBe(80);
-    await second.dispose();
-  });
+  for (const update of ['sgd', 'adam'] as const)
+    it(`setStates resumes a grid exactly: k steps, states, a new grid, setStates, k steps = 2k steps (${update})`, async () => {
+      // Adam's bias correction reads the step: a resume that lost it would differ
+      const configs = grid(
+        { kind: 'paired', inputDim: 6, width: 10, activation: 'tanh' },
+        'halfSse',
+        true,
+      ).map((c) =>
+        update === 'sgd'
+          ? c
+          : {
+              ...c,
+              optimizer: {
+                groups: c.optimizer.groups.map((g) => ({
+                  ...g,
+                  update: { kind: 'adam', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 } as const,
+                })),
+              },
+            },
+      );
+      const whole = await createOnnxGridTrainer(engine, configs, { stepsPerCall: 5 });
+      const want = await whole.run(80);
+      const wantStates = await whole.states();
+      await whole.dispose();
+      const first = await createOnnxGridTrainer(engine, configs, { stepsPerCall: 5 });
+      await first.run(40);
+      const saved = await first.states();
+      await first.dispose();
+      const second = await createOnnxGridTrainer(engine, configs, { stepsPerCall: 5 });
+      await second.setStates(saved);
+      expect((await second.states()).map((s) => s.step)).toEqual([40, 40, 40, 40]);
+      const got = await second.run(40);
+      expect(got).toEqual(want);
+      const states = await second.states();
+      for (const [c, st] of states.entries()) {
+        expect(st.step).toBe(80);
+        for (const part of ['params', 'slots', 'anchors'] as const)
+          for (const [k, t] of Object.entries(wantStates[c]![part]))
+            expect(st[part][k]!.data).toEqual(t.data);
+      }
+      // bad input: wrong count, mixed steps, wrong shapes; the state is unchanged after a refusal
+      await expect(second.setStates(saved.slice(1))).rejects.toThrow(/expected 4 states/);
+      await expect(second.setStates(saved.map((s, i) => ({ ...s, step: 40 + i })))).rejects.toThrow(
+        /states\[1\]\.step is 41/,
+      );
+      const badShape = saved.map((s) => ({
+        ...s,
+        params: { ...s.params, v: { shape: [3], data: new Float32Array(3) } },
+      }));
+      await expect(second.setStates(badShape)).rejects.toThrow(
+        /states\[0\]\.params\.v must have shape \[5\]/,
+      );
+      expect((await second.states())[0]!.step).toBe(80);
+      await second.dispose();
+    });
 
   it('rejects grids that do not share architecture, data or optimizer structure', async () => {
     const spec: ModelSpec = { kind: 'paired', inputDim: 6, width: 10, activation: 'tanh' };
