@@ -91,6 +91,13 @@ const SWEEP_DEFS: OptionDef[] = [
     defaultText: 'sgd',
   },
   {
+    key: 'schedule',
+    kind: 'string',
+    values: ['constant', 'cosine'],
+    help: 'step-size schedule of W and v: constant (the paper) or cosine annealing to 0 over --steps (an extension)',
+    defaultText: 'constant',
+  },
+  {
     key: 'vConstraint',
     kind: 'string',
     values: ['none', 'exact', 'paperHeuristic'],

@@ -17,6 +17,8 @@ export interface RunRecord extends RunKey {
   config: {
     /** `sgd` (heavy ball, App. H.2) or `adam`; absent in records written before `--update`. */
     update?: 'sgd' | 'adam';
+    /** `constant` (App. H.2) or `cosine`; absent in records written before `--schedule`. */
+    schedule?: 'constant' | 'cosine';
     momentum: number;
     vConstraint: string;
     stepBudget: number;

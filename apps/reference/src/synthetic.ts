@@ -62,6 +62,11 @@ export interface SyntheticSettings {
    * (β = 0.9, 0.999, ε = 1e-8; lrs1/lrs2 are its step sizes) — an extension, not the paper's.
    */
   update?: 'sgd' | 'adam';
+  /**
+   * Step-size schedule of both groups: `constant` (default; App. H.2) or `cosine` (annealing to 0
+   * over `steps`, PyTorch's CosineAnnealingLR) — an extension for the synthetic task.
+   */
+  schedule?: 'constant' | 'cosine';
 }
 
 /** Adam as the `--update adam` extension uses it (PyTorch's defaults). */
@@ -160,11 +165,20 @@ export function regimeOf(s: SyntheticSettings, k: RunKey): RegimeSpec {
     k.regime === 'zhang2021'
       ? zhang2021({ ...common, vConstraint: s.vConstraint })
       : constrainedRegular(common);
-  if ((s.update ?? 'sgd') === 'sgd') return r;
+  const adam = (s.update ?? 'sgd') === 'adam';
+  const cosine = (s.schedule ?? 'constant') === 'cosine';
+  if (!adam && !cosine) return r;
   return {
     ...r,
-    description: `${r.description}; Adam instead of SGD with momentum`,
-    optimizer: { ...r.optimizer, groups: r.optimizer.groups.map((g) => ({ ...g, update: ADAM_UPDATE })) },
+    description: `${r.description}${adam ? '; Adam instead of SGD with momentum' : ''}${cosine ? '; cosine step-size schedule' : ''}`,
+    optimizer: {
+      ...r.optimizer,
+      groups: r.optimizer.groups.map((g) => ({
+        ...g,
+        ...(adam ? { update: ADAM_UPDATE } : {}),
+        ...(cosine ? { schedule: { kind: 'cosine', tMax: s.steps, etaMin: 0 } as const } : {}),
+      })),
+    },
   };
 }
 
@@ -391,6 +405,7 @@ export async function runSynthetic(
     ...k,
     config: {
       update: settings.update ?? 'sgd',
+      schedule: settings.schedule ?? 'constant',
       momentum: settings.momentum,
       vConstraint: k.regime === 'zhang2021' ? settings.vConstraint : 'none (shallow net, free v)',
       stepBudget: settings.steps,

@@ -245,18 +245,26 @@ describe('narrownet run synthetic (tiny grid, in-process)', () => {
   });
 });
 
-describe('narrownet run synthetic --update adam (extension)', () => {
-  it('trains both groups with Adam on the grid trainer, matching an independent tfjs run', async () => {
+describe('narrownet run synthetic --update adam --schedule cosine (extensions)', () => {
+  it('trains both groups with cosine-annealed Adam on the grid trainer, matching an independent tfjs run', async () => {
     const dir = join(root, 'adam');
     const c = io();
     const code = await main(
-      ['run', 'synthetic', ...TINY, '--widths', '4', '--radii', '0.3', '--update', 'adam', '--out', dir],
+      [
+        'run',
+        'synthetic',
+        ...TINY,
+        ...['--widths', '4', '--radii', '0.3', '--update', 'adam', '--schedule', 'cosine', '--out', dir],
+      ],
       c,
     );
     expect(code).toBe(0);
     const recs = readRecords(dir);
     expect(recs).toHaveLength(4);
-    for (const r of recs) expect(r.config.update).toBe('adam');
+    for (const r of recs) {
+      expect(r.config.update).toBe('adam');
+      expect(r.config.schedule).toBe('cosine');
+    }
     const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as {
       settings: { update: string };
     };
@@ -267,7 +275,13 @@ describe('narrownet run synthetic --update adam (extension)', () => {
     const adam = { kind: 'adam', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 } as const;
     const regime = {
       ...base,
-      optimizer: { groups: base.optimizer.groups.map((g) => ({ ...g, update: adam })) },
+      optimizer: {
+        groups: base.optimizer.groups.map((g) => ({
+          ...g,
+          update: adam,
+          schedule: { kind: 'cosine', tMax: 40, etaMin: 0 } as const,
+        })),
+      },
     };
     const res = await train(regime, data, {
       createTrainer: (cf) => createTfjsTrainer(tf, cf),
