@@ -13,7 +13,7 @@ import { zhangSynthetic } from '@narrownet/datasets';
 import { type TfModule, startTfjs } from '@narrownet/engine';
 import { jacobianLambdaMin } from '@narrownet/landscape';
 import { forward64, saveCheckpoint } from '@narrownet/models';
-import { createTfjsTrainer, train, zhang2021 } from '@narrownet/regime';
+import { constrainedRegular, createTfjsTrainer, train, zhang2021 } from '@narrownet/regime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/main.js';
 import type { RunRecord } from '../src/runs.js';
@@ -290,6 +290,25 @@ describe('narrownet run synthetic --update adam --schedule cosine (extensions)',
     });
     const rec = recs.find((r) => r.id === 'zhang2021/m4/eps0.3/lr0.01,0.05')!;
     expect(Math.abs(rec.finalLoss! - res.finalLoss) / res.finalLoss).toBeLessThan(1e-4);
+    // the shallow net of the ablation, too
+    const cr = constrainedRegular({ inputDim: 5, width: 4, radius: 0.3, lr1: 0.01, lr2: 0.05, steps: 40 });
+    const crAdam = {
+      ...cr,
+      optimizer: {
+        groups: cr.optimizer.groups.map((g) => ({
+          ...g,
+          update: adam,
+          schedule: { kind: 'cosine', tMax: 40, etaMin: 0 } as const,
+        })),
+      },
+    };
+    const crRes = await train(crAdam, data, {
+      createTrainer: (cf) => createTfjsTrainer(tf, cf),
+      seed: 2,
+      evalEvery: 10,
+    });
+    const crRec = recs.find((r) => r.id === 'constrainedRegular/m4/eps0.3/lr0.01,0.05')!;
+    expect(Math.abs(crRec.finalLoss! - crRes.finalLoss) / crRes.finalLoss).toBeLessThan(1e-4);
     // and it is not the SGD run of the same cell
     const sgd = await train(base, data, {
       createTrainer: (cf) => createTfjsTrainer(tf, cf),
