@@ -241,7 +241,7 @@ export async function writeReport(
       (c) =>
         `<tr><td>${c.regime}</td><td>${c.width}</td><td>${c.radius}</td><td>${fmt(c.best?.finalLoss)}</td>` +
         `<td>${fmt(c.best?.lambdaMin)}</td><td>${c.best ? `${c.best.lr1}, ${c.best.lr2}` : '—'}</td>` +
-        `<td>${fmt(c.best?.distanceW)}</td><td>${fmt(c.best?.stationarity)}</td><td>${c.best?.status ?? '—'}</td><td>${c.runs}</td><td>${c.diverged}</td></tr>`,
+        `<td>${fmt(c.best?.distanceW)}</td><td>${fmt(c.best?.distanceV)}</td><td>${fmt(c.best?.stationarity)}</td><td>${c.best?.status ?? '—'}</td><td>${c.runs}</td><td>${c.diverged}</td></tr>`,
     )
     .join('\n');
   // Summary: the paper's comparisons, computed from the cells (smallest width; every ε).
@@ -320,7 +320,7 @@ ${Object.values(svgs)
 ${summary}
 <h2>Settings</h2><table>${settingsRows}</table>
 <h2>Best run per cell</h2>
-<table><tr><th>regime</th><th>m</th><th>ε</th><th>final loss</th><th>λ_min(J)</th><th>lr1, lr2</th><th>‖W − W0‖_F</th><th title="‖P_T(−∇ℓ)‖/‖∇ℓ‖: 0 = KKT point, 1 = no constraint blocks the gradient">stationarity</th><th>status</th><th>runs</th><th>diverged</th></tr>
+<table><tr><th>regime</th><th>m</th><th>ε</th><th>final loss</th><th>λ_min(J)</th><th>lr1, lr2</th><th>‖W − W0‖_F</th><th>‖v − v0‖</th><th title="‖P_T(−∇ℓ)‖/‖∇ℓ‖: 0 = KKT point, 1 = no constraint blocks the gradient">stationarity</th><th>status</th><th>runs</th><th>diverged</th></tr>
 ${rows}
 </table>
 <p class="note">All runs: <code>runs.jsonl</code> (one JSON object per run).</p>

@@ -36,6 +36,8 @@ export interface RunRecord extends RunKey {
   finalLoss: number | null;
   /** ‖W − W0‖_F at the final iterate. */
   distanceW: number | null;
+  /** ‖v − v0‖ at the final iterate (v: the outer weights); absent in older records. */
+  distanceV?: number | null;
   /** KKT residual at the final iterate (projected-gradient mapping, η = 1). */
   kktResidual: number | null;
   /**

@@ -221,7 +221,7 @@ export interface SweepResult {
 }
 
 /**
- * Diagnostics of a run's final iterate, in float64: ‖W − W0‖_F, the KKT residual
+ * Diagnostics of a run's final iterate, in float64: ‖W − W0‖_F, ‖v − v0‖, the KKT residual
  * ‖θ − P(θ − ∇ℓ)‖ (η = 1) and the scale-free stationarity ‖P_T(−∇ℓ)‖/‖∇ℓ‖ (0 = KKT point).
  */
 function endpoint(
@@ -229,18 +229,23 @@ function endpoint(
   params: ParamTree,
   anchors: ParamTree,
   data: { X: Float32Array; Y: Float32Array; n: number },
-): { distanceW: number; kktResidual: number | null; stationarity: number | null } {
+): { distanceW: number; distanceV: number; kktResidual: number | null; stationarity: number | null } {
+  const dist = (a: Float32Array, b: Float32Array) => {
+    let s = 0;
+    for (let j = 0; j < a.length; j++) s += (a[j]! - b[j]!) ** 2;
+    return Math.sqrt(s);
+  };
   const W = params.W!.data;
-  const W0 = anchors.W!.data;
-  let s2 = 0;
-  for (let j = 0; j < W.length; j++) s2 += (W[j]! - W0[j]!) ** 2;
+  const distanceW = dist(W, anchors.W!.data);
+  const distanceV = dist(params.v!.data, anchors.v!.data);
   const g = lossAndGrad64(regime.model, { W, v: params.v!.data }, data.X, data.Y, data.n, regime.loss);
-  if (!Number.isFinite(g.loss)) return { distanceW: Math.sqrt(s2), kktResidual: null, stationarity: null };
+  if (!Number.isFinite(g.loss)) return { distanceW, distanceV, kktResidual: null, stationarity: null };
   const grads: ParamTree = {};
   for (const [name, arr] of Object.entries(g.grads) as [string, Float64Array][])
     grads[name] = { shape: params[name]!.shape, data: Float32Array.from(arr) };
   return {
-    distanceW: Math.sqrt(s2),
+    distanceW,
+    distanceV,
     kktResidual: kktResidual(regime.optimizer, params, grads, anchors, 1).residual,
     stationarity: relativeStationarity(regime.optimizer, params, grads, anchors).relative,
   };
@@ -547,6 +552,7 @@ export async function runSynthetic(
               ...(ok ? {} : { divergedAt: divergedAt[i] ?? step }),
               finalLoss: ok ? losses[i]! : null,
               distanceW: end?.distanceW ?? null,
+              distanceV: end?.distanceV ?? null,
               kktResidual: end?.kktResidual ?? null,
               stationarity: end?.stationarity ?? null,
               curve: curveOf(curves[i]!),
@@ -610,6 +616,7 @@ export async function runSynthetic(
           ...(res.divergedAt !== undefined ? { divergedAt: res.divergedAt } : {}),
           finalLoss: ok ? res.finalLoss : null,
           distanceW: end?.distanceW ?? null,
+          distanceV: end?.distanceV ?? null,
           kktResidual: end?.kktResidual ?? null,
           stationarity: end?.stationarity ?? null,
           curve: curveOf(res.metrics.map((m) => [m.step, m.loss] as [number, number])),

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { zhangSynthetic } from '@narrownet/datasets';
 import { type TfModule, startTfjs } from '@narrownet/engine';
 import { jacobianLambdaMin } from '@narrownet/landscape';
-import { forward64, saveCheckpoint } from '@narrownet/models';
+import { createRng, forward64, saveCheckpoint } from '@narrownet/models';
+import { initParams } from '@narrownet/init';
 import { constrainedRegular, createTfjsTrainer, train, zhang2021 } from '@narrownet/regime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/main.js';
@@ -114,6 +115,7 @@ describe('narrownet run synthetic (tiny grid, in-process)', () => {
       expect(best.lambdaMin).toBeGreaterThan(0);
       for (const r of ok) {
         if (r.distanceW !== null) expect(r.distanceW).toBeLessThanOrEqual(r.radius * (1 + 1e-5));
+        expect(r.distanceV).toBeGreaterThan(0);
         // no constraint can block the gradient of an unconstrained run: stationarity is exactly 1;
         // a run on its ball's boundary has part of its gradient blocked
         if (r.radius === 1000) expect(r.stationarity).toBeCloseTo(1, 9);
@@ -144,6 +146,12 @@ describe('narrownet run synthetic (tiny grid, in-process)', () => {
     for (const [i, [, loss]] of rec.curve!.entries())
       expect(Math.abs(loss - res.metrics[i]!.loss) / res.metrics[i]!.loss).toBeLessThan(1e-4);
     expect(rec.curve!.at(-1)![1]).toBe(Math.fround(rec.finalLoss!));
+    // ‖v − v0‖ at the end, against the independent run's final v and the same seeded init
+    const v0 = initParams(regime.model, regime.init, createRng(2)).v!.data;
+    const vEnd = res.params.v!.data;
+    const dv = Math.sqrt(vEnd.reduce((acc, x, i) => acc + (x - v0[i]!) ** 2, 0));
+    expect(dv).toBeGreaterThan(1e-3);
+    expect(Math.abs(rec.distanceV! - dv) / dv).toBeLessThan(1e-3);
   });
 
   it("the report checks the paper's claims and draws the loss curves of the smallest widths", () => {
