@@ -43,6 +43,16 @@ export function writeFileAtomic(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
+/** Renders a Vega-Lite spec to SVG headless (Vega View.toSVG(), no DOM). */
+async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
 /**
  * Renders a Zhang Fig. 4-style heat map headless (Vega-Lite → Vega View.toSVG()): ε on x, width
  * on y, colour = `value`, each cell labelled with its value; cells without a value are grey.
@@ -86,12 +96,7 @@ export async function heatmapSvg(
       { mark: { type: 'text', fontSize: 9 }, encoding: { text: { field: 'label', type: 'nominal' } } },
     ],
   };
-  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+  return renderSvg(spec);
 }
 
 /**
@@ -121,12 +126,7 @@ export async function curvesSvg(cells: readonly CellBest[], width: number): Prom
       strokeDash: { field: 'run', type: 'nominal', legend: null },
     },
   };
-  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+  return renderSvg(spec);
 }
 
 /** The claims table of the report (Zhang et al. Sec. 5.1 checked on this sweep). */

@@ -320,7 +320,7 @@ function readBatchCheckpoint(
   };
 }
 
-/** A loss curve for JSON: non-finite losses become null-free by stopping at the first one. */
+/** A loss curve for JSON (float32 values), up to its first non-finite loss (a diverged run's). */
 function curveOf(points: [number, number][]): [number, number][] {
   const out: [number, number][] = [];
   for (const [step, loss] of points) {
@@ -474,16 +474,17 @@ export async function runSynthetic(
       let losses: number[] = [];
       let step = 0;
       const every = settings.checkpointEvery;
+      const ids = keys.map(runId);
       const batchDir = join(
         dir,
         'checkpoints',
         `${keys[0]!.regime}-m${keys[0]!.width}-${createHash('sha256')
-          .update(keys.map(runId).join('\n'))
+          .update(ids.join('\n'))
           .digest('hex')
           .slice(0, 12)}`,
       );
       try {
-        const saved = every > 0 ? readBatchCheckpoint(batchDir, keys.map(runId), regimes) : undefined;
+        const saved = every > 0 ? readBatchCheckpoint(batchDir, ids, regimes) : undefined;
         if (saved) {
           await gt.setStates(saved.states);
           step = saved.step;
@@ -508,8 +509,8 @@ export async function runSynthetic(
           step += k;
           losses.forEach((l, i) => {
             if (divergedAt[i] !== undefined) return;
-            curves[i]!.push([step, Number.isFinite(l) ? l : Number.NaN]);
-            if (!Number.isFinite(l)) divergedAt[i] = step;
+            if (Number.isFinite(l)) curves[i]!.push([step, l]);
+            else divergedAt[i] = step;
           });
           bar.tick(
             keys.reduce((s, key) => s + (cost(key) / settings.steps) * k, 0),
@@ -519,15 +520,7 @@ export async function runSynthetic(
           if (tol > 0 && losses.every((l, i) => divergedAt[i] !== undefined || l <= tol)) break;
           if (every > 0 && step % every === 0 && step < settings.steps) {
             const states = await gt.states();
-            writeBatchCheckpoint(
-              batchDir,
-              keys.map(runId),
-              regimes,
-              states,
-              curves,
-              divergedAt,
-              settings.seed,
-            );
+            writeBatchCheckpoint(batchDir, ids, regimes, states, curves, divergedAt, settings.seed);
             hooks.onCheckpoint?.(batchDir, step);
           }
         }

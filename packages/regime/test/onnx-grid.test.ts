@@ -4,32 +4,12 @@ import { type LossName, type ModelSpec, createRng } from '@narrownet/models';
 import type { OptimizerSpec } from '@narrownet/optim';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type TrainerConfig, createOnnxGridTrainer, createOnnxTrainer } from '../src/index.js';
+import { sphereData } from './helpers.js';
 
 type Engine = Awaited<ReturnType<typeof startOnnx>>;
 
-function sphere(n: number, d: number, seed: number) {
-  const rng = createRng(seed);
-  const X = new Float32Array(n * d);
-  const Y = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = 0; j < d; j++) {
-      const x = rng.normal();
-      X[i * d + j] = x;
-      s += x * x;
-    }
-    let t = 0;
-    for (let j = 0; j < d; j++) {
-      X[i * d + j]! /= Math.sqrt(s);
-      t += X[i * d + j]!;
-    }
-    Y[i] = t * t;
-  }
-  return { X, Y, n };
-}
-
 function grid(spec: ModelSpec, loss: LossName, vProjection: boolean): TrainerConfig[] {
-  const data = sphere(30, spec.kind === 'mlp' ? 5 : spec.inputDim, 4);
+  const data = sphereData(30, spec.kind === 'mlp' ? 5 : spec.inputDim, 4);
   const out: TrainerConfig[] = [];
   let seed = 20;
   for (const lr of [0.002, 0.006])

@@ -5,6 +5,7 @@ import {
   cloneParams,
   lowerActivationOnnx,
   lowerModelOnnx,
+  sizeOf,
 } from '@narrownet/models';
 import { type OptimizerSpec, lowerOptimizerOnnx } from '@narrownet/optim';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
@@ -330,7 +331,9 @@ export async function createOnnxGridTrainer(
   for (const [s, shape] of Object.entries(slotShapes))
     state[`s.${s}`] = f32(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
   let step = 0;
-  let stepTensor: Tensor = new engine.ort.Tensor('int64', BigInt64Array.from([0n]), []);
+  const stepTensorOf = (n: number): Tensor =>
+    new engine.ort.Tensor('int64', BigInt64Array.from([BigInt(n)]), []);
+  let stepTensor = stepTensorOf(0);
   let disposed = false;
   const check = (): void => {
     if (disposed) throw new Error('onnx grid trainer: used after dispose()');
@@ -389,36 +392,28 @@ export async function createOnnxGridTrainer(
       const s0 = next[0]!.step;
       if (!Number.isInteger(s0) || s0 < 0)
         throw new RangeError(`${fn}: states[0].step must be an integer ≥ 0, got ${s0}`);
-      const part = (
-        c: number,
-        kind: 'params' | 'slots' | 'anchors',
-        name: string,
-        shape: readonly number[],
-      ) => {
-        const t = next[c]![kind]?.[name];
-        const size = shape.reduce((a, b) => a * b, 1);
-        if (
-          !t ||
-          t.data.length !== size ||
-          t.shape.length !== shape.length ||
-          t.shape.some((x: number, i: number) => x !== shape[i])
-        )
-          throw new RangeError(
-            `${fn}: states[${c}].${kind}.${name} must have shape [${shape.join(', ')}], got ${t ? `[${t.shape.join(', ')}]` : 'nothing'}`,
-          );
-        return t.data;
-      };
-      const stackOf = (kind: 'params' | 'slots' | 'anchors', name: string, shape: readonly number[]) => {
-        const size = shape.reduce((a, b) => a * b, 1);
-        const out = new Float32Array(G * size);
-        for (let c = 0; c < G; c++) out.set(part(c, kind, name, shape), c * size);
-        return out;
-      };
       for (const [c, st] of next.entries())
         if (st.step !== s0)
           throw new RangeError(
             `${fn}: states[${c}].step is ${st.step}, states[0].step is ${s0}; a grid shares its step`,
           );
+      // every tensor of every state has its configuration's shape; then `stack` them as at creation
+      const stackOf = (kind: 'params' | 'slots' | 'anchors', name: string, shape: readonly number[]) => {
+        const trees = next.map((st, c) => {
+          const t = st[kind]?.[name];
+          if (
+            !t ||
+            t.data.length !== sizeOf(shape) ||
+            t.shape.length !== shape.length ||
+            t.shape.some((x: number, i: number) => x !== shape[i])
+          )
+            throw new RangeError(
+              `${fn}: states[${c}].${kind}.${name} must have shape [${shape.join(', ')}], got ${t ? `[${t.shape.join(', ')}]` : 'nothing'}`,
+            );
+          return st[kind];
+        });
+        return stack(trees, name);
+      };
       const fresh: Record<string, Tensor> = {};
       for (const [name, shape] of Object.entries(plan.shapes))
         fresh[`p.${name}`] = f32(stackOf('params', name, shape), paramShapes[name]!);
@@ -434,7 +429,7 @@ export async function createOnnxGridTrainer(
         for (const name of anchorNames)
           anchorTrees[c]![name] = { shape: [...plan.shapes[name]!], data: st.anchors[name]!.data.slice() };
       step = s0;
-      stepTensor = new engine.ort.Tensor('int64', BigInt64Array.from([BigInt(s0)]), []);
+      stepTensor = stepTensorOf(s0);
     },
     async dispose() {
       if (disposed) return;
