@@ -1,5 +1,6 @@
 import { type OnnxGraph, attr } from '@narrownet/models';
 import { slotNames } from './host.js';
+import { FLOAT32_MIN_NORMAL } from './projection.js';
 import type { ProjectionSpec, ScheduleSpec } from './spec.js';
 import type { OptimizerSpec } from './spec.js';
 import { type ResolvedUpdate, validateOptimizerSpec } from './validate.js';
@@ -65,10 +66,11 @@ export function onnxSlotShapes(
  * first momentum step buf = g; Adam/AdamW with bias correction from the step input), its step
  * size lr·factor(step) computed in-graph from the step input (constant, cosine, multistep), and
  * then its projection (PGD): `none`; `frobeniusBall` (joint over the group, exact Where(‖δ‖ >
- * r) so points inside stay bit-identical); `zetaKappa` `exact` (κ = 1: max(mean v, ζ)·1; general
+ * r) so points inside stay bit-identical, norm scaled by max |δ| so it cannot overflow); `zetaKappa` `exact` (κ = 1: max(mean v, ζ)·1; general
  * κ: the exact Euclidean projection via all 2N breakpoints in-graph, O(N²) memory, on the
  * concatenation of the group's tensors); `zetaKappa` `paperHeuristic` (App. H.1 projectv per
- * tensor via ArgMin/ArgMax + ScatterElements, first index on ties); `box` (Clip). A group with
+ * tensor via ArgMin/ArgMax + ScatterElements, first index on ties); `box` (Clip). A projected
+ * group with a non-finite entry comes out all NaN in its configuration (as `projectOnto`). A group with
  * lr 0 passes through untouched (no update, no slot change, no projection).
  *
  * @param g - graph to emit into
@@ -240,11 +242,34 @@ function lowerProjection(
   const unflat = (v: string, name: string): string =>
     g.op('Reshape', [v, g.ints(lead ? [batch, ...shapes[name]!] : [...shapes[name]!])]);
   const keep1 = { keepdims: attr.i(1) };
+  /** A per-configuration [rows, 1] value reshaped to broadcast against parameter `name`. */
+  const perConfig = (v: string, name: string): string => {
+    const rank = shapes[name]!.length;
+    return g.op('Reshape', [v, g.ints(lead ? [batch, ...Array(rank).fill(1)] : Array(rank).fill(1))]);
+  };
+  /**
+   * Adds a per-configuration flag that is 0 when every entry of the group is finite and NaN
+   * otherwise, so that a diverged configuration is never projected back into its set.
+   */
+  const markNonFinite = (projected: string[], flag: string): string[] =>
+    names.map((n, k) => g.op('Add', [projected[k]!, perConfig(flag, n)]));
+  /** Σ x·0 per configuration: 0 when all entries are finite, NaN otherwise (x·0 is NaN for ±∞). */
+  const nonFiniteFlag = (): string => {
+    let flag = '';
+    for (const v of values) {
+      const s = g.op('ReduceSum', [g.op('Mul', [flat(v), g.scalar(0)]), g.ints([1])], keep1);
+      flag = flag ? g.op('Add', [flag, s]) : s;
+    }
+    return flag;
+  };
   switch (proj.kind) {
     case 'none':
       return values;
     case 'box':
-      return values.map((v) => g.op('Clip', [v, g.scalar(proj.lo), g.scalar(proj.hi)]));
+      return markNonFinite(
+        values.map((v) => g.op('Clip', [v, g.scalar(proj.lo), g.scalar(proj.hi)])),
+        nonFiniteFlag(),
+      );
     case 'frobeniusBall': {
       const deltas = names.map((n, k) => {
         const a = anchors[n];
@@ -252,28 +277,40 @@ function lowerProjection(
           throw new RangeError(`lowerOptimizerOnnx: io.anchors is missing "${n}" (frobeniusBall group)`);
         return { a, d: g.op('Sub', [values[k]!, a]) };
       });
-      // Squared norm per configuration: [rows, 1].
+      // Scaled norm per configuration ([rows, 1]): max |δ| factored out before squaring, so no
+      // finite δ overflows float32; a non-finite δ makes it NaN (∞/∞), which marks the group.
+      let scale = '';
+      for (const { d } of deltas) {
+        const m = g.op('ReduceMax', [g.op('Abs', [flat(d)]), g.ints([1])], keep1);
+        scale = scale ? g.op('Max', [scale, m]) : m;
+      }
+      scale = g.op('Max', [scale, g.scalar(FLOAT32_MIN_NORMAL)]);
       let sq = '';
       for (const { d } of deltas) {
-        const s = g.op('ReduceSumSquare', [flat(d), g.ints([1])], keep1);
+        const s = g.op('ReduceSumSquare', [g.op('Div', [flat(d), scale]), g.ints([1])], keep1);
         sq = sq ? g.op('Add', [sq, s]) : s;
       }
-      const norm = g.op('Sqrt', [sq]);
+      const norm = g.op('Mul', [scale, g.op('Sqrt', [sq])]);
       const r = radiusInput ? g.op('Reshape', [radiusInput, g.ints([rows, 1])]) : g.scalar(proj.radius);
       const outside = g.op('Greater', [norm, r]);
       const f = g.op('Div', [r, norm]);
-      return names.map((n, k) => {
-        const rank = shapes[n]!.length;
-        const shape = lead ? [batch, ...Array(rank).fill(1)] : Array(rank).fill(1);
-        const o = g.op('Reshape', [outside, g.ints(shape)]);
-        const fk = g.op('Reshape', [f, g.ints(shape)]);
+      const projected = names.map((n, k) => {
         const { a, d } = deltas[k]!;
-        return g.op('Where', [o, g.op('Add', [a, g.op('Mul', [d, fk])]), values[k]!]);
+        return g.op('Where', [
+          perConfig(outside, n),
+          g.op('Add', [a, g.op('Mul', [d, perConfig(f, n)])]),
+          values[k]!,
+        ]);
       });
+      return markNonFinite(projected, g.op('Mul', [norm, g.scalar(0)]));
     }
     case 'zetaKappa': {
+      const flag = nonFiniteFlag();
       if (proj.method === 'paperHeuristic') {
-        return names.map((n, k) => unflat(paperProjectv(g, flat(values[k]!), proj.zeta, proj.kappa), n));
+        return markNonFinite(
+          names.map((n, k) => unflat(paperProjectv(g, flat(values[k]!), proj.zeta, proj.kappa), n)),
+          flag,
+        );
       }
       const sizes = names.map((n) => shapes[n]!.reduce((a, b) => a * b, 1));
       const all =
@@ -285,9 +322,12 @@ function lowerProjection(
               { axis: attr.i(1) },
             );
       const projected = zetaKappaExact(g, all, proj.zeta, proj.kappa);
-      if (values.length === 1) return [unflat(projected, names[0]!)];
+      if (values.length === 1) return markNonFinite([unflat(projected, names[0]!)], flag);
       const parts = g.opN('Split', [projected, g.ints(sizes)], values.length, { axis: attr.i(1) });
-      return names.map((n, k) => unflat(parts[k]!, n));
+      return markNonFinite(
+        names.map((n, k) => unflat(parts[k]!, n)),
+        flag,
+      );
     }
   }
 }

@@ -1,5 +1,8 @@
 import type { ProjectionSpec } from './spec.js';
 
+/** Smallest positive normal float32: the floor of a scaled norm's scale (0/0 would be NaN). */
+export const FLOAT32_MIN_NORMAL = 2 ** -126;
+
 /** Arrays a projection reads and writes in place (float32 storage or float64 analysis). */
 export type NumArray = Float32Array | Float64Array;
 
@@ -136,15 +139,25 @@ function zetaKappaPaper(v: NumArray, zeta: number, kappa: number): void {
   if (vmax / vmin > kappa) v[amax] = kappa * vmin;
 }
 
+function allFinite(x: NumArray): boolean {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return false;
+  return true;
+}
+
 /**
  * Projects the arrays of one parameter group onto the feasible set `spec`, in place.
  * - `none`: no change.
  * - `frobeniusBall`: JOINT ball ‖x − x0‖_F ≤ radius over all arrays (x0 = `anchors`, default 0):
- *   x ← x0 + radius·(x − x0)/‖x − x0‖ when outside (norm accumulated in float64).
+ *   x ← x0 + radius·(x − x0)/‖x − x0‖ when outside. The norm is scaled (max |x − x0| factored
+ *   out before squaring, accumulated in float64), so it cannot overflow for any finite input.
  * - `zetaKappa` `exact`: the Euclidean projection onto the convex set {v ≥ ζ, max v ≤ κ·min v},
  *   applied to the concatenation of the arrays (normally the single array v); for κ = 1 this is
  *   max(ζ, mean v)·1. `paperHeuristic`: App. H.1's `projectv`, applied to each array separately.
  * - `box`: elementwise clamp to [lo, hi].
+ *
+ * Non-finite input is never projected back into the set: when an array of the group has a NaN
+ * or infinite entry (a diverged iterate), every entry of the group becomes NaN, on every
+ * lowering (host, tfjs, ONNX), so the run reads as diverged instead of being reset.
  */
 export function projectOnto(spec: ProjectionSpec, values: NumArray[], anchors?: NumArray[]): void {
   validateProjection(spec);
@@ -163,25 +176,27 @@ export function projectOnto(spec: ProjectionSpec, values: NumArray[], anchors?: 
       }
     }
   }
+  if (spec.kind === 'none') return;
+  if (!values.every(allFinite)) {
+    for (const x of values) x.fill(Number.NaN);
+    return;
+  }
   switch (spec.kind) {
-    case 'none':
-      return;
     case 'box':
       for (const x of values) {
         for (let i = 0; i < x.length; i++) x[i] = Math.min(Math.max(x[i]!, spec.lo), spec.hi);
       }
       return;
     case 'frobeniusBall': {
+      const delta = (k: number, i: number): number => values[k]![i]! - (anchors ? anchors[k]![i]! : 0);
+      let scale = 0;
+      for (let k = 0; k < values.length; k++)
+        for (let i = 0; i < values[k]!.length; i++) scale = Math.max(scale, Math.abs(delta(k, i)));
+      if (scale === 0) return;
       let s = 0;
-      for (let k = 0; k < values.length; k++) {
-        const x = values[k]!;
-        const a = anchors?.[k];
-        for (let i = 0; i < x.length; i++) {
-          const d = x[i]! - (a ? a[i]! : 0);
-          s += d * d;
-        }
-      }
-      const norm = Math.sqrt(s);
+      for (let k = 0; k < values.length; k++)
+        for (let i = 0; i < values[k]!.length; i++) s += (delta(k, i) / scale) ** 2;
+      const norm = scale * Math.sqrt(s);
       if (norm <= spec.radius) return;
       const f = spec.radius / norm;
       for (let k = 0; k < values.length; k++) {

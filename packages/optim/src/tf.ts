@@ -1,6 +1,7 @@
 import type { ParamTree } from '@narrownet/models';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkTree, resolveAnchors, slotNames } from './host.js';
+import { FLOAT32_MIN_NORMAL } from './projection.js';
 import { scheduleFactor } from './schedule.js';
 import type { OptimizerSpec, ProjectionSpec } from './spec.js';
 import { validateOptimizerSpec } from './validate.js';
@@ -67,27 +68,42 @@ function paperTf(v: tf.Tensor, zeta: number, kappa: number): tf.Tensor {
   return tf.reshape(v2, v.shape);
 }
 
-/** Projection of a group's tensors with tfjs ops; returns the new values (same order). */
+/** 0 when every entry of `xs` is finite, NaN otherwise (x·0 is NaN exactly for NaN and ±∞). */
+function nonFiniteFlag(xs: tf.Tensor[]): tf.Tensor {
+  return tf.addN(xs.map((x) => tf.sum(tf.mul(x, 0))));
+}
+
+/**
+ * Projection of a group's tensors with tfjs ops; returns the new values (same order). A group
+ * with a non-finite entry comes back all NaN (see `projectOnto`): the flag added is 0 otherwise.
+ */
 function projectTf(p: ProjectionSpec, xs: tf.Tensor[], x0: tf.Tensor[]): tf.Tensor[] {
   switch (p.kind) {
     case 'none':
       return xs;
-    case 'box':
-      return xs.map((x) => tf.clipByValue(x, p.lo, p.hi));
+    case 'box': {
+      const flag = nonFiniteFlag(xs);
+      return xs.map((x) => tf.add(tf.clipByValue(x, p.lo, p.hi), flag));
+    }
     case 'frobeniusBall': {
+      // Scaled norm: max |δ| factored out before squaring, so no finite δ overflows float32.
+      // A non-finite δ makes it NaN (∞/∞), which then marks the whole group.
       const diffs = xs.map((x, k) => tf.sub(x, x0[k]!));
-      const norm = tf.sqrt(tf.addN(diffs.map((d) => tf.sum(tf.square(d)))));
+      const scale = tf.maximum(tf.max(tf.stack(diffs.map((d) => tf.max(tf.abs(d))))), FLOAT32_MIN_NORMAL);
+      const norm = tf.mul(scale, tf.sqrt(tf.addN(diffs.map((d) => tf.sum(tf.square(tf.div(d, scale)))))));
       const outside = tf.greater(norm, p.radius);
       const f = tf.div(p.radius, norm);
+      const flag = tf.mul(norm, 0);
       return xs.map((x, k) =>
-        tf.where(tf.broadcastTo(outside, x.shape), tf.add(x0[k]!, tf.mul(diffs[k]!, f)), x),
+        tf.add(tf.where(tf.broadcastTo(outside, x.shape), tf.add(x0[k]!, tf.mul(diffs[k]!, f)), x), flag),
       );
     }
     case 'zetaKappa': {
-      if (p.method === 'paperHeuristic') return xs.map((x) => paperTf(x, p.zeta, p.kappa));
+      const flag = nonFiniteFlag(xs);
+      if (p.method === 'paperHeuristic') return xs.map((x) => tf.add(paperTf(x, p.zeta, p.kappa), flag));
       const all = tf.concat(xs.map((x) => tf.reshape(x, [-1])));
       const t = zetaKappaLevelTf(all as tf.Tensor1D, p.zeta, p.kappa);
-      return xs.map((x) => tf.minimum(tf.maximum(x, t), tf.mul(t, p.kappa)));
+      return xs.map((x) => tf.add(tf.minimum(tf.maximum(x, t), tf.mul(t, p.kappa)), flag));
     }
   }
 }
