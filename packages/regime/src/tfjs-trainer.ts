@@ -60,8 +60,10 @@ export function batchIndices(n: number, batchSize: number, seed: number, step: n
  * updates and projections by optim's tfjs lowering of the optimizer spec. Full batch by default;
  * with `batchSize`, mini-batches in a seeded order that depends only on (seed, step)
  * ({@link batchIndices}). Works for every model spec and on every tfjs backend; the ONNX trainer
- * is the fast path for the papers' models. `run(k)` stops early at an iterate whose (batch) loss is
- * non-finite and resolves to that loss, without stepping from it (`state().step` says where).
+ * is the fast path for the papers' models. `run(k)` stops early at an iterate whose (batch) loss or
+ * a parameter is non-finite and resolves to that loss (NaN for a parameter), without stepping
+ * from it (`state().step` says where). A non-finite gradient at a finite iterate ends the run one
+ * step later, at an iterate whose parameters with that gradient are NaN (where the update leads).
  */
 export async function createTfjsTrainer(tf: TfModule, config: TrainerConfig): Promise<Trainer> {
   const { spec, loss } = config;
@@ -98,8 +100,12 @@ export async function createTfjsTrainer(tf: TfModule, config: TrainerConfig): Pr
     return { value, grads: out };
   };
 
+  /** loss + Σ_p Σ p·0: the loss when every parameter entry is finite, NaN otherwise. */
+  const checked = (l: tfc.Scalar): tfc.Scalar =>
+    tf.addN([l, ...names.map((nm) => tf.sum(tf.mul(vars[nm]!, 0)))]) as tfc.Scalar;
+
   const fullLoss = async (): Promise<number> => {
-    const l = tf.tidy(() => lossOf(vars, X, Y));
+    const l = tf.tidy(() => checked(lossOf(vars, X, Y)));
     const v = (await l.data())[0]!;
     l.dispose();
     return v;
@@ -132,12 +138,26 @@ export async function createTfjsTrainer(tf: TfModule, config: TrainerConfig): Pr
             y = tf.gather(Y, idx);
           }
           const { value, grads } = lossAndGrads(x, y);
-          const v = value.dataSync()[0]!;
-          // A non-finite loss at this iterate: stop here (no step), the caller sees it.
+          // One sync: the checked loss, then per parameter Σ grad·0 (NaN iff its gradient has a
+          // NaN or infinite entry).
+          const probe = tf
+            .stack([checked(value), ...names.map((nm) => tf.sum(tf.mul(grads[nm]!, 0)))])
+            .dataSync();
+          const v = probe[0]!;
+          // A non-finite loss or parameter at this iterate: stop here (no step), the caller sees it.
           if (!Number.isFinite(v)) bad = v;
-          else opt.step(grads);
+          else if (names.some((_, i) => !Number.isFinite(probe[i + 1]!))) {
+            // A finite iterate with a non-finite gradient: the step from it leaves the finite range
+            // (the fused ONNX step then yields ±∞/NaN). Record that iterate, with the parameters
+            // whose gradient is non-finite set to NaN, and stop there.
+            names.forEach((nm, i) => {
+              if (!Number.isFinite(probe[i + 1]!)) vars[nm]!.assign(tf.fill(vars[nm]!.shape, Number.NaN));
+            });
+            step++;
+            bad = Number.NaN;
+          } else opt.step(grads);
         });
-        if (bad !== undefined) return batchSize === undefined ? bad : fullLoss();
+        if (bad !== undefined) return bad;
         step++;
       }
       return fullLoss();
@@ -145,7 +165,9 @@ export async function createTfjsTrainer(tf: TfModule, config: TrainerConfig): Pr
     async evaluate() {
       check();
       const { value, grads } = lossAndGrads(X, Y);
-      const lossValue = (await value.data())[0]!;
+      const checkedValue = checked(value);
+      const lossValue = (await checkedValue.data())[0]!;
+      checkedValue.dispose();
       const out: ParamTree = {};
       for (const name of names) {
         const g = grads[name]!;

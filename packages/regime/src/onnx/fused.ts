@@ -43,6 +43,29 @@ export interface FusedDesc {
   ): { params: Record<string, string>; slots: Record<string, string> };
 }
 
+/**
+ * The loss with a non-finite check of the parameters folded in: loss + Σ_p Σ p·0, which equals the
+ * loss when every parameter entry is finite and is NaN otherwise (x·0 is NaN exactly for NaN and
+ * ±∞). A blown-up iterate therefore reads as a non-finite loss even where the forward pass would
+ * saturate (tanh(∞) = 1). One elementwise pass and one reduction per parameter.
+ */
+function checkedLoss(g: OnnxGraph, desc: FusedDesc, loss: string, params: Record<string, string>): string {
+  const lead = desc.lossShape.length;
+  let out = loss;
+  for (const [name, shape] of Object.entries(desc.paramShapes)) {
+    const axes = shape.map((_, i) => i).slice(lead);
+    if (axes.length === 0) {
+      out = g.op('Add', [out, g.op('Mul', [params[name]!, g.scalar(0)])]);
+      continue;
+    }
+    const zero = g.op('ReduceSum', [g.op('Mul', [params[name]!, g.scalar(0)]), g.ints(axes)], {
+      keepdims: attr.i(0),
+    });
+    out = g.op('Add', [out, zero]);
+  }
+  return out;
+}
+
 interface StateIO {
   params: Record<string, string>;
   slots: Record<string, string>;
@@ -68,7 +91,7 @@ function emitStep(
     step: cur.step,
   });
   const step = g.op('Add', [cur.step, g.constant({ dtype: 'int64', shape: [], values: [1] })]);
-  return { params: opt.params, slots: opt.slots, step, loss: model.loss };
+  return { params: opt.params, slots: opt.slots, step, loss: checkedLoss(g, desc, model.loss, cur.params) };
 }
 
 /**
@@ -76,7 +99,8 @@ function emitStep(
  * `h.<hyper>`, `step` (int64 []), and with mini-batches `idx` ([b] or [K, b] int64).
  * Outputs: `P.<param>`, `S.<slot>`, `step_out`, and `loss`: for K = 1 the loss at the input
  * iterate; for K > 1 (an ONNX Loop over K steps) the full-data loss at the iterate reached,
- * plus `losses` [K, ...] (the loss at each step's input iterate).
+ * plus `losses` [K, ...] (the loss at each step's input iterate). Every loss is NaN at an iterate
+ * with a non-finite parameter (see `checkedLoss`), so a blown-up iterate is never read as finite.
  */
 export function buildFusedStep(desc: FusedDesc, stepsPerCall: number): Uint8Array {
   const K = stepsPerCall;
@@ -147,11 +171,15 @@ export function buildFusedStep(desc: FusedDesc, stepsPerCall: number): Uint8Arra
   for (const [i, s] of slotNames.entries()) fin.slots[s] = outs[names.length + i]!;
   outputs(fin);
   g.output(outs[outs.length - 1]!, 'float32', [K, ...desc.lossShape], 'losses');
-  g.output(desc.emitModel(g, X, Y, fin.params, false).loss, 'float32', desc.lossShape, 'loss');
+  const finLoss = desc.emitModel(g, X, Y, fin.params, false).loss;
+  g.output(checkedLoss(g, desc, finLoss, fin.params), 'float32', desc.lossShape, 'loss');
   return g.toModel();
 }
 
-/** Loss (and, with `gradients`, `grad.<param>`) at inputs `X`, `Y`, `p.<param>`. */
+/**
+ * Loss (and, with `gradients`, `grad.<param>`) at inputs `X`, `Y`, `p.<param>`; NaN loss at an
+ * iterate with a non-finite parameter.
+ */
 export function buildFusedEval(desc: FusedDesc, gradients: boolean): Uint8Array {
   const g = new OnnxGraph(gradients ? 'evalgrad' : 'evalloss');
   const X = g.input('X', 'float32', ['n', desc.d]);
@@ -160,7 +188,7 @@ export function buildFusedEval(desc: FusedDesc, gradients: boolean): Uint8Array 
   for (const [name, shape] of Object.entries(desc.paramShapes))
     params[name] = g.input(`p.${name}`, 'float32', shape);
   const out = desc.emitModel(g, X, Y, params, gradients);
-  g.output(out.loss, 'float32', desc.lossShape, 'loss');
+  g.output(checkedLoss(g, desc, out.loss, params), 'float32', desc.lossShape, 'loss');
   if (gradients)
     for (const [name, shape] of Object.entries(desc.paramShapes))
       g.output(out.grads[name]!, 'float32', shape, `grad.${name}`);

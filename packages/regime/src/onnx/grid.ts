@@ -37,8 +37,18 @@ export interface GridTrainer {
   /** Number of configurations G. */
   readonly size: number;
   readonly info: TrainerInfo;
-  /** Runs `steps` steps of every configuration; resolves to each one's loss at the iterate reached. */
+  /**
+   * Runs `steps` steps of every configuration; resolves to each one's loss at the iterate reached
+   * (NaN where a parameter is non-finite). A configuration that diverged keeps stepping (its
+   * values stay non-finite and do not touch the others'); see {@link GridTrainer.divergedAt}.
+   */
   run(steps: number): Promise<number[]>;
+  /**
+   * Per configuration, the first step whose iterate has a non-finite loss or parameter (exact:
+   * every step's loss at its input iterate comes out of the fused graph), or undefined while it
+   * is finite. Counted since creation or the last {@link GridTrainer.setStates}.
+   */
+  divergedAt(): (number | undefined)[];
   /** A copy of every configuration's state, in the order of the configs. */
   states(): Promise<TrainerState[]>;
   /**
@@ -338,8 +348,18 @@ export async function createOnnxGridTrainer(
   const check = (): void => {
     if (disposed) throw new Error('onnx grid trainer: used after dispose()');
   };
+  let diverged: (number | undefined)[] = new Array(G).fill(undefined);
+  /** Records the first non-finite loss of each configuration; `losses` is [count, G], from `from` on. */
+  const noteLosses = (losses: Float32Array, from: number): void => {
+    for (let i = 0; i < losses.length; i++) {
+      const c = i % G;
+      if (diverged[c] === undefined && !Number.isFinite(losses[i]!)) diverged[c] = from + Math.floor(i / G);
+    }
+  };
   const advance = async (session: InferenceSession, count: number): Promise<Float32Array> => {
     const out = await session.run({ ...constFeeds, ...state, step: stepTensor });
+    // the losses at the iterates this call stepped from: `loss` for one step, `losses` for a Loop
+    noteLosses((count === 1 ? out.loss! : out.losses!).data as Float32Array, step);
     const next: Record<string, Tensor> = {};
     for (const name of Object.keys(plan.shapes)) next[`p.${name}`] = out[`P.${name}`]!;
     for (const s of Object.keys(slotShapes)) next[`s.${s}`] = out[`S.${s}`]!;
@@ -362,8 +382,10 @@ export async function createOnnxGridTrainer(
         for (const name of Object.keys(plan.shapes)) feeds[`p.${name}`] = state[`p.${name}`]!;
         final = (await lossSession.run(feeds)).loss!.data as Float32Array;
       }
+      noteLosses(final, step);
       return Array.from(final);
     },
+    divergedAt: () => [...diverged],
     async states(): Promise<TrainerState[]> {
       check();
       const slice = (
@@ -430,6 +452,7 @@ export async function createOnnxGridTrainer(
           anchorTrees[c]![name] = { shape: [...plan.shapes[name]!], data: st.anchors[name]!.data.slice() };
       step = s0;
       stepTensor = stepTensorOf(s0);
+      diverged = new Array(G).fill(undefined);
     },
     async dispose() {
       if (disposed) return;

@@ -160,7 +160,9 @@ function f32(engine: OnnxEngineLike, data: Float32Array, shape: readonly number[
  * call's inputs, so the iterate never passes through host-side arithmetic; X, Y and the anchors
  * are ort tensors made once. Full batch, or mini-batches in the order of `batchIndices` (the same
  * batches as the tfjs trainer), gathered in-graph. Gives the iterates of the tfjs reference
- * trainer and of the host optimizer to float32 tolerance.
+ * trainer and of the host optimizer to float32 tolerance. Like the tfjs trainer, `run(k)` stops
+ * early at the first iterate whose loss or a parameter is non-finite and resolves to that (NaN
+ * or ±∞) loss without stepping from it (`state().step` says where).
  *
  * @param engine - a started onnxruntime engine (`startOnnx()` of @narrownet/engine)
  * @param config - model, loss, optimizer, initial parameters, anchors and data
@@ -242,32 +244,37 @@ export async function createOnnxTrainer(
     ]);
     return Object.fromEntries(session.outputNames.map((o) => [o, spare![o] ?? null]));
   };
-  const advance = async (session: InferenceSession, count: number): Promise<number> => {
+  /** One session call; its outputs (the state `count` steps on) are committed only on `commit`. */
+  const call = async (session: InferenceSession, count: number) => {
     const feeds = { X, Y, ...params, ...slots, ...anchorFeeds, step: stepTensor, ...batchFeed(count) };
     const fetches = fetchesFor(session);
     const out = fetches ? await session.run(feeds, fetches) : await session.run(feeds);
-    const nextParams: Record<string, Tensor> = {};
-    const nextSlots: Record<string, Tensor> = {};
-    if (fetches) {
-      const old: Record<string, Tensor> = {};
-      for (const name of names) {
-        nextParams[`p.${name}`] = fetches[`P.${name}`]!;
-        old[`P.${name}`] = params[`p.${name}`]!;
+    const commit = (): void => {
+      const nextParams: Record<string, Tensor> = {};
+      const nextSlots: Record<string, Tensor> = {};
+      if (fetches) {
+        const old: Record<string, Tensor> = {};
+        for (const name of names) {
+          nextParams[`p.${name}`] = fetches[`P.${name}`]!;
+          old[`P.${name}`] = params[`p.${name}`]!;
+        }
+        for (const s of slotNames) {
+          nextSlots[`s.${s}`] = fetches[`S.${s}`]!;
+          old[`S.${s}`] = slots[`s.${s}`]!;
+        }
+        spare = old;
+      } else {
+        for (const name of names) nextParams[`p.${name}`] = out[`P.${name}`]!;
+        for (const s of slotNames) nextSlots[`s.${s}`] = out[`S.${s}`]!;
       }
-      for (const s of slotNames) {
-        nextSlots[`s.${s}`] = fetches[`S.${s}`]!;
-        old[`S.${s}`] = slots[`s.${s}`]!;
-      }
-      spare = old;
-    } else {
-      for (const name of names) nextParams[`p.${name}`] = out[`P.${name}`]!;
-      for (const s of slotNames) nextSlots[`s.${s}`] = out[`S.${s}`]!;
-    }
-    params = nextParams;
-    slots = nextSlots;
-    stepTensor = out.step_out!;
-    step += count;
-    return (out.loss!.data as Float32Array)[0]!;
+      params = nextParams;
+      slots = nextSlots;
+      stepTensor = out.step_out!;
+      step += count;
+    };
+    // the loss at each iterate the call stepped from (NaN where a parameter is non-finite)
+    const stepLosses = (count === 1 ? out.loss! : out.losses!).data as Float32Array;
+    return { commit, stepLosses, loss: (out.loss!.data as Float32Array)[0]! };
   };
   const currentLoss = async (): Promise<number> => {
     const out = await lossSession.run({ X, Y, ...params });
@@ -283,8 +290,23 @@ export async function createOnnxTrainer(
       check();
       if (!Number.isInteger(steps) || steps < 0)
         throw new RangeError(`onnx trainer.run: steps must be an integer ≥ 0, got ${steps}`);
-      const final = await advanceInChunks(steps, K, loopSession, stepSession, advance);
-      // A fused call already returns the full-data loss at the iterate reached.
+      let remaining = steps;
+      let final: number | undefined;
+      while (remaining > 0) {
+        const count = loopSession && remaining >= K ? K : 1;
+        const r = await call(count === 1 ? stepSession : loopSession!, count);
+        const bad = r.stepLosses.findIndex((l) => !Number.isFinite(l));
+        if (bad >= 0) {
+          // The iterate `bad` steps in has a non-finite loss or parameter: drop the call's outputs,
+          // step up to that iterate and stop there (as the tfjs trainer does).
+          for (let i = 0; i < bad; i++) (await call(stepSession, 1)).commit();
+          return r.stepLosses[bad]!;
+        }
+        r.commit();
+        remaining -= count;
+        // a fused call already returns the full-data loss at the iterate reached
+        final = count > 1 ? r.loss : undefined;
+      }
       return final !== undefined ? final : currentLoss();
     },
     async evaluate() {
