@@ -11,6 +11,7 @@ import {
   paramShapes,
 } from '@narrownet/models';
 import { createTfOptimizer } from '@narrownet/optim';
+import { checkFiniteData } from './data.js';
 import type { Trainer, TrainerConfig, TrainerInfo, TrainerState } from './trainer.js';
 
 /** The tfjs-core module (the one the engine started). */
@@ -27,6 +28,7 @@ function checkData(config: TrainerConfig): { n: number; d: number; k: number } {
     throw new RangeError(`trainer: data.X has ${data.X.length} entries, expected n·d = ${n}·${d}`);
   if (data.Y.length !== n * k)
     throw new RangeError(`trainer: data.Y has ${data.Y.length} entries, expected n·k = ${n}·${k}`);
+  checkFiniteData(data, { X: d, Y: k }, 'trainer');
   const b = config.batchSize;
   if (b !== undefined && (!Number.isInteger(b) || b <= 0 || b > n))
     throw new RangeError(`trainer: batchSize must be an integer in [1, n = ${n}], got ${b}`);

@@ -5,10 +5,13 @@ import {
   type ParamTree,
   cloneParams,
   createRng,
+  inputDim,
   loadCheckpoint,
+  outputDim,
   saveCheckpoint,
 } from '@narrownet/models';
 import { kktResidual } from '@narrownet/optim';
+import { checkFiniteData } from './data.js';
 import { type RegimeSpec, validateRegime } from './regime.js';
 import type { Trainer, TrainerConfig, TrainerInfo, TrainerState } from './trainer.js';
 
@@ -42,7 +45,8 @@ export interface StepMetrics {
   distance: Record<string, number>;
   /**
    * KKT residual of the constrained problem: ‖θ − P(θ − η∇ℓ)‖/η over all groups (optim's
-   * kktResidual; with no constraints this is ‖∇ℓ‖).
+   * kktResidual; with no constraints this is ‖∇ℓ‖). NaN (and no `groups`) when the gradient has a
+   * non-finite entry.
    */
   kktResidual: number;
   groups: GroupMetrics[];
@@ -128,6 +132,20 @@ function positiveInt(v: number | undefined, name: string, allowZero = false): vo
     throw new RangeError(`train: ${name} must be an integer ≥ ${allowZero ? 0 : 1}, got ${v}`);
 }
 
+/** Shapes and finiteness of the training data against the regime's model (errors name the array). */
+function checkTrainData(regime: RegimeSpec, data: TrainData): void {
+  if (data === null || typeof data !== 'object') throw new TypeError('train: data must be { X, Y, n }');
+  const cols = { X: inputDim(regime.model), Y: outputDim(regime.model) };
+  if (!Number.isInteger(data.n) || data.n <= 0)
+    throw new RangeError(`train: data.n must be a positive integer, got ${data.n}`);
+  for (const name of ['X', 'Y'] as const)
+    if (!(data[name] instanceof Float32Array) || data[name].length !== data.n * cols[name])
+      throw new RangeError(
+        `train: data.${name} must be a Float32Array of n·${cols[name]} = ${data.n * cols[name]} entries, got ${data[name]?.length}`,
+      );
+  checkFiniteData(data, cols, 'train');
+}
+
 /** Writes a checkpoint of a trainer state that {@link train} can resume from. */
 export function saveTrainCheckpoint(
   path: string,
@@ -178,6 +196,7 @@ export async function train(
   options: TrainOptions,
 ): Promise<TrainResult> {
   validateRegime(regime);
+  checkTrainData(regime, data);
   const t0 = performance.now();
   const budget = options.steps ?? regime.stopping.maxSteps;
   const evalEvery = options.evalEvery ?? 100;
@@ -219,7 +238,11 @@ export async function train(
 
     const record = async (state: TrainerState): Promise<StepMetrics> => {
       const { loss, grads } = await trainer.evaluate();
-      const kkt = kktResidual(regime.optimizer, state.params, grads, state.anchors, eta);
+      // a finite iterate can have a non-finite gradient (the run then diverges on the next step)
+      const finiteGrads = Object.values(grads).every((g) => g.data.every(Number.isFinite));
+      const kkt = finiteGrads
+        ? kktResidual(regime.optimizer, state.params, grads, state.anchors, eta)
+        : { residual: Number.NaN, groups: [] };
       const distance: Record<string, number> = {};
       for (const [k, p] of Object.entries(state.params)) distance[k] = frob(p, state.anchors[k]);
       const m: StepMetrics = {

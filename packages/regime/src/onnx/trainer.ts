@@ -11,6 +11,7 @@ import {
 import { type OptimizerSpec, lowerOptimizerOnnx, onnxSlotShapes } from '@narrownet/optim';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { batchIndices } from '../tfjs-trainer.js';
+import { checkFiniteData } from '../data.js';
 import type { Trainer, TrainerConfig, TrainerInfo, TrainerState } from '../trainer.js';
 import { type OnnxEngineLike, checkEngine } from './engine.js';
 import { type FusedDesc, buildFusedEval, buildFusedStep } from './fused.js';
@@ -63,6 +64,7 @@ export function planStep(config: TrainerConfig, where: string): StepPlan {
     throw new RangeError(`${where}: data.X must be a Float32Array of n·d = ${n}·${d} entries`);
   if (!(config.data.Y instanceof Float32Array) || config.data.Y.length !== n * k)
     throw new RangeError(`${where}: data.Y must be a Float32Array of n·k = ${n}·${k} entries`);
+  checkFiniteData(config.data, { X: d, Y: k }, where);
   const b = config.batchSize;
   if (b !== undefined && (!Number.isInteger(b) || b <= 0 || b > n))
     throw new RangeError(`${where}: batchSize must be an integer in [1, n = ${n}], got ${b}`);
