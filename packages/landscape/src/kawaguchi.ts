@@ -461,11 +461,19 @@ function orthonormalise(col: Float64Array, basis: Float64Array[], tol: number): 
 
 /** Result of {@link kawaguchiBound}. */
 export interface KawaguchiBoundResult {
-  /** The right-hand side of eq. (5.1): basisRegression − improvement. */
+  /**
+   * The right-hand side of eq. (5.1), computed as its own least-squares residual (not clamped to
+   * `basisRegression`; see `improvement`).
+   */
   bound: number;
   /** ½‖P_N[Φ⁽ˢ⁾] Y‖²_F: the global minimum of basis-function regression with basis Φ⁽ˢ⁾. */
   basisRegression: number;
-  /** Σ_{l≤H} Σ_k ½‖P[N_k⁽ˡ⁾ P_N[Φ̄⁽ˢ⁾] D_k⁽ˡ⁾] vec(Y)‖² ≥ 0 (the width/depth improvement). */
+  /**
+   * basisRegression − bound: Σ_{l≤H} Σ_k ½‖P[N_k⁽ˡ⁾ P_N[Φ̄⁽ˢ⁾] D_k⁽ˡ⁾] vec(Y)‖², ≥ 0 in exact
+   * arithmetic. Both terms are reported as computed, so a negative value shows a numerical
+   * inconsistency (e.g. the rank cutoff of the larger matrix dropping directions of Φ⁽ˢ⁾ whose
+   * scale is far below the D blocks') instead of hiding it.
+   */
   improvement: number;
   /** The layer indices S used (0 = the input X). */
   S: number[];
@@ -524,7 +532,7 @@ export function kawaguchiBound(
   const k = half ? 0.5 : 1;
   const basisRegression = k * leastSquaresResidual(phiCols(), N, y, criterion).residual2;
   const all = [...phiCols(), ...blocks.flatMap((b) => b.columns)];
-  const bound = Math.min(k * leastSquaresResidual(all, N, y, criterion).residual2, basisRegression);
+  const bound = k * leastSquaresResidual(all, N, y, criterion).residual2;
   return { bound, basisRegression, improvement: basisRegression - bound, S, halfConvention: half };
 }
 

@@ -107,6 +107,7 @@ describe('kawaguchiLossDense', () => {
       const k = spec.kind === 'mlp' ? spec.layers[spec.layers.length - 1]! : 1;
       const Y = gaussian(2, n * k);
       const { A } = fdJacobian(spec, params, X, n);
+      expect(Object.keys(paramShapes(spec))).toEqual(['W1', 'b1', 'W2', 'b2', 'W3', 'b3']);
       const expected = lsResidual(A, Y, n, k);
       const got = kawaguchiLossDense(spec, params, X, Y, n);
       expect(got.halfConvention).toBe(true);
@@ -305,21 +306,79 @@ describe('kawaguchiShallowSum (Prop. 1 / eq. 4.2 sum form)', () => {
 });
 
 describe('kawaguchiBound (Thm. 2 / Cor. 1)', () => {
-  it('basis term is the linear-regression residual for S = [0]; bound ≤ basis term', () => {
-    const spec: ModelSpec = { kind: 'mlp', layers: [3, 4, 4, 1], activation: 'relu' };
-    const n = 30;
+  const spec: ModelSpec = { kind: 'mlp', layers: [3, 4, 4, 1], activation: 'relu', bias: true };
+
+  /** Post-activations Φ⁽¹⁾, Φ⁽²⁾ of the [3, 4, 4, 1] relu net, computed by hand (n×4 each). */
+  function hidden(params: P, X: Float64Array, n: number): Matrix[] {
+    let prev = new Matrix(n, 3);
+    for (let i = 0; i < n; i++) for (let j = 0; j < 3; j++) prev.set(i, j, X[i * 3 + j]!);
+    const out: Matrix[] = [];
+    for (const l of [1, 2]) {
+      const W = params[`W${l}`]!;
+      const b = params[`b${l}`]!;
+      const din = prev.columns;
+      const next = new Matrix(n, 4);
+      for (let i = 0; i < n; i++)
+        for (let k = 0; k < 4; k++) {
+          let z = b[k]!;
+          for (let j = 0; j < din; j++) z += W[k * din + j]! * prev.get(i, j);
+          next.set(i, k, Math.max(z, 0));
+        }
+      out.push(next);
+      prev = next;
+    }
+    return out;
+  }
+
+  it('both terms equal an independent computation (finite-difference D blocks, ml-matrix SVD) for S = [0, 2]', () => {
+    const n = 80;
     const params = randomParams(spec, 51);
     const X = gaussian(52, n * 3);
     const Y = gaussian(53, n);
     const b = kawaguchiBound(spec, params, X, Y, n, { S: [0, 2] });
-    const lin = kawaguchiBound(spec, params, X, Y, n, { S: [0] });
+    // Φ⁽ˢ⁾ = [X, Φ⁽²⁾]; D⁽ˡ⁾ for l ≤ H = 2: ∂Ŷ/∂(W1, b1, W2, b2) by central differences
     const Xm = new Matrix(n, 3);
     for (let i = 0; i < n; i++) for (let j = 0; j < 3; j++) Xm.set(i, j, X[i * 3 + j]!);
+    const basis = new Matrix(n, 7);
+    basis.setSubMatrix(Xm, 0, 0);
+    basis.setSubMatrix(hidden(params, X, n)[1]!, 0, 3);
+    const { A } = fdJacobian(spec, params, X, n);
+    expect(Object.keys(paramShapes(spec))).toEqual(['W1', 'b1', 'W2', 'b2', 'W3', 'b3']);
+    // fdJacobian's columns follow paramShapes order: W1 (12), b1 (4), W2 (16), b2 (4), W3, b3
+    const D = A.subMatrix(0, n - 1, 0, 12 + 4 + 16 + 4 - 1);
+    const joint = new Matrix(n, 7 + D.columns);
+    joint.setSubMatrix(basis, 0, 0);
+    joint.setSubMatrix(D, 0, 7);
+    const wantBasis = lsResidual(basis, Y, n, 1);
+    const wantBound = lsResidual(joint, Y, n, 1);
+    expect(Math.abs(b.basisRegression - wantBasis) / wantBasis).toBeLessThan(1e-8);
+    expect(Math.abs(b.bound - wantBound) / wantBound).toBeLessThan(1e-6);
+    expect(b.improvement).toBe(b.basisRegression - b.bound);
+    // span(Φ) ⊆ span([Φ, D]): a property of the two computed residuals (no clamp makes it true)
+    expect(b.bound).toBeLessThanOrEqual(b.basisRegression * (1 + 1e-12));
+    const lin = kawaguchiBound(spec, params, X, Y, n, { S: [0] });
     expect(Math.abs(lin.basisRegression - lsResidual(Xm, Y, n, 1)) / lin.basisRegression).toBeLessThan(1e-10);
-    expect(b.bound).toBeLessThanOrEqual(b.basisRegression);
-    expect(b.improvement).toBeGreaterThanOrEqual(0);
     expect(b.basisRegression).toBeLessThanOrEqual(lin.basisRegression * (1 + 1e-12));
     expect(() => kawaguchiBound(spec, params, X, Y, n, { S: [3] })).toThrow(/options.S\[0\]/);
+  });
+
+  it("reports the terms as computed: a rank cutoff that drops Φ's tiny columns shows as improvement < 0", () => {
+    // X at scale 1e-17 with Y = X·β·1e17 in its span: basis regression on X alone keeps X's columns
+    // (its own σ_max is tiny too) and fits Y exactly, but next to O(1) bias columns X is below
+    // the cutoff ε·σ_max of the joint matrix, so the joint residual is Y's distance from the
+    // constant direction. The old clamp min(bound, basisRegression) reported 0 improvement.
+    const n = 30;
+    const params = randomParams(spec, 51);
+    const X = gaussian(52, n * 3).map((x) => x * 1e-17);
+    const beta = [0.7, -1.2, 0.4];
+    const Y = new Float64Array(n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < 3; j++) Y[i] += beta[j]! * X[i * 3 + j]! * 1e17;
+    const b = kawaguchiBound(spec, params, X, Y, n, { S: [0] });
+    const mean = Y.reduce((s, v) => s + v, 0) / n;
+    const centred = 0.5 * Y.reduce((s, v) => s + (v - mean) ** 2, 0);
+    expect(b.basisRegression).toBeLessThan(1e-20 * centred);
+    expect(Math.abs(b.bound - centred) / centred).toBeLessThan(1e-6);
+    expect(b.improvement).toBeLessThan(0);
   });
 });
 
