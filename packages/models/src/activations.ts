@@ -30,7 +30,11 @@ export interface Activation {
   readonly slope: number;
   /** σ(x) in float64. */
   f(x: number): number;
-  /** σ'(x) in float64 (at a kink: the left derivative for relu/leakyRelu (0, slope), 0 for abs, as tfjs). */
+  /**
+   * σ'(x) in float64. At a kink: the left derivative for relu/leakyRelu (0, slope), as tfjs's
+   * autodiff and the ONNX lowering; 0 for abs, as the ONNX lowering (tfjs's autodiff of abs gives
+   * −1 at 0, its left derivative).
+   */
   df(x: number): number;
   /** True when σ is piecewise linear (relu, leakyRelu, abs, identity). */
   readonly piecewiseLinear: boolean;

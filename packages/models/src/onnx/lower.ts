@@ -37,7 +37,8 @@ export interface LoweredActivation {
 
 /**
  * Emits σ(z) and (with `needGrad`) σ'(z) elementwise into `g`, with the derivative conventions of
- * `activation(spec).df` (relu/leakyRelu: right derivative at 0; abs: 0 at 0; gelu exact erf).
+ * `activation(spec).df` (relu/leakyRelu: the left derivative at 0, i.e. 0 and the slope, as tfjs;
+ * abs: 0 at 0; gelu exact erf).
  */
 export function lowerActivationOnnx(
   g: OnnxGraph,
@@ -142,8 +143,8 @@ function requireParam(names: LoweringInputs, name: string): string {
 /**
  * Emits, into `g`, the forward pass of `spec`, its `loss` against Y and the ANALYTIC gradient of
  * the loss with respect to every parameter (hand-derived backpropagation; the ONNX twin of
- * `lossAndGrad64`). Activation derivatives follow `activation(spec).df` (relu/leakyRelu: right
- * derivative at 0; abs: 0 at 0). Works for any number of rows n (the graph's batch dimension).
+ * `lossAndGrad64`). Activation derivatives follow `activation(spec).df` (relu/leakyRelu: left
+ * derivative at 0, i.e. 0 and the slope; abs: 0 at 0). Works for any number of rows n (the graph's batch dimension).
  *
  * Paired nets are lowered with one matrix product for both halves: f = σ(XWᵀ)·[v; −v].
  *
