@@ -1,3 +1,4 @@
+import { checkNumber, checkObject } from './check.js';
 import type { ProjectionSpec } from './spec.js';
 
 /** Smallest positive normal float32: the floor of a scaled norm's scale (0/0 would be NaN). */
@@ -7,46 +8,36 @@ export const FLOAT32_MIN_NORMAL = 2 ** -126;
 export type NumArray = Float32Array | Float64Array;
 
 /**
- * Checks a projection spec and throws a RangeError naming the offending field (`where` says
- * which group/parameters it belongs to).
+ * Checks a projection spec and throws a RangeError naming the field by its path (`path` is where
+ * the spec sits, e.g. `optimizer.groups[0].projection`): `<path>.radius: must be a finite number > 0,
+ * got 0`.
  */
-export function validateProjection(spec: ProjectionSpec | undefined, where = 'projection'): void {
+export function validateProjection(spec: ProjectionSpec | undefined, path = 'projection'): void {
   if (spec === undefined) return;
-  if (spec === null || typeof spec !== 'object') throw new TypeError(`${where}: expected an object`);
-  const finite = (v: unknown, field: string): number => {
-    if (typeof v !== 'number' || !Number.isFinite(v)) {
-      throw new RangeError(`${where}: ${field} must be a finite number, got ${JSON.stringify(v)}`);
-    }
-    return v;
-  };
+  checkObject(spec, path);
   switch (spec.kind) {
     case 'none':
       return;
     case 'frobeniusBall':
-      if (!(finite(spec.radius, 'radius') > 0)) {
-        throw new RangeError(`${where}: radius must be > 0, got ${spec.radius}`);
-      }
+      checkNumber(spec.radius, `${path}.radius`, { min: 0, minOpen: true });
       return;
     case 'zetaKappa':
-      if (!(finite(spec.zeta, 'zeta') > 0))
-        throw new RangeError(`${where}: zeta must be > 0, got ${spec.zeta}`);
-      if (!(finite(spec.kappa, 'kappa') >= 1)) {
-        throw new RangeError(`${where}: kappa must be ≥ 1, got ${spec.kappa}`);
-      }
+      checkNumber(spec.zeta, `${path}.zeta`, { min: 0, minOpen: true });
+      checkNumber(spec.kappa, `${path}.kappa`, { min: 1 });
       if (spec.method !== 'exact' && spec.method !== 'paperHeuristic') {
         throw new RangeError(
-          `${where}: method must be exact or paperHeuristic, got ${JSON.stringify(spec.method)}`,
+          `${path}.method: must be exact or paperHeuristic, got ${JSON.stringify(spec.method)}`,
         );
       }
       return;
     case 'box':
-      if (finite(spec.lo, 'lo') > finite(spec.hi, 'hi')) {
-        throw new RangeError(`${where}: lo must be ≤ hi, got lo ${spec.lo} > hi ${spec.hi}`);
+      if (checkNumber(spec.lo, `${path}.lo`) > checkNumber(spec.hi, `${path}.hi`)) {
+        throw new RangeError(`${path}.lo: must be ≤ hi, got lo ${spec.lo} > hi ${spec.hi}`);
       }
       return;
     default:
       throw new RangeError(
-        `${where}: unknown kind ${JSON.stringify((spec as { kind?: unknown }).kind)}; expected none, frobeniusBall, zetaKappa or box`,
+        `${path}.kind: unknown projection kind ${JSON.stringify((spec as { kind?: unknown }).kind)}; expected none, frobeniusBall, zetaKappa or box`,
       );
   }
 }

@@ -1,39 +1,31 @@
+import { checkNumber, checkObject } from './check.js';
 import type { ScheduleSpec } from './spec.js';
 
-/** Checks a schedule spec and throws a RangeError naming the offending field. */
-export function validateSchedule(spec: ScheduleSpec | undefined, where = 'schedule'): void {
+/**
+ * Checks a schedule spec and throws a RangeError naming the field by its path (`path` is where the
+ * spec sits, e.g. `optimizer.groups[0].schedule`).
+ */
+export function validateSchedule(spec: ScheduleSpec | undefined, path = 'schedule'): void {
   if (spec === undefined) return;
-  if (spec === null || typeof spec !== 'object') throw new TypeError(`${where}: expected an object`);
+  checkObject(spec, path);
   switch (spec.kind) {
     case 'constant':
       return;
     case 'cosine':
-      if (!Number.isInteger(spec.tMax) || spec.tMax <= 0) {
-        throw new RangeError(`${where}: tMax must be a positive integer, got ${JSON.stringify(spec.tMax)}`);
-      }
-      if (spec.etaMin !== undefined && !(Number.isFinite(spec.etaMin) && spec.etaMin >= 0)) {
-        throw new RangeError(
-          `${where}: etaMin must be a finite number ≥ 0, got ${JSON.stringify(spec.etaMin)}`,
-        );
-      }
+      checkNumber(spec.tMax, `${path}.tMax`, { min: 1, integer: true });
+      if (spec.etaMin !== undefined) checkNumber(spec.etaMin, `${path}.etaMin`, { min: 0 });
       return;
     case 'multistep': {
-      if (!Array.isArray(spec.milestones)) throw new RangeError(`${where}: milestones must be an array`);
-      for (const [i, m] of spec.milestones.entries()) {
-        if (!Number.isInteger(m) || m < 0) {
-          throw new RangeError(`${where}: milestones[${i}] must be an integer ≥ 0, got ${JSON.stringify(m)}`);
-        }
-      }
-      if (spec.gamma !== undefined && !(Number.isFinite(spec.gamma) && spec.gamma >= 0)) {
-        throw new RangeError(
-          `${where}: gamma must be a finite number ≥ 0, got ${JSON.stringify(spec.gamma)}`,
-        );
-      }
+      if (!Array.isArray(spec.milestones))
+        throw new RangeError(`${path}.milestones: must be an array of step numbers`);
+      for (const [i, m] of spec.milestones.entries())
+        checkNumber(m, `${path}.milestones[${i}]`, { min: 0, integer: true });
+      if (spec.gamma !== undefined) checkNumber(spec.gamma, `${path}.gamma`, { min: 0 });
       return;
     }
     default:
       throw new RangeError(
-        `${where}: unknown kind ${JSON.stringify((spec as { kind?: unknown }).kind)}; expected constant, cosine or multistep`,
+        `${path}.kind: unknown schedule kind ${JSON.stringify((spec as { kind?: unknown }).kind)}; expected constant, cosine or multistep`,
       );
   }
 }

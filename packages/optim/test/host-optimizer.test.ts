@@ -189,14 +189,55 @@ describe('host optimizer state, groups and errors', () => {
     ],
   });
   it.each([
-    [{ lr: -1 }, /group 0 \(params W\).*lr/],
-    [{ projection: { kind: 'frobeniusBall', radius: 0 } }, /params W.*radius/],
-    [{ projection: { kind: 'zetaKappa', zeta: -1, kappa: 1, method: 'exact' } }, /params W.*zeta/],
-    [{ projection: { kind: 'zetaKappa', zeta: 1, kappa: 0.9, method: 'exact' } }, /params W.*kappa/],
-    [{ update: { kind: 'sgd', nesterov: true } }, /params W.*nesterov/],
-    [{ update: { kind: 'adam', beta1: 1 } }, /params W.*beta1/],
-    [{ update: { kind: 'rmsprop' } }, /params W.*update kind/],
-    [{ schedule: { kind: 'cosine', tMax: 0 } }, /params W.*tMax/],
+    [{ lr: -1 }, 'optimizer.groups[0].lr: must be a finite number ≥ 0, got -1'],
+    [{ projection: { kind: 'frobeniusBall', radius: 0 } }, 'optimizer.groups[0].projection.radius: must be'],
+    [
+      { projection: { kind: 'zetaKappa', zeta: -1, kappa: 1, method: 'exact' } },
+      'optimizer.groups[0].projection.zeta: must be a finite number > 0, got -1',
+    ],
+    [
+      { projection: { kind: 'zetaKappa', zeta: 1, kappa: 0.9, method: 'exact' } },
+      'optimizer.groups[0].projection.kappa: must be a finite number ≥ 1, got 0.9',
+    ],
+    [{ update: { kind: 'sgd', nesterov: true } }, 'optimizer.groups[0].update.nesterov: needs momentum > 0'],
+    [
+      { update: { kind: 'adam', beta1: 1 } },
+      'optimizer.groups[0].update.beta1: must be a finite number in [0, 1), got 1',
+    ],
+    [{ update: { kind: 'rmsprop' } }, 'optimizer.groups[0].update.kind: unknown update kind "rmsprop"'],
+    [
+      { schedule: { kind: 'cosine', tMax: 0 } },
+      'optimizer.groups[0].schedule.tMax: must be an integer ≥ 1, got 0',
+    ],
+    [
+      { update: { kind: 'sgd', momentum: -1 } },
+      'optimizer.groups[0].update.momentum: must be a finite number in [0, 1), got -1',
+    ],
+    [
+      { update: { kind: 'sgd', momentum: 1 } },
+      'optimizer.groups[0].update.momentum: must be a finite number in [0, 1), got 1',
+    ],
+    [
+      { update: { kind: 'sgd', momentum: 0.5, dampening: 2 } },
+      'optimizer.groups[0].update.dampening: must be a finite number in [0, 1], got 2',
+    ],
+    [
+      { update: { kind: 'adamw', eps: -1 } },
+      'optimizer.groups[0].update.eps: must be a finite number ≥ 0, got -1',
+    ],
+    [
+      { update: { kind: 'sgd', weightDecay: '0.1' } },
+      'optimizer.groups[0].update.weightDecay: must be a finite number ≥ 0, got "0.1"',
+    ],
+    [
+      { schedule: { kind: 'multistep', milestones: [3, 1.5] } },
+      'optimizer.groups[0].schedule.milestones[1]: must be an integer ≥ 0, got 1.5',
+    ],
+    [
+      { projection: { kind: 'ball', radius: 1 } },
+      'optimizer.groups[0].projection.kind: unknown projection kind "ball"',
+    ],
+    [{ projection: { kind: 'box', lo: 1, hi: 0 } }, 'optimizer.groups[0].projection.lo: must be ≤ hi'],
   ])('rejects %j', (over, re) => {
     expect(() => createHostOptimizer(base(over), start())).toThrow(re);
   });

@@ -243,7 +243,7 @@ describe('projection errors name the field', () => {
     [{ kind: 'zetaKappa', zeta: 0.1, kappa: 0.5, method: 'exact' }, /kappa/],
     [{ kind: 'zetaKappa', zeta: 0.1, kappa: 1, method: 'fast' }, /method/],
     [{ kind: 'box', lo: 1, hi: 0 }, /lo/],
-    [{ kind: 'sphere' }, /unknown kind/],
+    [{ kind: 'sphere' }, /projection\.kind: unknown projection kind "sphere"/],
   ])('%j', (spec, re) => {
     expect(() => projectOnto(spec as ProjectionSpec, v)).toThrow(re);
   });
