@@ -4,7 +4,7 @@
  * init of Kawaguchi & Huang 2019.
  * @packageDocumentation
  */
-export { type InitSpec, initParams, songRatioOf } from './init.js';
+export { type InitSpec, initParams, songRatioOf, validateInit } from './init.js';
 export {
   type Distribution,
   type FanMode,

@@ -48,20 +48,62 @@ export type InitSpec =
    */
   | { readonly kind: 'kawaguchiHuang'; readonly cw: number; readonly cb: number };
 
-function positive(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new RangeError(
-      `initParams: ${field} must be a positive finite number, got ${JSON.stringify(value)}`,
-    );
-  }
-  return value;
-}
+const KINDS = ['lecun', 'he', 'glorot', 'varianceScaling', 'mirroredLecun', 'song', 'kawaguchiHuang'];
+const DISTRIBUTIONS: readonly Distribution[] = ['normal', 'truncatedNormal', 'uniform'];
+const MODES: readonly FanMode[] = ['fanIn', 'fanOut', 'fanAvg'];
 
-function nonNegative(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new RangeError(`initParams: ${field} must be a finite number ≥ 0, got ${JSON.stringify(value)}`);
+/**
+ * Checks an init spec field by field and throws a RangeError naming the field by its path
+ * (`path` is where the spec sits, e.g. `init` in a regime): unknown kind, distribution or mode,
+ * non-positive scale/ratio/c, negative cw/cb, non-boolean absOuter. Model-dependent conditions
+ * (an even width for mirroredLecun, one hidden layer for song) are checked by {@link initParams}.
+ * Returns the spec.
+ */
+export function validateInit(init: InitSpec, path = 'init'): InitSpec {
+  if (init === null || typeof init !== 'object' || Array.isArray(init))
+    throw new RangeError(`${path}: must be an init spec object, got ${JSON.stringify(init)}`);
+  const positive = (value: unknown, field: string): void => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+      throw new RangeError(`${path}.${field}: must be a finite number > 0, got ${JSON.stringify(value)}`);
+  };
+  const nonNegative = (value: unknown, field: string): void => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+      throw new RangeError(`${path}.${field}: must be a finite number ≥ 0, got ${JSON.stringify(value)}`);
+  };
+  const oneOf = <T>(value: unknown, field: string, allowed: readonly T[]): void => {
+    if (!allowed.includes(value as T))
+      throw new RangeError(
+        `${path}.${field}: must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`,
+      );
+  };
+  switch (init.kind) {
+    case 'lecun':
+    case 'he':
+    case 'glorot':
+      if (init.distribution !== undefined) oneOf(init.distribution, 'distribution', DISTRIBUTIONS);
+      return init;
+    case 'varianceScaling':
+      positive(init.scale, 'scale');
+      oneOf(init.mode, 'mode', MODES);
+      oneOf(init.distribution, 'distribution', DISTRIBUTIONS);
+      return init;
+    case 'mirroredLecun':
+      if (init.absOuter !== undefined && typeof init.absOuter !== 'boolean')
+        throw new RangeError(`${path}.absOuter: must be a boolean, got ${JSON.stringify(init.absOuter)}`);
+      return init;
+    case 'song':
+      positive(init.ratio, 'ratio');
+      if (init.c !== undefined) positive(init.c, 'c');
+      return init;
+    case 'kawaguchiHuang':
+      nonNegative(init.cw, 'cw');
+      nonNegative(init.cb, 'cb');
+      return init;
+    default:
+      throw new RangeError(
+        `${path}.kind: unknown init kind ${JSON.stringify((init as { kind?: unknown }).kind)}; expected ${KINDS.join(', ')}`,
+      );
   }
-  return value;
 }
 
 function normal(n: number, variance: number, rng: Rng): Float32Array {
@@ -189,11 +231,11 @@ function kawaguchiHuang(spec: ModelSpec, cw: number, cb: number, rng: Rng): Para
 /**
  * Draws the initial parameters of a model. Every parameter draws from its own stream
  * `rng.fork(name)`, so the same seed gives the same tensor for a parameter whatever else the
- * model has. Errors name the offending field (odd width for mirrored init, non-positive scales).
+ * model has. Errors name the offending field ({@link validateInit}; odd width for mirrored init).
  */
 export function initParams(spec: ModelSpec, init: InitSpec, rng: Rng): ParamTree {
   validateSpec(spec);
-  if (init === null || typeof init !== 'object') throw new TypeError('initParams: init must be an object');
+  validateInit(init, 'initParams: init');
   if (!rng || typeof rng.fork !== 'function')
     throw new TypeError('initParams: rng must be an Rng (createRng)');
   switch (init.kind) {
@@ -206,17 +248,13 @@ export function initParams(spec: ModelSpec, init: InitSpec, rng: Rng): ParamTree
       return scaled(spec, 1, 'fanAvg', dist, rng);
     }
     case 'varianceScaling':
-      return scaled(spec, positive(init.scale, 'scale'), init.mode, init.distribution, rng);
+      return scaled(spec, init.scale, init.mode, init.distribution, rng);
     case 'mirroredLecun':
       return mirrored(spec, init.absOuter === true, rng);
     case 'song':
-      return song(spec, positive(init.ratio, 'ratio'), positive(init.c ?? 1, 'c'), rng);
+      return song(spec, init.ratio, init.c ?? 1, rng);
     case 'kawaguchiHuang':
-      return kawaguchiHuang(spec, nonNegative(init.cw, 'cw'), nonNegative(init.cb, 'cb'), rng);
-    default:
-      throw new RangeError(
-        `initParams: unknown init kind ${JSON.stringify((init as { kind?: unknown }).kind)}; expected lecun, he, glorot, varianceScaling, mirroredLecun, song or kawaguchiHuang`,
-      );
+      return kawaguchiHuang(spec, init.cw, init.cb, rng);
   }
 }
 

@@ -1,6 +1,14 @@
 import { type ModelSpec, createRng, erf, forward64, hiddenOutputs64 } from '@narrownet/models';
 import { describe, expect, it } from 'vitest';
-import { TRUNCATED_NORMAL_STD, fans, initParams, songRatioOf, varianceScaling } from '../src/index.js';
+import {
+  type InitSpec,
+  TRUNCATED_NORMAL_STD,
+  fans,
+  initParams,
+  songRatioOf,
+  validateInit,
+  varianceScaling,
+} from '../src/index.js';
 
 /**
  * Statistical tolerance. For N i.i.d. draws x with mean 0 and variance σ², the sample mean has
@@ -301,5 +309,32 @@ describe('initParams errors', () => {
     expect(() =>
       initParams(spec, { kind: 'lecun', distribution: 'laplace' as 'normal' }, createRng(0)),
     ).toThrow(/distribution/);
+  });
+});
+
+describe('validateInit', () => {
+  it('checks every field against its range and names it by its path', () => {
+    const cases: [unknown, string][] = [
+      [{ kind: 'xavier' }, 'init.kind: unknown init kind "xavier"'],
+      [
+        { kind: 'lecun', distribution: 'laplace' },
+        'init.distribution: must be one of normal, truncatedNormal, uniform',
+      ],
+      [
+        { kind: 'varianceScaling', scale: 1, mode: 'fanMid', distribution: 'normal' },
+        'init.mode: must be one of',
+      ],
+      [
+        { kind: 'varianceScaling', scale: 0, mode: 'fanIn', distribution: 'normal' },
+        'init.scale: must be a finite number > 0, got 0',
+      ],
+      [{ kind: 'song', ratio: 2, c: -1 }, 'init.c: must be a finite number > 0, got -1'],
+      [{ kind: 'kawaguchiHuang', cw: 1, cb: '0' }, 'init.cb: must be a finite number ≥ 0, got "0"'],
+      [{ kind: 'mirroredLecun', absOuter: 1 }, 'init.absOuter: must be a boolean, got 1'],
+      [null, 'init: must be an init spec object'],
+    ];
+    for (const [spec, msg] of cases) expect(() => validateInit(spec as InitSpec), msg).toThrow(msg);
+    const ok: InitSpec = { kind: 'song', ratio: 2 };
+    expect(validateInit(ok)).toBe(ok);
   });
 });
