@@ -1,6 +1,6 @@
-import type { InitSpec } from '@narrownet/init';
+import { type InitSpec, validateInit } from '@narrownet/init';
 import { LOSS_NAMES, type LossName, type ModelSpec, paramShapes, validateSpec } from '@narrownet/models';
-import type { OptimizerSpec } from '@narrownet/optim';
+import { type OptimizerSpec, validateOptimizerSpec } from '@narrownet/optim';
 
 /** When a run stops (whichever comes first). */
 export interface StoppingSpec {
@@ -32,51 +32,49 @@ export interface RegimeSpec {
 }
 
 function bad(field: string, msg: string): never {
-  throw new RangeError(`regime: ${field} ${msg}`);
+  throw new RangeError(`regime.${field}: ${msg}`);
+}
+
+/** Runs a sub-validator, prefixing its message with the regime's field path. */
+function under(path: string, check: () => unknown): void {
+  try {
+    check();
+  } catch (e) {
+    if (e instanceof Error) {
+      const own = e.message.startsWith(`${path}.`) || e.message.startsWith(`${path}:`);
+      throw new RangeError(`regime.${own ? e.message : `${path}: ${e.message}`}`);
+    }
+    throw e;
+  }
 }
 
 /**
- * Checks a regime and throws a RangeError naming the offending field (unknown loss, a parameter
- * in no group or in two groups, negative step sizes, non-positive radii, a bad step budget).
- * Returns the regime.
+ * Checks every field of a regime against its range, in one place, and throws a RangeError naming
+ * the field by its path, e.g. `regime.optimizer.groups[0].update.momentum: must be a finite number
+ * in [0, 1), got -1`. The ranges live with the pieces: the model spec (`validateSpec` of
+ * @narrownet/models), the init spec (`validateInit` of @narrownet/init) and the optimizer
+ * (`validateOptimizerSpec` of @narrownet/optim: update, schedule and projection of every group,
+ * every parameter in exactly one group); here: name, loss and stopping rules. Returns the regime.
  */
 export function validateRegime(regime: RegimeSpec): RegimeSpec {
   if (regime === null || typeof regime !== 'object') throw new TypeError('regime: expected an object');
-  if (typeof regime.name !== 'string' || regime.name.length === 0) bad('name', 'must be a non-empty string');
-  validateSpec(regime.model);
-  if (!regime.init || typeof regime.init !== 'object') bad('init', 'must be an InitSpec object');
+  if (typeof regime.name !== 'string' || regime.name.length === 0)
+    bad('name', `must be a non-empty string, got ${JSON.stringify(regime.name)}`);
+  under('model', () => validateSpec(regime.model));
+  under('init', () => validateInit(regime.init, 'init'));
   if (!LOSS_NAMES.includes(regime.loss))
     bad('loss', `must be one of ${LOSS_NAMES.join(', ')}, got ${JSON.stringify(regime.loss)}`);
-  const shapes = paramShapes(regime.model);
-  const seen = new Set<string>();
-  const groups = regime.optimizer?.groups;
-  if (!Array.isArray(groups) || groups.length === 0) bad('optimizer.groups', 'must be a non-empty array');
-  for (const [i, g] of groups.entries()) {
-    const at = `optimizer.groups[${i}]`;
-    if (!Array.isArray(g.params) || g.params.length === 0) bad(`${at}.params`, 'must list parameter names');
-    for (const p of g.params) {
-      if (!(p in shapes))
-        bad(
-          `${at}.params`,
-          `names "${p}", which is not a parameter of the model (${Object.keys(shapes).join(', ')})`,
-        );
-      if (seen.has(p)) bad(`${at}.params`, `names "${p}", which is already in an earlier group`);
-      seen.add(p);
-    }
-    if (typeof g.lr !== 'number' || !Number.isFinite(g.lr) || g.lr < 0)
-      bad(`${at}.lr`, `must be a finite number ≥ 0, got ${JSON.stringify(g.lr)}`);
-    const pr = g.projection;
-    if (pr?.kind === 'frobeniusBall' && !(pr.radius > 0))
-      bad(`${at}.projection.radius`, `must be > 0, got ${JSON.stringify(pr.radius)}`);
-    if (pr?.kind === 'zetaKappa' && (!(pr.zeta > 0) || !(pr.kappa >= 1)))
-      bad(`${at}.projection`, `needs zeta > 0 and kappa ≥ 1, got zeta=${pr.zeta}, kappa=${pr.kappa}`);
-  }
-  for (const p of Object.keys(shapes))
-    if (!seen.has(p)) bad('optimizer.groups', `leave parameter "${p}" in no group`);
+  under('optimizer', () =>
+    validateOptimizerSpec(regime.optimizer, Object.keys(paramShapes(regime.model)), 'optimizer'),
+  );
   const s = regime.stopping;
-  if (!s || !Number.isInteger(s.maxSteps) || s.maxSteps < 0)
-    bad('stopping.maxSteps', `must be an integer ≥ 0, got ${JSON.stringify(s?.maxSteps)}`);
-  if (s.lossTolerance !== undefined && !(s.lossTolerance >= 0))
-    bad('stopping.lossTolerance', `must be ≥ 0, got ${JSON.stringify(s.lossTolerance)}`);
+  if (s === null || typeof s !== 'object') bad('stopping', `must be an object, got ${JSON.stringify(s)}`);
+  if (!Number.isInteger(s.maxSteps) || s.maxSteps < 0)
+    bad('stopping.maxSteps', `must be an integer ≥ 0, got ${JSON.stringify(s.maxSteps)}`);
+  if (
+    s.lossTolerance !== undefined &&
+    !(typeof s.lossTolerance === 'number' && Number.isFinite(s.lossTolerance) && s.lossTolerance >= 0)
+  )
+    bad('stopping.lossTolerance', `must be a finite number ≥ 0, got ${JSON.stringify(s.lossTolerance)}`);
   return regime;
 }

@@ -1,7 +1,8 @@
 import { initParams } from '@narrownet/init';
-import { createRng, forward64, hiddenOutputs64 } from '@narrownet/models';
+import { type ModelSpec, createRng, forward64, hiddenOutputs64 } from '@narrownet/models';
 import { describe, expect, it } from 'vitest';
 import {
+  type RegimeSpec,
   constrainedRegular,
   kawaguchiHuang,
   kawaguchiHuangCz,
@@ -104,6 +105,61 @@ describe('presets', () => {
     expect(() => validateRegime({ ...r, optimizer: { groups: [r.optimizer.groups[0]!] } })).toThrow(/"v"/);
     expect(() => validateRegime({ ...r, stopping: { maxSteps: -1 } })).toThrow(/stopping.maxSteps/);
     expect(() => constrainedRegular({ ...base, radius: 0 })).toThrow(/radius/);
+  });
+
+  it('validateRegime checks every field against its range and names it by its path (issue #17)', () => {
+    const r = zhang2021({ ...base, radius: 1 });
+    const g0 = r.optimizer.groups[0]!;
+    const withGroup0 = (over: object): RegimeSpec => ({
+      ...r,
+      optimizer: { groups: [{ ...g0, ...over }, r.optimizer.groups[1]!] },
+    });
+    const cases: [RegimeSpec, string][] = [
+      [
+        withGroup0({ update: { kind: 'sgd', momentum: -1 } }),
+        'regime.optimizer.groups[0].update.momentum: must be a finite number in [0, 1), got -1',
+      ],
+      [
+        withGroup0({ update: { kind: 'sgd', momentum: 1.5 } }),
+        'regime.optimizer.groups[0].update.momentum: must be a finite number in [0, 1), got 1.5',
+      ],
+      [
+        withGroup0({ update: { kind: 'lbfgs' } }),
+        'regime.optimizer.groups[0].update.kind: unknown update kind "lbfgs"',
+      ],
+      [
+        withGroup0({ projection: { kind: 'sphere', radius: 1 } }),
+        'regime.optimizer.groups[0].projection.kind: unknown projection kind "sphere"',
+      ],
+      [
+        withGroup0({ projection: { kind: 'frobeniusBall', radius: '1' } }),
+        'regime.optimizer.groups[0].projection.radius: must be a finite number > 0, got "1"',
+      ],
+      [
+        withGroup0({ schedule: { kind: 'cosine', tMax: 2.5 } }),
+        'regime.optimizer.groups[0].schedule.tMax: must be an integer ≥ 1, got 2.5',
+      ],
+      [withGroup0({ lr: '0.1' }), 'regime.optimizer.groups[0].lr: must be a finite number ≥ 0, got "0.1"'],
+      [{ ...r, init: { kind: 'xavier' } as never }, 'regime.init.kind: unknown init kind "xavier"'],
+      [{ ...r, init: { kind: 'song', ratio: -2 } }, 'regime.init.ratio: must be a finite number > 0, got -2'],
+      [
+        { ...r, init: { kind: 'lecun', distribution: 'laplace' } as never },
+        'regime.init.distribution: must be one of normal, truncatedNormal, uniform, got "laplace"',
+      ],
+      [
+        { ...r, model: { ...r.model, width: 7 } as ModelSpec },
+        'regime.model: model spec: width of a paired net must be even',
+      ],
+      [{ ...r, loss: 'l1' as 'mse' }, 'regime.loss: must be one of'],
+      [{ ...r, name: '' }, 'regime.name: must be a non-empty string'],
+      [
+        { ...r, stopping: { maxSteps: 10, lossTolerance: -1 } },
+        'regime.stopping.lossTolerance: must be a finite number ≥ 0, got -1',
+      ],
+      [{ ...r, stopping: { maxSteps: 1.5 } }, 'regime.stopping.maxSteps: must be an integer ≥ 0, got 1.5'],
+    ];
+    for (const [bad, msg] of cases) expect(() => validateRegime(bad), msg).toThrow(msg);
+    expect(validateRegime(r)).toBe(r);
   });
 });
 
