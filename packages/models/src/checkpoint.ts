@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { entryValues, encodeSafetensors, parseSafetensors } from './safetensors.js';
 import { type ModelSpec, paramShapes, validateSpec } from './spec.js';
 import { type HostTensor, type ParamTree, sizeOf } from './tensor.js';
@@ -80,6 +80,8 @@ function checkJson(value: unknown, path: string): void {
 function writeAtomic(files: [string, Uint8Array | string][]): void {
   const tag = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   const temps = files.map(([p]) => `${p}.tmp-${tag}`);
+  // the files sit beside each other: create their folder (and its parents) first
+  mkdirSync(dirname(files[0]![0]), { recursive: true });
   try {
     for (const [i, [, data]] of files.entries()) writeFileSync(temps[i]!, data);
     // Tensors first, JSON last: a reader that finds the new JSON also finds its tensors, and
@@ -96,7 +98,7 @@ function writeAtomic(files: [string, Uint8Array | string][]): void {
  * tensors, F32, readable by PyTorch/JAX/HF tools) and `<base>.json` (`format`, `version`, `spec`,
  * `params` and `extra` as name → shape, per-tensor `sha256` checksums, `state`, `createdAt`).
  * `path` may be the base or either file name. Each file is written to a temporary name and
- * renamed, so no half-written file is left behind. The parameters must be exactly those of
+ * renamed, so no half-written file is left behind; the folder is created when missing. The parameters must be exactly those of
  * `spec` with its shapes; errors name the tensor or the state field.
  */
 export function saveCheckpoint(path: string, ckpt: Checkpoint): CheckpointPaths {

@@ -96,11 +96,21 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     const sub = mkdtempSync(join(dir, 'atomic-'));
     saveCheckpoint(join(sub, 'a'), { spec: mlp, params: randomParams(mlp, 2) });
     expect(readdirSync(sub).sort()).toEqual(['a.json', 'a.safetensors']);
-    // A target that cannot be written (a missing directory): nothing is created.
+    // A target that cannot be written (its folder would sit under a regular file): nothing is created.
     expect(() =>
-      saveCheckpoint(join(sub, 'missing', 'b'), { spec: mlp, params: randomParams(mlp, 2) }),
-    ).toThrow(/ENOENT/);
+      saveCheckpoint(join(sub, 'a.json', 'b'), { spec: mlp, params: randomParams(mlp, 2) }),
+    ).toThrow(/ENOTDIR|EEXIST/);
     expect(readdirSync(sub).sort()).toEqual(['a.json', 'a.safetensors']);
+  });
+
+  it('creates a missing folder (and its parents) of the checkpoint, as the READMEs assume (issue #17)', () => {
+    const base = join(dir, 'fresh', 'runs', 'zhang-fig4', 'step-1000');
+    const paths = saveCheckpoint(base, { spec: mlp, params: randomParams(mlp, 3) });
+    expect(readdirSync(join(dir, 'fresh', 'runs', 'zhang-fig4')).sort()).toEqual([
+      'step-1000.json',
+      'step-1000.safetensors',
+    ]);
+    expect(loadCheckpoint(paths.json).params.W1!.data).toEqual(randomParams(mlp, 3).W1!.data);
   });
 
   it('refuses to save what it could not load back, naming the tensor or field', () => {

@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { initParams } from '@narrownet/init';
 import { jacobianLambdaMin } from '@narrownet/landscape';
 import {
@@ -77,7 +79,10 @@ export interface TrainOptions {
   kktEta?: number;
   /** Save a checkpoint every this many steps (and at the end) to `checkpointPath`. */
   checkpointEvery?: number;
-  /** Checkpoint base path (`<base>.json` + `<base>.safetensors`). */
+  /**
+   * Checkpoint base path (`<base>.json` + `<base>.safetensors`). Its folder is created (with its
+   * parents) before training starts; a path that cannot be created fails then, not after training.
+   */
   checkpointPath?: string;
   /** Continue exactly from a checkpoint written by this loop (parameters, slots, anchors, step). */
   resumeFrom?: string;
@@ -207,6 +212,8 @@ export async function train(
   positiveInt(options.checkpointEvery, 'checkpointEvery', true);
   if (options.checkpointEvery && !options.checkpointPath)
     throw new RangeError('train: checkpointEvery needs checkpointPath');
+  // The checkpoint folder is made now, so that an unwritable path fails before training, not after.
+  if (options.checkpointPath) mkdirSync(dirname(options.checkpointPath), { recursive: true });
   const eta = options.kktEta ?? 1;
   let seed = options.seed ?? 0;
   let resumed: TrainerState | undefined;

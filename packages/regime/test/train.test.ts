@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jacobianLambdaMin } from '@narrownet/landscape';
@@ -83,6 +83,30 @@ describe('train', () => {
     });
     expect(seen).toEqual([10, 20]);
     expect(res.status).toBe('aborted');
+  });
+
+  it('creates a missing checkpoint folder, and an unwritable one fails before the first step (issue #17)', async () => {
+    const r = zhang2021({ inputDim: 6, width: 8, radius: 1, lr1: 0.01, lr2: 0.01, steps: 10 });
+    const ck = join(dir, 'new', 'nested', 'zhang');
+    const res = await train(r, data, {
+      createTrainer: tfjsFactory,
+      evalEvery: 5,
+      checkpointPath: ck,
+      checkpointEvery: 5,
+    });
+    expect(res.status).toBe('budget');
+    expect(readdirSync(join(dir, 'new', 'nested')).sort()).toEqual(['zhang.json', 'zhang.safetensors']);
+    writeFileSync(join(dir, 'a-file'), 'x');
+    const steps: number[] = [];
+    await expect(
+      train(r, data, {
+        createTrainer: tfjsFactory,
+        evalEvery: 5,
+        checkpointPath: join(dir, 'a-file', 'zhang'),
+        onStep: (s) => steps.push(s),
+      }),
+    ).rejects.toThrow(/ENOTDIR|EEXIST/);
+    expect(steps).toEqual([]);
   });
 
   it('rejects bad options', async () => {
