@@ -4,7 +4,7 @@
  * X [n, d] and Y [n, k].
  * @packageDocumentation
  */
-export { type Dataset, oneHot } from './types.js';
+export { type Dataset, type RoundedArray, oneHot } from './types.js';
 export {
   type ZhangSyntheticOptions,
   type KawaguchiTeacherOptions,

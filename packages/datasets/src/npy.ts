@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type Dataset, checkDataset, checkFinite, oneHot } from './types.js';
+import { type Dataset, type RoundedArray, checkDataset, checkFinite, oneHot } from './types.js';
 
 /** The .npy dtypes {@link loadNpy} reads (little-endian or byte-sized). */
 export type NpyDType = '<f4' | '<f8' | '<i4' | '<i8' | '|u1';
@@ -122,7 +122,9 @@ export function loadNpyDataset(xPath: string, yPath: string, options: NpyDataset
     throw new Error(`${where}: ${xPath} has ${n} rows but ${yPath} has ${ya.shape[0]}`);
   }
   const d = xa.shape.slice(1).reduce((a, b) => a * b, 1);
+  const rounded: RoundedArray[] = [];
   const X = toFloat32(xa, xPath, where);
+  noteRounding(rounded, 'X', xPath, xa, X);
   checkFinite(X, `${where}: ${xPath}`);
   const integer = ya.dtype === '<i4' || ya.dtype === '<i8' || ya.dtype === '|u1';
   const mode = options.targets ?? 'auto';
@@ -142,8 +144,12 @@ export function loadNpyDataset(xPath: string, yPath: string, options: NpyDataset
   if (!asLabels) {
     const Y = toFloat32(ya, yPath, where);
     checkFinite(Y, `${where}: ${yPath}`);
-    return checkDataset({ ...base, Y, k: ya.shape.length === 2 ? ya.shape[1]! : 1 }, where);
+    noteRounding(rounded, 'Y', yPath, ya, Y);
+    warnRounding(rounded, where);
+    const extra = rounded.length > 0 ? { roundedToFloat32: rounded } : {};
+    return checkDataset({ ...base, Y, k: ya.shape.length === 2 ? ya.shape[1]! : 1, ...extra }, where);
   }
+  warnRounding(rounded, where);
   if (ya.shape.length !== 1)
     throw new Error(`${where}: ${yPath}: class labels must be 1-D, got (${ya.shape.join(', ')})`);
   const labels = new Int32Array(n);
@@ -162,7 +168,38 @@ export function loadNpyDataset(xPath: string, yPath: string, options: NpyDataset
   if (!Number.isInteger(k) || k <= max || k <= 0) {
     throw new RangeError(`${where}: ${yPath}: numClasses ${k} does not cover the largest label ${max}`);
   }
-  return checkDataset({ ...base, Y: oneHot(labels, k, `${where}: ${yPath}`), k, labels }, where);
+  const extra = rounded.length > 0 ? { roundedToFloat32: rounded } : {};
+  return checkDataset({ ...base, Y: oneHot(labels, k, `${where}: ${yPath}`), k, labels, ...extra }, where);
+}
+
+/** Records `array` in `out` when converting `source` to `f32` changed a value. */
+function noteRounding(
+  out: RoundedArray[],
+  array: 'X' | 'Y',
+  file: string,
+  source: NpyArray,
+  f32: Float32Array,
+): void {
+  if (source.data instanceof Float32Array) return;
+  let max = 0;
+  for (let i = 0; i < f32.length; i++) {
+    const v = Number(source.data[i]!);
+    if (v !== 0 && f32[i] !== v) max = Math.max(max, Math.abs(f32[i]! - v) / Math.abs(v));
+  }
+  if (max > 0) out.push({ array, file, dtype: source.dtype, maxRelativeChange: max });
+}
+
+const warned = new Set<string>();
+
+/** One line on stderr per file (once per process) saying that its values were rounded. */
+function warnRounding(rounded: readonly RoundedArray[], where: string): void {
+  for (const r of rounded) {
+    if (warned.has(r.file)) continue;
+    warned.add(r.file);
+    process.stderr.write(
+      `${where}: ${r.file} (${r.array}) is ${r.dtype}; narrownet trains in float32, so its values were rounded to float32 (largest relative change ${r.maxRelativeChange.toExponential(2)})\n`,
+    );
+  }
 }
 
 function toFloat32(a: NpyArray, path: string, where: string): Float32Array {

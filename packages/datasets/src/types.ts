@@ -21,6 +21,24 @@ export interface Dataset {
   imageShape?: readonly [h: number, w: number, c: number];
   /** Class names, for classification sets (length k). */
   classes?: readonly string[];
+  /**
+   * Arrays whose stored values were changed by the conversion to float32 on loading (a float64
+   * or large-integer .npy file), each with its file, stored dtype and the largest relative change.
+   * Absent when every value was kept exactly.
+   */
+  roundedToFloat32?: readonly RoundedArray[];
+}
+
+/** One array of a {@link Dataset} whose file values were rounded to float32 on loading. */
+export interface RoundedArray {
+  /** Which array: the inputs X or the targets Y. */
+  array: 'X' | 'Y';
+  /** The file it was read from. */
+  file: string;
+  /** Its dtype in the file, e.g. '<f8'. */
+  dtype: string;
+  /** max_i |float32(v_i) − v_i| / |v_i| over the nonzero values (0 < this ≤ 2^-24 for '<f8'). */
+  maxRelativeChange: number;
 }
 
 /** Throws unless `ds` is internally consistent (array lengths, label range, image shape). */

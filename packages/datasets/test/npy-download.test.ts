@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { download, loadNpy, loadNpyDataset } from '../src/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'narrownet-npy-'));
@@ -97,6 +97,38 @@ describe('loadNpyDataset', () => {
     expect([ds.n, ds.d, ds.k, ds.labels]).toEqual([2, 3, 2, undefined]);
     expect(Array.from(ds.X)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(Array.from(ds.Y)).toEqual([0.5, 1, 1.5, 2]);
+  });
+
+  it('says when float64 values were rounded to float32: once on stderr per file and in the dataset (issue #17)', () => {
+    const exact = writeNpy('x64exact.npy', '<f8', [2, 1], bytes(Float64Array.from([0.5, 3])));
+    const x = writeNpy('x64.npy', '<f8', [3, 1], bytes(Float64Array.from([0.1, 1, 1 / 3])));
+    const y = writeNpy('y64.npy', '<f8', [3], bytes(Float64Array.from([1, 2, 3])));
+    const y2 = writeNpy('y64b.npy', '<f8', [2], bytes(Float64Array.from([1, 2])));
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      const ds = loadNpyDataset(x, y);
+      expect(ds.roundedToFloat32).toHaveLength(1);
+      const r = ds.roundedToFloat32![0]!;
+      expect([r.array, r.file, r.dtype]).toEqual(['X', x, '<f8']);
+      // float64 truth: the largest |fround(v) − v|/|v| over the three values
+      const want = Math.max(...[0.1, 1, 1 / 3].map((v) => Math.abs(Math.fround(v) - v) / v));
+      expect(r.maxRelativeChange).toBe(want);
+      expect(r.maxRelativeChange).toBeGreaterThan(0);
+      expect(r.maxRelativeChange).toBeLessThanOrEqual(2 ** -24);
+      loadNpyDataset(x, y); // the same file again: no second warning
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain('x64.npy (X) is <f8');
+      expect(lines[0]).toContain('rounded to float32');
+      // exactly representable float64 values: nothing to say
+      expect(loadNpyDataset(exact, y2).roundedToFloat32).toBeUndefined();
+      expect(lines).toHaveLength(1);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('row-count mismatch, non-finite values and negative labels name the file', () => {
