@@ -107,7 +107,7 @@ describe('kawaguchiLossDense', () => {
       const k = spec.kind === 'mlp' ? spec.layers[spec.layers.length - 1]! : 1;
       const Y = gaussian(2, n * k);
       const { A } = fdJacobian(spec, params, X, n);
-        const expected = lsResidual(A, Y, n, k);
+      const expected = lsResidual(A, Y, n, k);
       const got = kawaguchiLossDense(spec, params, X, Y, n);
       expect(got.halfConvention).toBe(true);
       expect(got.cutoff.criterion).toBe('numericalRecipes');
