@@ -11,8 +11,8 @@ import {
 import { type OptimizerSpec, lowerOptimizerOnnx, onnxSlotShapes } from '@narrownet/optim';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { batchIndices } from '../tfjs-trainer.js';
-import type { Trainer, TrainerConfig, TrainerInfo, TrainerState } from '../trainer.js';
-import { type OnnxEngineLike, checkEngine } from './engine.js';
+import type { Trainer, TrainerConfig, TrainerState } from '../trainer.js';
+import { type OnnxEngineLike, checkEngine, onnxTrainerInfo } from './engine.js';
 import { type FusedDesc, buildFusedEval, buildFusedStep } from './fused.js';
 
 /** Options of {@link createOnnxTrainer}. */
@@ -275,8 +275,7 @@ export async function createOnnxTrainer(
   };
   const read = (t: Tensor): Float32Array => Float32Array.from(t.data as Float32Array);
 
-  const backend = engine.device ?? 'cpu';
-  const info: TrainerInfo = { engine: 'onnx', backend, device: backend === 'cpu' ? 'cpu' : 'gpu' };
+  const info = onnxTrainerInfo(engine);
   return {
     info,
     async run(steps: number): Promise<number> {
