@@ -37,7 +37,7 @@ async function importBackend(backend: TfjsBackend): Promise<void> {
         globals: Record<string, unknown>;
       };
       Object.assign(globalThis, dawn.globals);
-      const g = globalThis as { navigator?: Record<string, unknown> };
+      const g = globalThis as unknown as { navigator?: Record<string, unknown> };
       g.navigator ??= {};
       const nav = g.navigator;
       if (!nav.gpu) Object.defineProperty(nav, 'gpu', { value: dawn.create([]), configurable: true });
