@@ -1,7 +1,7 @@
 import { cloneParams } from '@narrownet/models';
 import type { TrainerConfig } from '../trainer.js';
 import { buildFusedEval, buildFusedStep } from './fused.js';
-import { planStep, singleDesc } from './trainer.js';
+import { planStep, singleDesc, stepsPerCallOf } from './trainer.js';
 
 /** A runtime-neutral tensor: element type, row-major data and shape. */
 export interface ExportedTensor {
@@ -64,11 +64,7 @@ export interface ExportedStepModel {
  */
 export function exportStepModel(config: TrainerConfig, options: ExportStepOptions = {}): ExportedStepModel {
   const where = 'exportStepModel';
-  const K = options.stepsPerCall ?? 1;
-  if (!Number.isInteger(K) || K < 1)
-    throw new RangeError(
-      `${where}: options.stepsPerCall must be a positive integer, got ${options.stepsPerCall}`,
-    );
+  const K = stepsPerCallOf(options, where);
   const plan = planStep(config, where);
   const desc = singleDesc(plan);
   const f32 = (data: Float32Array, dims: readonly number[]): ExportedTensor => ({

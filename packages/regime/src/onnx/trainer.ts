@@ -48,6 +48,16 @@ export interface StepPlan {
   batchSize?: number;
 }
 
+/** `options.stepsPerCall` (default 1), checked to be a positive integer. */
+export function stepsPerCallOf(options: { stepsPerCall?: number }, where: string): number {
+  const K = options.stepsPerCall ?? 1;
+  if (!Number.isInteger(K) || K < 1)
+    throw new RangeError(
+      `${where}: options.stepsPerCall must be a positive integer, got ${options.stepsPerCall}`,
+    );
+  return K;
+}
+
 /** Validates a trainer config (errors name the field) and derives the plan of the step graphs. */
 export function planStep(config: TrainerConfig, where: string): StepPlan {
   if (config === null || typeof config !== 'object')
@@ -173,11 +183,7 @@ export async function createOnnxTrainer(
 ): Promise<Trainer> {
   const where = 'createOnnxTrainer';
   checkEngine(engine, where);
-  const K = options.stepsPerCall ?? 1;
-  if (!Number.isInteger(K) || K < 1)
-    throw new RangeError(
-      `${where}: options.stepsPerCall must be a positive integer, got ${options.stepsPerCall}`,
-    );
+  const K = stepsPerCallOf(options, where);
   const plan = planStep(config, where);
   const desc = singleDesc(plan);
   const so: InferenceSession.SessionOptions = { logSeverityLevel: 3, ...options.sessionOptions };
