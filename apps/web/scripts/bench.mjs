@@ -42,9 +42,12 @@ rmSync(tmp, { recursive: true, force: true });
 
 const WIDTHS = [40, 400];
 const THREADS = [1, 2];
+/** @param {number} m */
 const stepsFor = (m) => (m <= 40 ? 2000 : 500);
+/** @param {number[]} xs */
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** @param {number} m @param {number} threads */
 async function nodeMs(m, threads) {
   const engine = await startOnnx({ device: 'cpu', threads });
   const steps = stepsFor(m);
@@ -62,20 +65,29 @@ async function nodeMs(m, threads) {
 
 const server = await serveStatic(join(app, 'dist'), { isolate: true });
 const browser = await launchChromium();
+/** @type {{ m: number, threads: number, browser: number, node: number }[]} */
 const rows = [];
 try {
   for (const threads of THREADS) {
     const page = await browser.context.newPage();
     await page.goto(`${server.url}?threads=${threads}`);
-    await page.waitForFunction(() => globalThis.narrownet?.status !== 'loading', null, { timeout: 60_000 });
-    const ready = await page.evaluate(() => [globalThis.narrownet.status, globalThis.narrownet.message]);
+    await page.waitForFunction(() => /** @type {any} */ (globalThis).narrownet?.status !== 'loading', null, {
+      timeout: 60_000,
+    });
+    const ready = await page.evaluate(() => [
+      /** @type {any} */ (globalThis).narrownet.status,
+      /** @type {any} */ (globalThis).narrownet.message,
+    ]);
     if (ready[0] !== 'ready')
       throw new Error(`page did not start with ${threads} threads: ${ready.join(': ')}`);
     for (const m of WIDTHS) {
       const out = [];
       for (let i = 0; i < repeats; i++)
         out.push(
-          await page.evaluate(([w, s]) => globalThis.narrownet.bench({ width: w }, s), [m, stepsFor(m)]),
+          await page.evaluate(
+            ([w, s]) => /** @type {any} */ (globalThis).narrownet.bench({ width: w }, s),
+            [m, stepsFor(m)],
+          ),
         );
       rows.push({ m, threads, browser: median(out), node: await nodeMs(m, threads) });
     }
