@@ -1,8 +1,8 @@
 // Browser vs node, same graph: ms per optimizer step of the page's run (Alg. 2 on Zhang et al.'s
-// synthetic data, n = 200, d = 20, K = 10 steps per call) on onnxruntime-web's WASM backend in
+// synthetic data, n = 200, d = 20, K steps per call, default 10) on onnxruntime-web's WASM backend in
 // headless chromium (1 and 2 threads; the server sends COOP/COEP so 2 threads are possible) and on
 // onnxruntime-node's CPU execution provider (1 and 2 threads), at m ∈ {40, 400}.
-//   node scripts/bench.mjs [--repeats 3]     (after `vite build`; the `bench` script does both)
+//   node scripts/bench.mjs [--repeats 3] [--steps-per-call 10]   (after `vite build`; the `bench` script does both)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,12 +14,18 @@ import { serveStatic } from './serve.mjs';
 
 const app = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const r = args.indexOf('--repeats');
-const repeats = r >= 0 ? Number(args[r + 1]) : 3;
-if (!Number.isInteger(repeats) || repeats < 1) {
-  console.error(`bench: --repeats must be a positive integer, got ${args[r + 1]}`);
-  process.exit(2);
+/** @param {string} flag @param {number} fallback */
+function intFlag(flag, fallback) {
+  const i = args.indexOf(flag);
+  const v = i >= 0 ? Number(args[i + 1]) : fallback;
+  if (!Number.isInteger(v) || v < 1) {
+    console.error(`bench: ${flag} must be a positive integer, got ${args[i + 1]}`);
+    process.exit(2);
+  }
+  return v;
 }
+const repeats = intFlag('--repeats', 3);
+const K = intFlag('--steps-per-call', 10);
 if (!hasChromium()) {
   console.error('bench: /usr/bin/chromium is missing (apt-get install -y chromium)');
   process.exit(1);
@@ -53,8 +59,8 @@ async function nodeMs(m, threads) {
   const steps = stepsFor(m);
   const out = [];
   for (let i = 0; i < repeats; i++) {
-    const run = await LiveRun.create(engine, { ...DEFAULTS, width: m, steps: steps + DEFAULTS.stepsPerCall });
-    await run.trainer.run(DEFAULTS.stepsPerCall);
+    const run = await LiveRun.create(engine, { ...DEFAULTS, width: m, stepsPerCall: K, steps: steps + K });
+    await run.trainer.run(K);
     const t0 = performance.now();
     await run.trainer.run(steps);
     out.push((performance.now() - t0) / steps);
@@ -85,8 +91,8 @@ try {
       for (let i = 0; i < repeats; i++)
         out.push(
           await page.evaluate(
-            ([w, s]) => /** @type {any} */ (globalThis).narrownet.bench({ width: w }, s),
-            [m, stepsFor(m)],
+            ([w, s, k]) => /** @type {any} */ (globalThis).narrownet.bench({ width: w, stepsPerCall: k }, s),
+            [m, stepsFor(m), K],
           ),
         );
       rows.push({ m, threads, browser: median(out), node: await nodeMs(m, threads) });
@@ -99,7 +105,7 @@ try {
 }
 
 console.log(`browser: chromium headless, onnxruntime-web 1.30 WASM; node: onnxruntime-node 1.30 CPU EP`);
-console.log(`run: Alg. 2, n = 200, d = 20, ${DEFAULTS.stepsPerCall} steps per call, median of ${repeats}`);
+console.log(`run: Alg. 2, n = 200, d = 20, ${K} steps per call, median of ${repeats}`);
 console.log(
   `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg()
     .map((x) => x.toFixed(2))
