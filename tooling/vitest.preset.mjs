@@ -14,6 +14,9 @@ function workspaceAliases() {
     for (const name of readdirSync(base)) {
       const src = join(base, name, 'src', 'index.ts');
       if (existsSync(src)) aliases.push({ find: new RegExp(`^@narrownet/${name}$`), replacement: src });
+      const node = join(base, name, 'src', 'node.ts');
+      if (existsSync(node))
+        aliases.push({ find: new RegExp(`^@narrownet/${name}/node$`), replacement: node });
     }
   }
   return aliases;

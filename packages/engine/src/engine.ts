@@ -1,5 +1,8 @@
-import { type OnnxDevice, type OnnxEngine, startOnnx } from './onnx.js';
-import { type TfjsBackend, type TfjsEngine, startTfjs } from './tfjs.js';
+import type { Engine } from './engine-info.js';
+import type { OnnxDevice } from './onnx-core.js';
+import { startOnnx } from './onnx.js';
+import type { TfjsBackend } from './tfjs-core.js';
+import { startTfjs } from './tfjs.js';
 
 /** Which compute to start. */
 export interface EngineOptions {
@@ -9,31 +12,6 @@ export interface EngineOptions {
   device?: 'cpu' | 'gpu' | 'auto';
   /** CPU threads for onnxruntime (0 = its default: all cores). */
   threads?: number;
-}
-
-/** Either started engine. */
-export type Engine = OnnxEngine | TfjsEngine;
-
-/** What was started, for logs and result files. */
-export interface EngineInfo {
-  engine: 'onnx' | 'tfjs';
-  /** onnxruntime execution provider or tfjs backend. */
-  backend: OnnxDevice | TfjsBackend;
-  device: 'cpu' | 'gpu';
-  version: string;
-}
-
-/** Summarises a started engine as {@link EngineInfo}. */
-export function engineInfo(engine: Engine): EngineInfo {
-  if (engine.kind === 'onnx') {
-    return {
-      engine: 'onnx',
-      backend: engine.device,
-      device: engine.device === 'cpu' ? 'cpu' : 'gpu',
-      version: engine.version,
-    };
-  }
-  return { engine: 'tfjs', backend: engine.backend, device: engine.device, version: engine.version };
 }
 
 /**

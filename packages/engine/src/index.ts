@@ -1,21 +1,9 @@
 /**
  * @narrownet/engine — the one place that starts compute and picks a device: onnxruntime-node
- * for the training hot path, tfjs for the general path.
+ * for the training hot path, tfjs for the general path. Browser bundles get `./browser.ts`
+ * (onnxruntime-web, tfjs's browser backends) through the `browser` export condition.
  * @packageDocumentation
  */
-export { EngineUnavailableError } from './errors.js';
-export {
-  type OnnxDevice,
-  type OnnxEngine,
-  type OnnxEngineOptions,
-  type OrtModule,
-  startOnnx,
-} from './onnx.js';
-export {
-  type TfjsBackend,
-  type TfjsEngine,
-  type TfjsEngineOptions,
-  type TfModule,
-  startTfjs,
-} from './tfjs.js';
-export { type Engine, type EngineInfo, type EngineOptions, engineInfo, startEngine } from './engine.js';
+export * from './browser.js';
+// Explicit exports shadow the browser entry's starters of the same names (ES module semantics).
+export { startOnnx, startTfjs, type EngineOptions, startEngine } from './node.js';

@@ -1,35 +1,9 @@
 /**
- * @narrownet/regime — the training loop and the papers' regimes as composable presets.
+ * @narrownet/regime — the training loop and the papers' regimes as composable presets. Browser
+ * bundles get `./browser.ts` (the same, with a `train` that writes no checkpoint files) through
+ * the `browser` export condition.
  * @packageDocumentation
  */
-export type { Trainer, TrainerConfig, TrainerInfo, TrainerState } from './trainer.js';
-export { type RegimeSpec, type StoppingSpec, validateRegime } from './regime.js';
-export {
-  type CommonPresetOptions,
-  type ShallowPresetOptions,
-  type VConstraint,
-  type Zhang2021Options,
-  type KawaguchiHuangOptions,
-  type SongOptions,
-  zhang2021,
-  regular,
-  constrainedRegular,
-  kawaguchiHuang,
-  kawaguchiHuangCz,
-  song,
-} from './presets.js';
-export { type TfModule, batchIndices, createTfjsTrainer } from './tfjs-trainer.js';
-export {
-  type TrainData,
-  type TrainerFactory,
-  type GroupMetrics,
-  type StepMetrics,
-  type TrainOptions,
-  type TrainResult,
-  train,
-  saveTrainCheckpoint,
-  loadTrainCheckpoint,
-} from './train.js';
-export type { OnnxEngineLike, OrtTensorConstructor } from './onnx/engine.js';
-export { type OnnxTrainerOptions, createOnnxTrainer } from './onnx/trainer.js';
-export { type GridTrainer, type OnnxGridTrainerOptions, createOnnxGridTrainer } from './onnx/grid.js';
+export * from './browser.js';
+// An explicit export shadows the browser entry's `train` of the same name (ES module semantics).
+export { train, saveTrainCheckpoint, loadTrainCheckpoint } from './node.js';

@@ -1,17 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { initParams } from '@narrownet/init';
 import { jacobianLambdaMin } from '@narrownet/landscape';
-import {
-  type HostTensor,
-  type ParamTree,
-  cloneParams,
-  createRng,
-  inputDim,
-  loadCheckpoint,
-  outputDim,
-  saveCheckpoint,
-} from '@narrownet/models';
+import { type HostTensor, type ParamTree, cloneParams, createRng, inputDim, outputDim } from '@narrownet/models';
 import { kktResidual } from '@narrownet/optim';
 import { checkFiniteData } from './data.js';
 import { type RegimeSpec, validateRegime } from './regime.js';
@@ -122,8 +111,6 @@ export interface TrainResult {
   engine: TrainerInfo;
 }
 
-const META = 'narrownet-train';
-
 function frob(a: HostTensor, b: HostTensor | undefined): number {
   if (!b) return 0;
   let s = 0;
@@ -151,56 +138,26 @@ function checkTrainData(regime: RegimeSpec, data: TrainData): void {
   checkFiniteData(data, cols, 'train');
 }
 
-/** Writes a checkpoint of a trainer state that {@link train} can resume from. */
-export function saveTrainCheckpoint(
-  path: string,
-  regime: RegimeSpec,
-  state: TrainerState,
-  seed: number,
-): void {
-  const extra: Record<string, HostTensor> = {};
-  for (const [k, t] of Object.entries(state.slots)) extra[`slots/${k}`] = t;
-  for (const [k, t] of Object.entries(state.anchors)) extra[`anchors/${k}`] = t;
-  saveCheckpoint(path, {
-    spec: regime.model,
-    params: state.params,
-    state: { format: META, step: state.step, seed, regime: JSON.parse(JSON.stringify(regime)) },
-    extra,
-  });
+/** Reads and writes the checkpoints of {@link trainLoop} (Node: `train-node.ts`; none in browsers). */
+export interface TrainCheckpointIO {
+  save(path: string, regime: RegimeSpec, state: TrainerState, seed: number): void;
+  load(path: string): { state: TrainerState; regime: RegimeSpec; seed: number };
+  /** Makes the checkpoint folder before training, so an unwritable path fails before the first step. */
+  prepare(path: string): void;
 }
 
-/** Reads a checkpoint written by {@link saveTrainCheckpoint}. */
-export function loadTrainCheckpoint(path: string): { state: TrainerState; regime: RegimeSpec; seed: number } {
-  const ck = loadCheckpoint(path);
-  if (ck.state.format !== META || typeof ck.state.step !== 'number')
-    throw new RangeError(`train: ${path} is not a training checkpoint (state.format/state.step missing)`);
-  const slots: ParamTree = {};
-  const anchors: ParamTree = {};
-  for (const [k, t] of Object.entries(ck.extra)) {
-    if (k.startsWith('slots/')) slots[k.slice(6)] = t;
-    else if (k.startsWith('anchors/')) anchors[k.slice(8)] = t;
-  }
-  return {
-    state: { step: ck.state.step, params: ck.params, slots, anchors },
-    regime: ck.state.regime as RegimeSpec,
-    seed: Number(ck.state.seed ?? 0),
-  };
-}
-
-/**
- * Trains a regime on data: draws the init (seeded), makes a trainer, runs it in chunks of
- * `evalEvery` steps, records metrics (loss, ‖θ − θ0‖_F, KKT residual and active constraints,
- * λ_min(J) when asked), and stops at the loss tolerance, the step budget or a non-finite loss
- * (status `diverged`, with the exact first step whose loss is non-finite). With `checkpointPath`
- * it checkpoints every `checkpointEvery` steps and at the end; `resumeFrom` continues from such a
- * checkpoint exactly where it stopped (same iterates as an uninterrupted run).
- */
-export async function train(
+/** The loop behind both builds' `train`; `io` undefined refuses the checkpoint options. */
+export async function trainLoop(
   regime: RegimeSpec,
   data: TrainData,
   options: TrainOptions,
+  io: TrainCheckpointIO | undefined,
 ): Promise<TrainResult> {
   validateRegime(regime);
+  if (!io && (options.checkpointPath || options.resumeFrom))
+    throw new RangeError(
+      'train: checkpointPath and resumeFrom need file I/O, which the browser build of @narrownet/regime lacks; keep the state with trainer.state() instead',
+    );
   checkTrainData(regime, data);
   const t0 = performance.now();
   const budget = options.steps ?? regime.stopping.maxSteps;
@@ -213,12 +170,12 @@ export async function train(
   if (options.checkpointEvery && !options.checkpointPath)
     throw new RangeError('train: checkpointEvery needs checkpointPath');
   // The checkpoint folder is made now, so that an unwritable path fails before training, not after.
-  if (options.checkpointPath) mkdirSync(dirname(options.checkpointPath), { recursive: true });
+  if (options.checkpointPath) io!.prepare(options.checkpointPath);
   const eta = options.kktEta ?? 1;
   let seed = options.seed ?? 0;
   let resumed: TrainerState | undefined;
   if (options.resumeFrom) {
-    const ck = loadTrainCheckpoint(options.resumeFrom);
+    const ck = io!.load(options.resumeFrom);
     if (JSON.stringify(ck.regime.model) !== JSON.stringify(regime.model))
       throw new RangeError(`train: checkpoint ${options.resumeFrom} holds a different model than the regime`);
     resumed = ck.state;
@@ -308,12 +265,12 @@ export async function train(
       state = await trainer.state();
       if (step % evalEvery === 0 || step === budget) loss = (await record(state)).loss;
       if (options.checkpointEvery && step % options.checkpointEvery === 0)
-        saveTrainCheckpoint(options.checkpointPath!, regime, state, seed);
+        io!.save(options.checkpointPath!, regime, state, seed);
       if (loss <= tol) status = 'converged';
     }
     const finalState = status === 'diverged' ? await trainer.state() : state;
     if (options.checkpointPath && status !== 'diverged')
-      saveTrainCheckpoint(options.checkpointPath, regime, finalState, seed);
+      io!.save(options.checkpointPath, regime, finalState, seed);
     const result: TrainResult = {
       status,
       steps: step,

@@ -1,4 +1,5 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
+import type { TrainerInfo } from '../trainer.js';
 
 /** The onnxruntime `Tensor` constructor (from `onnxruntime-node`, typed by onnxruntime-common). */
 export type OrtTensorConstructor = typeof Tensor;
@@ -28,4 +29,13 @@ export function checkEngine(engine: OnnxEngineLike, where: string): void {
     );
   if (!engine.ort || typeof engine.ort.Tensor !== 'function')
     throw new TypeError(`${where}: engine.ort must be the onnxruntime module (with its Tensor constructor)`);
+}
+
+/** onnxruntime execution providers that run on a GPU; the rest (`cpu`, `wasm`, `xnnpack`) run on the CPU. */
+const GPU_PROVIDERS: readonly string[] = ['webgpu', 'webgl', 'cuda', 'tensorrt', 'dml', 'rocm', 'migraphx'];
+
+/** The {@link TrainerInfo} of an ONNX trainer on `engine`: its provider, and the device that provider runs on. */
+export function onnxTrainerInfo(engine: OnnxEngineLike): TrainerInfo {
+  const backend = engine.device ?? 'cpu';
+  return { engine: 'onnx', backend, device: GPU_PROVIDERS.includes(backend) ? 'gpu' : 'cpu' };
 }

@@ -10,7 +10,7 @@ import {
 import { type OptimizerSpec, lowerOptimizerOnnx } from '@narrownet/optim';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { TrainerConfig, TrainerInfo, TrainerState } from '../trainer.js';
-import { type OnnxEngineLike, checkEngine } from './engine.js';
+import { type OnnxEngineLike, checkEngine, onnxTrainerInfo } from './engine.js';
 import { type FusedDesc, buildFusedEval, buildFusedStep } from './fused.js';
 import { type OnnxTrainerOptions, type StepPlan, advanceInChunks, planStep } from './trainer.js';
 
@@ -368,10 +368,9 @@ export async function createOnnxGridTrainer(
     step += count;
     return out.loss!.data as Float32Array;
   };
-  const backend = engine.device ?? 'cpu';
   return {
     size: G,
-    info: { engine: 'onnx', backend, device: backend === 'cpu' ? 'cpu' : 'gpu' },
+    info: onnxTrainerInfo(engine),
     async run(steps: number): Promise<number[]> {
       check();
       if (!Number.isInteger(steps) || steps < 0)

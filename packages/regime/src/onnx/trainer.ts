@@ -12,8 +12,8 @@ import { type OptimizerSpec, lowerOptimizerOnnx, onnxSlotShapes } from '@narrown
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { batchIndices } from '../tfjs-trainer.js';
 import { checkFiniteData } from '../data.js';
-import type { Trainer, TrainerConfig, TrainerInfo, TrainerState } from '../trainer.js';
-import { type OnnxEngineLike, checkEngine } from './engine.js';
+import type { Trainer, TrainerConfig, TrainerState } from '../trainer.js';
+import { type OnnxEngineLike, checkEngine, onnxTrainerInfo } from './engine.js';
 import { type FusedDesc, buildFusedEval, buildFusedStep } from './fused.js';
 
 /** Options of {@link createOnnxTrainer}. */
@@ -47,6 +47,16 @@ export interface StepPlan {
   k: number;
   /** Mini-batch size, undefined for full batch. */
   batchSize?: number;
+}
+
+/** `options.stepsPerCall` (default 1), checked to be a positive integer. */
+export function stepsPerCallOf(options: { stepsPerCall?: number }, where: string): number {
+  const K = options.stepsPerCall ?? 1;
+  if (!Number.isInteger(K) || K < 1)
+    throw new RangeError(
+      `${where}: options.stepsPerCall must be a positive integer, got ${options.stepsPerCall}`,
+    );
+  return K;
 }
 
 /** Validates a trainer config (errors name the field) and derives the plan of the step graphs. */
@@ -177,11 +187,7 @@ export async function createOnnxTrainer(
 ): Promise<Trainer> {
   const where = 'createOnnxTrainer';
   checkEngine(engine, where);
-  const K = options.stepsPerCall ?? 1;
-  if (!Number.isInteger(K) || K < 1)
-    throw new RangeError(
-      `${where}: options.stepsPerCall must be a positive integer, got ${options.stepsPerCall}`,
-    );
+  const K = stepsPerCallOf(options, where);
   const plan = planStep(config, where);
   const desc = singleDesc(plan);
   const so: InferenceSession.SessionOptions = { logSeverityLevel: 3, ...options.sessionOptions };
@@ -284,8 +290,7 @@ export async function createOnnxTrainer(
   };
   const read = (t: Tensor): Float32Array => Float32Array.from(t.data as Float32Array);
 
-  const backend = engine.device ?? 'cpu';
-  const info: TrainerInfo = { engine: 'onnx', backend, device: backend === 'cpu' ? 'cpu' : 'gpu' };
+  const info = onnxTrainerInfo(engine);
   return {
     info,
     async run(steps: number): Promise<number> {

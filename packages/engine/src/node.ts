@@ -1,0 +1,8 @@
+/**
+ * @narrownet/engine/node — the Node starters: onnxruntime-node (CPU, WebGPU, CUDA execution
+ * providers), tfjs's Node backends, and `startEngine`. The package index re-exports them.
+ * @packageDocumentation
+ */
+export { startOnnx } from './onnx.js';
+export { startTfjs } from './tfjs.js';
+export { type EngineOptions, startEngine } from './engine.js';

@@ -1,0 +1,36 @@
+/**
+ * @narrownet/models — architectures as data, parameter trees, pure forward functions,
+ * activations, losses, ONNX graphs with analytic gradients, and safetensors encoding: the
+ * browser entry (the `browser` export condition) — everything but file I/O. Node's entry (the
+ * index) adds the checkpoint files of `./node`.
+ * @packageDocumentation
+ */
+export { type HostTensor, type ParamTree, hostTensor, sizeOf, cloneParams } from './tensor.js';
+export { type Rng, createRng } from './rng.js';
+export { type Activation, type ActivationName, type ActivationSpec, activation, erf } from './activations.js';
+export { type LossName, type LossResult, LOSS_NAMES, loss64 } from './losses.js';
+export {
+  type ModelSpec,
+  type ShallowSpec,
+  type PairedSpec,
+  type MlpSpec,
+  validateSpec,
+  inputDim,
+  outputDim,
+  hiddenLayerCount,
+  paramShapes,
+  paramCount,
+} from './spec.js';
+export { type ParamArrays, forward64, hiddenOutputs64, lossAndGrad64 } from './reference.js';
+export { OnnxGraph, type OnnxDType, type OnnxAttr, type OnnxConstant, attr } from './onnx/builder.js';
+export { type TfParams, activateTf, forwardTf, lossTf, toTfParams, fromTfParams } from './tfjs.js';
+export { type SafetensorsDType, decodeSafetensors, encodeSafetensors } from './safetensors.js';
+export {
+  type LoweringInputs,
+  type LoweringOutputs,
+  type LoweringOptions,
+  type LoweredActivation,
+  lowerActivationOnnx,
+  lowerModelOnnx,
+  buildLossGradModel,
+} from './onnx/lower.js';

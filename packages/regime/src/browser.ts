@@ -1,0 +1,40 @@
+/**
+ * @narrownet/regime — the training loop and the papers' regimes as composable presets: the
+ * browser entry (the `browser` export condition), everything but checkpoint files.
+ * @packageDocumentation
+ */
+export type { Trainer, TrainerConfig, TrainerInfo, TrainerState } from './trainer.js';
+export { type RegimeSpec, type StoppingSpec, validateRegime } from './regime.js';
+export {
+  type CommonPresetOptions,
+  type ShallowPresetOptions,
+  type VConstraint,
+  type Zhang2021Options,
+  type KawaguchiHuangOptions,
+  type SongOptions,
+  zhang2021,
+  regular,
+  constrainedRegular,
+  kawaguchiHuang,
+  kawaguchiHuangCz,
+  song,
+} from './presets.js';
+export { type TfModule, batchIndices, createTfjsTrainer } from './tfjs-trainer.js';
+export type {
+  TrainData,
+  TrainerFactory,
+  GroupMetrics,
+  StepMetrics,
+  TrainOptions,
+  TrainResult,
+} from './train.js';
+export { train } from './train-browser.js';
+export type { OnnxEngineLike, OrtTensorConstructor } from './onnx/engine.js';
+export { type OnnxTrainerOptions, createOnnxTrainer } from './onnx/trainer.js';
+export {
+  type ExportedTensor,
+  type ExportStepOptions,
+  type ExportedStepModel,
+  exportStepModel,
+} from './onnx/export.js';
+export { type GridTrainer, type OnnxGridTrainerOptions, createOnnxGridTrainer } from './onnx/grid.js';
