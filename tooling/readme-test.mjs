@@ -3,7 +3,6 @@
 // `readmeTests(import.meta.url)` from its test/readme.test.ts.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -62,7 +61,7 @@ export function packedFiles(pkgDir) {
 
 /**
  * Registers the README tests of the package whose test file calls it: every runnable ```ts block
- * runs (written to a temporary folder, which is also the working directory while it runs, with
+ * runs (written to a temporary folder inside the package, which is also the working directory while it runs, with
  * the workspace packages resolved to their sources), and the packed file list holds README.md,
  * LICENSE and every relatively linked file.
  * @param {string} testFileUrl import.meta.url of the calling test file (in <package>/test/)
@@ -85,7 +84,8 @@ export function readmeTests(testFileUrl, options = {}) {
       it(
         title,
         async () => {
-          const dir = mkdtempSync(join(tmpdir(), 'narrownet-readme-'));
+          // inside the package, so bare imports resolve through its node_modules as a user's would
+          const dir = mkdtempSync(join(pkgDir, '.readme-run-'));
           const file = join(dir, `block-${i + 1}.ts`);
           writeFileSync(file, `${b.code}\nexport {};\n`);
           const cwd = process.cwd();
