@@ -4,6 +4,15 @@
  * @packageDocumentation
  */
 export { EngineUnavailableError } from './errors.js';
+export { type ElfDynamicInfo, readElfDynamic } from './elf.js';
+export {
+  type CudaCheckOptions,
+  type CudaProviderReport,
+  CUDA_PROVIDER_FILES,
+  checkCudaProvider,
+  librarySearchPath,
+  onnxruntimeNodeDir,
+} from './cuda.js';
 export {
   type OnnxDevice,
   type OnnxEngine,

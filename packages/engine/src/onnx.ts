@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
+import { checkCudaProvider } from './cuda.js';
 import { EngineUnavailableError, shortReason } from './errors.js';
 
 /** Devices onnxruntime can run narrownet's graphs on. */
@@ -61,12 +62,18 @@ const PROBE_MODEL = Uint8Array.from([
 ]);
 
 const HOW: Record<Exclude<OnnxDevice, 'cpu'>, string> = {
-  cuda: 'The CUDA execution provider needs an NVIDIA GPU with its driver, CUDA 12 and cuDNN 9, and onnxruntime-node installed with its CUDA libraries (run its install script with network access: `ONNXRUNTIME_NODE_INSTALL_CUDA=v12 npm rebuild onnxruntime-node`). Use device "cpu" to run without a GPU.',
+  cuda: 'The CUDA execution provider needs an NVIDIA GPU with its driver, the CUDA runtime and cuDNN its provider library was built for, and that provider library beside onnxruntime-node (see @narrownet/engine README, "CUDA"). Use device "webgpu" or "cpu" otherwise.',
   webgpu:
     'The WebGPU execution provider (Dawn, bundled in onnxruntime-node for Linux, Windows and macOS) needs a GPU adapter: a Vulkan driver and loader on Linux (Debian: `apt-get install libvulkan1 mesa-vulkan-drivers`, or the NVIDIA driver), Metal on macOS, D3D12 on Windows. Use device "cpu" to run without a GPU.',
 };
 
 async function probe(ort: OrtModule, device: OnnxDevice, threads: number): Promise<void> {
+  // Before onnxruntime tries to load the CUDA provider, read which libraries it links against
+  // and say precisely what is missing (onnxruntime itself only reports a failed dlopen).
+  if (device === 'cuda' && process.platform === 'linux') {
+    const report = checkCudaProvider();
+    if (!report.ok) throw new CudaProviderMissing(report.message);
+  }
   const session = await ort.InferenceSession.create(PROBE_MODEL, {
     ...sessionOptions(device, threads),
     logSeverityLevel: 4,
@@ -77,6 +84,8 @@ async function probe(ort: OrtModule, device: OnnxDevice, threads: number): Promi
     throw new Error('probe model returned a wrong value');
   await session.release();
 }
+
+class CudaProviderMissing extends Error {}
 
 function sessionOptions(device: OnnxDevice, threads: number): InferenceSession.SessionOptions {
   return {
@@ -123,6 +132,12 @@ export async function startOnnx(options: OnnxEngineOptions = {}): Promise<OnnxEn
       break;
     } catch (err) {
       if (want !== 'auto') {
+        if (err instanceof CudaProviderMissing)
+          throw new EngineUnavailableError(
+            'onnxruntime execution provider "cuda"',
+            'its libraries are incomplete',
+            err.message,
+          );
         throw new EngineUnavailableError(
           `onnxruntime execution provider "${c}"`,
           shortReason(err),
