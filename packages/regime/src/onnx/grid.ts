@@ -33,7 +33,8 @@ export interface OnnxGridTrainerOptions
   extends Pick<OnnxTrainerOptions, 'stepsPerCall' | 'sessionOptions' | 'loop' | 'resident'> {
   /**
    * Size in floats of the n×(chunk·m) intermediates up to which configurations are stacked into
-   * one GEMM (default 300 000 ≈ 1.2 MB, measured on the development machine); beyond it the
+   * one GEMM (default on the CPU 300 000 ≈ 1.2 MB, measured on the development machine; on a GPU
+   * device unlimited: every configuration in one GEMM); beyond it the
    * configurations are processed in chunks (of one: the single-configuration lowering) within the
    * same graph.
    */
@@ -215,7 +216,9 @@ export async function createOnnxGridTrainer(
     throw new RangeError(
       `${where}: options.stepsPerCall must be a positive integer, got ${options.stepsPerCall}`,
     );
-  const chunkElements = options.chunkElements ?? CHUNK_ELEMENTS;
+  // The cache-sized chunks were measured on a CPU; a GPU wants the largest GEMMs: stack everything.
+  const chunkElements =
+    options.chunkElements ?? ((engine.device ?? 'cpu') === 'cpu' ? CHUNK_ELEMENTS : Number.POSITIVE_INFINITY);
   if (!(chunkElements > 0))
     throw new RangeError(`${where}: options.chunkElements must be > 0, got ${options.chunkElements}`);
   const plans = configs.map((c, i) => planStep(c, `${where}: configs[${i}]`));
