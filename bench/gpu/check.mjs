@@ -5,7 +5,7 @@
 //
 //   node bench/gpu/check.mjs [--device auto|webgpu|cuda|none] [--parts adapter,placement,correctness,step,grid,paper,fig4]
 //                            [--steps 100] [--gridSteps 500] [--threads 0] [--cli apps/reference/dist/cli.js]
-//                            [--fig4Timeout 300]
+//                            [--fig4Timeout 240]
 //
 // Parts (GPU figures beside the same machine's CPU figures; `--device none` = CPU figures only):
 //   adapter      which GPU execution provider starts (WebGPU over Vulkan, CUDA) and why not
@@ -28,12 +28,12 @@ import { createOnnxGridTrainer, createOnnxTrainer, parseArgs, regimeConfig, star
 
 const a = parseArgs(process.argv.slice(2), {
   device: 'auto',
-  parts: ['adapter', 'placement', 'correctness', 'step', 'grid', 'paper', 'fig4'],
+  parts: ['adapter', 'placement', 'correctness', 'step', 'grid', 'fig4', 'paper'],
   steps: 100,
   gridSteps: 500,
   threads: 0,
   cli: 'apps/reference/dist/cli.js',
-  fig4Timeout: 300,
+  fig4Timeout: 240,
   child: '',
 });
 const emit = (o) => console.log(JSON.stringify(o));
@@ -278,6 +278,28 @@ await part('grid', async () => {
   });
 });
 
+await part('fig4', async () => {
+  if (!gpu) return emit({ part: 'fig4', skipped: 'no adapter' });
+  const out = join(tmpdir(), `narrownet-fig4-${Date.now()}`);
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [a.cli, 'run', 'synthetic', '--device', 'gpu', '--out', out], {
+    encoding: 'utf8',
+    timeout: a.fig4Timeout * 1000,
+    maxBuffer: 256 << 20,
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const engineLine = (r.stderr ?? '').split('\n').find((l) => l.startsWith('narrownet: engine'));
+  emit({
+    part: 'fig4',
+    command: `node ${a.cli} run synthetic --device gpu --out ${out}`,
+    exit: r.status,
+    timed_out: r.error?.code === 'ETIMEDOUT',
+    wall_s: round(seconds, 1),
+    engine: engineLine ?? null,
+    ...(r.status !== 0 ? { stderr_tail: (r.stderr ?? '').slice(-600) } : {}),
+  });
+});
+
 await part('paper', async () => {
   if (!gpu) return emit({ part: 'paper', skipped: 'no adapter' });
   // --scale paper: 9 widths × 10 radii × 49 step-size pairs × 2 regimes, 200,000 steps each.
@@ -307,28 +329,6 @@ await part('paper', async () => {
     per_width: rows,
     estimated_hours: round(seconds / 3600, 2),
     note: 'paired-regime throughput used for both regimes; metrics, λ_min and checkpoints not included',
-  });
-});
-
-await part('fig4', async () => {
-  if (!gpu) return emit({ part: 'fig4', skipped: 'no adapter' });
-  const out = join(tmpdir(), `narrownet-fig4-${Date.now()}`);
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, [a.cli, 'run', 'synthetic', '--device', 'gpu', '--out', out], {
-    encoding: 'utf8',
-    timeout: a.fig4Timeout * 1000,
-    maxBuffer: 256 << 20,
-  });
-  const seconds = (performance.now() - t0) / 1000;
-  const engineLine = (r.stderr ?? '').split('\n').find((l) => l.startsWith('narrownet: engine'));
-  emit({
-    part: 'fig4',
-    command: `node ${a.cli} run synthetic --device gpu --out ${out}`,
-    exit: r.status,
-    timed_out: r.error?.code === 'ETIMEDOUT',
-    wall_s: round(seconds, 1),
-    engine: engineLine ?? null,
-    ...(r.status !== 0 ? { stderr_tail: (r.stderr ?? '').slice(-600) } : {}),
   });
 });
 

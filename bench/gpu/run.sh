@@ -29,7 +29,13 @@ t1=$(date +%s.%N)
 echo "{\"part\":\"unpack\",\"dir\":\"$work\",\"seconds\":$(awk "BEGIN{printf \"%.1f\", $t1-$t0}"),\"manifest\":$(cat "$work/MANIFEST.json")}"
 export LD_LIBRARY_PATH="$work/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 cd "$work" || exit 2
-"$work/bin/node" "$work/check.mjs" --cli "$work/cli.mjs" "$@"
-rc=$?
+# Under the device tool, $OUT is a folder whose files come back: keep the JSON lines there too.
+if [ -n "${OUT:-}" ] && [ -d "${OUT:-}" ]; then
+  "$work/bin/node" "$work/check.mjs" --cli "$work/cli.mjs" "$@" 2> >(tail -c 200000 >"$OUT/gpu-check.stderr") | tee "$OUT/gpu-check.jsonl"
+  rc=${PIPESTATUS[0]}
+else
+  "$work/bin/node" "$work/check.mjs" --cli "$work/cli.mjs" "$@"
+  rc=$?
+fi
 rm -rf "$work"
 exit $rc
