@@ -3,17 +3,20 @@
 // stop the rest. Runs from the repository (built packages) or from the archive of bench/gpu/pack.sh
 // (bench/gpu/run.sh unpacks it on a bare GPU machine and calls this file, bundled).
 //
-//   node bench/gpu/check.mjs [--device auto|webgpu|cuda|none] [--parts adapter,placement,correctness,step,grid,paper,fig4]
-//                            [--steps 100] [--gridSteps 500] [--threads 0] [--cli apps/reference/dist/cli.js]
+//   node bench/gpu/check.mjs [--device auto|webgpu|cuda|none] [--parts adapter,placement,correctness,step,unroll,grid,fig4,paper]
+//                            [--steps 100] [--gridSteps 500] [--paperSteps 100] [--threads 0]
+//                            [--cli apps/reference/dist/cli.js]
 //                            [--fig4Timeout 240]
 //
-// Parts (GPU figures beside the same machine's CPU figures; `--device none` = CPU figures only):
+// Parts (GPU figures beside the same machine's CPU figures; `--device none` = CPU figures only;
+// `--device cpu` treats the CPU as the accelerator, to try the GPU parts on a machine without one):
 //   adapter      which GPU execution provider starts (WebGPU over Vulkan, CUDA) and why not
 //   placement    which execution provider onnxruntime puts each node of the step graphs on
 //                (Loop and unrolled), from its verbose log, in a child process
 //   correctness  100 steps of Alg. 2 (paired, n = 1000, d = 200, m = 400) on GPU vs CPU:
 //                max relative deviation of the loss (every 10 steps) and of W, v at the end
 //   step         the paired step at m ∈ {40, 400, 1200} (K = 10), GPU and CPU, ms/step
+//   unroll       K ∈ {1, 5, 10, 20} unrolled steps per call on the GPU at m ∈ {40, 1200}
 //   grid         BENCHMARKS.md's 16-configuration grid (widths 40, 400, 800, 1200 × ε ∈ {0.5, 1} ×
 //                lr ∈ {1e-3, 5e-4}), GPU and CPU, total seconds and configuration-steps/s
 //   paper        the --scale paper Fig. 4 sweep's time, estimated from measured grid throughput
@@ -28,9 +31,10 @@ import { createOnnxGridTrainer, createOnnxTrainer, parseArgs, regimeConfig, star
 
 const a = parseArgs(process.argv.slice(2), {
   device: 'auto',
-  parts: ['adapter', 'placement', 'correctness', 'step', 'grid', 'fig4', 'paper'],
+  parts: ['adapter', 'placement', 'correctness', 'step', 'unroll', 'grid', 'fig4', 'paper'],
   steps: 100,
   gridSteps: 500,
+  paperSteps: 100,
   threads: 0,
   cli: 'apps/reference/dist/cli.js',
   fig4Timeout: 240,
@@ -229,6 +233,33 @@ await part('step', async () => {
   }
 });
 
+await part('unroll', async () => {
+  if (!gpu) return emit({ part: 'unroll', skipped: 'no adapter' });
+  // K for the Loop-free step on the GPU itself (the CPU EP was only a proxy): creation and ms/step
+  for (const m of [40, 1200])
+    for (const K of [1, 5, 10, 20]) {
+      const t0 = performance.now();
+      const t = await createOnnxTrainer(gpu, regimeConfig({ regime: 'paired', n: 1000, d: 200, m }), {
+        stepsPerCall: K,
+        sessionOptions: spin,
+      });
+      const create = performance.now() - t0;
+      await t.run(K);
+      const t1 = performance.now();
+      await t.run(K * Math.ceil(a.steps / K));
+      const ms = (performance.now() - t1) / (K * Math.ceil(a.steps / K));
+      await t.dispose();
+      emit({
+        part: 'unroll',
+        device: gpu.device,
+        m,
+        K,
+        create_ms: Math.round(create),
+        ms_per_step: round(ms),
+      });
+    }
+});
+
 /** Grid throughput of `configsFor(m)` at each width: seconds (session creation included) and config-steps/s. */
 async function gridRun(engine, widths, configsFor, steps) {
   const t0 = performance.now();
@@ -305,7 +336,7 @@ await part('paper', async () => {
   // --scale paper: 9 widths × 10 radii × 49 step-size pairs × 2 regimes, 200,000 steps each.
   const widths = [20, 40, 80, 100, 200, 400, 800, 1000, 1200];
   const runsPerWidth = 2 * 10 * 49;
-  const steps = 100;
+  const steps = a.paperSteps;
   let seconds = 0;
   const rows = [];
   for (const m of widths) {
