@@ -19,9 +19,10 @@ const DT_RPATH = 15;
 const DT_RUNPATH = 29;
 
 /**
- * Reads the dynamic section of an ELF shared library (32 or 64 bit, either byte order) without
- * loading it: DT_NEEDED, DT_SONAME and DT_RUNPATH, as `readelf -d` prints them. Reads only the
- * headers and the few pages it needs. Throws an Error naming the file when it is not an ELF
+ * Reads the dynamic section of an ELF shared library without loading it: DT_NEEDED, DT_SONAME
+ * and DT_RUNPATH, as `readelf -d` prints them. Reads only the headers and the few pages it needs.
+ * Tested on 64-bit little-endian files (x86-64, the platform of onnxruntime-node's CUDA build);
+ * the 32-bit and big-endian layouts are decoded by the same code but untested. Throws an Error naming the file when it is not an ELF
  * file or has no dynamic section.
  */
 export function readElfDynamic(path: string): ElfDynamicInfo {

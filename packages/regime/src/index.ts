@@ -32,4 +32,5 @@ export {
 } from './train.js';
 export type { OnnxEngineLike, OrtTensorConstructor } from './onnx/engine.js';
 export { type OnnxTrainerOptions, createOnnxTrainer } from './onnx/trainer.js';
+export type { PlacementOptions } from './onnx/placement.js';
 export { type GridTrainer, type OnnxGridTrainerOptions, createOnnxGridTrainer } from './onnx/grid.js';
