@@ -11,8 +11,8 @@
 // Parts (GPU figures beside the same machine's CPU figures; `--device none` = CPU figures only;
 // `--device cpu` treats the CPU as the accelerator, to try the GPU parts on a machine without one):
 //   adapter      which GPU execution provider starts (WebGPU over Vulkan, CUDA) and why not
-//   placement    which execution provider onnxruntime puts each node of the step graphs on
-//                (Loop and unrolled), from its verbose log, in a child process
+//   placement    which execution provider ran the nodes of the step graphs (Loop and unrolled),
+//                from onnxruntime's profile: Loop fallback, CPU-placed nodes, Memcpy host↔device
 //   correctness  100 steps of Alg. 2 (paired, n = 1000, d = 200, m = 400) on GPU vs CPU:
 //                max relative deviation of the loss (every 10 steps) and of W, v at the end
 //   step         the paired step at m ∈ {40, 400, 1200} (K = 10), GPU and CPU, ms/step
@@ -23,9 +23,9 @@
 //                at each paper width (batches of the app's GRID_UNITS = 16384 hidden units)
 //   fig4         wall time of the app's default Fig. 4 run (`narrownet run synthetic --device gpu`)
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { checkCudaProvider } from '../../packages/engine/dist/index.js';
 import { createOnnxGridTrainer, createOnnxTrainer, parseArgs, regimeConfig, startOnnx } from '../common.mjs';
 
@@ -38,7 +38,6 @@ const a = parseArgs(process.argv.slice(2), {
   threads: 0,
   cli: 'apps/reference/dist/cli.js',
   fig4Timeout: 240,
-  child: '',
 });
 const emit = (o) => console.log(JSON.stringify(o));
 const round = (x, d = 3) => (Number.isFinite(x) ? +x.toFixed(d) : x);
@@ -57,24 +56,6 @@ async function part(name, fn) {
       seconds: round((performance.now() - t0) / 1000),
     });
   }
-}
-
-// ---- child mode: build step sessions with onnxruntime's verbose log on stderr (placement part)
-if (a.child === 'placement') {
-  const engine = await startOnnx({ device: a.device });
-  engine.ort.env.logLevel = 'verbose';
-  const config = regimeConfig({ regime: 'paired', n: 1000, d: 200, m: 40 });
-  for (const loop of [true, false]) {
-    process.stderr.write(`### graph ${loop ? 'loop' : 'unrolled'}\n`);
-    const t = await createOnnxTrainer(engine, config, {
-      stepsPerCall: 10,
-      loop,
-      sessionOptions: { logSeverityLevel: 0, logVerbosityLevel: 0 },
-    });
-    await t.run(10);
-    await t.dispose();
-  }
-  process.exit(0);
 }
 
 const startedAt = performance.now();
@@ -128,41 +109,48 @@ await part('adapter', async () => {
 });
 
 await part('placement', async () => {
-  for (const device of gpu ? [gpu.device] : ['cpu']) {
-    const r = spawnSync(process.execPath, [process.argv[1], '--child', 'placement', '--device', device], {
-      encoding: 'utf8',
-      maxBuffer: 256 << 20,
-      timeout: 300_000,
+  // onnxruntime's profile names the execution provider that ran each node: a Loop fallback, a
+  // CPU-placed node or an inserted Memcpy between host and device shows here.
+  const engine = gpu ?? cpu;
+  const config = regimeConfig({ regime: 'paired', n: 1000, d: 200, m: 40 });
+  const graphs = {};
+  for (const loop of [true, false]) {
+    const prefix = join(tmpdir(), `narrownet-placement-${process.pid}-${loop ? 'loop' : 'unrolled'}`);
+    const t = await createOnnxTrainer(engine, config, {
+      stepsPerCall: 10,
+      loop,
+      sessionOptions: { enableProfiling: true, profileFilePrefix: prefix },
     });
-    const sections = (r.stderr ?? '').split('### graph ').slice(1);
-    const graphs = {};
-    for (const s of sections) {
-      const name = s.split('\n', 1)[0];
-      const placed = {};
-      for (const m of s.matchAll(
-        /(?:All nodes placed on|Node\(s\) placed on) \[(\w+)\]\. Number of nodes: (\d+)/g,
-      ))
-        placed[m[1]] = (placed[m[1]] ?? 0) + Number(m[2]);
-      const cpuOps = new Set();
-      const blocks = s.split(/Node\(s\) placed on \[/).slice(1);
-      for (const b of blocks)
-        if (b.startsWith('CPUExecutionProvider'))
-          for (const m of b.matchAll(/^\s+(\w+) \(/gm)) cpuOps.add(m[1]);
-      graphs[name] = {
-        placed,
-        cpu_op_types: [...cpuOps].sort(),
-        memcpy_mentions: (s.match(/Memcpy(To|From)Host/g) ?? []).length,
-        not_assigned_warning: s.includes('Some nodes were not assigned to the preferred execution providers'),
-      };
+    await t.run(20);
+    await t.dispose(); // releasing a session writes its profile
+    const byProvider = {};
+    const cpuOps = new Set();
+    let memcpy = 0;
+    const dir = dirname(prefix);
+    for (const f of readdirSync(dir).filter((x) => x.startsWith(basename(prefix)))) {
+      for (const e of JSON.parse(readFileSync(join(dir, f), 'utf8'))) {
+        if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+        const provider = e.args?.provider ?? '?';
+        const op = e.args?.op_name ?? '?';
+        byProvider[provider] = (byProvider[provider] ?? 0) + 1;
+        if (provider === 'CPUExecutionProvider' && engine.device !== 'cpu') cpuOps.add(op);
+        if (op.startsWith('Memcpy')) memcpy++;
+      }
+      rmSync(join(dir, f));
     }
-    emit({
-      part: 'placement',
-      device,
-      exit: r.status,
-      graphs,
-      ...(r.status !== 0 ? { stderr_tail: (r.stderr ?? '').slice(-400) } : {}),
-    });
+    graphs[loop ? 'loop' : 'unrolled'] = {
+      kernel_runs_by_provider: byProvider,
+      cpu_op_types: [...cpuOps].sort(),
+      memcpy_kernel_runs: memcpy,
+    };
   }
+  emit({
+    part: 'placement',
+    device: engine.device,
+    steps: 20,
+    graphs,
+    note: 'kernel runs of the step sessions; Memcpy counts in-graph host↔device copies only (inputs bound on the host are copied outside the graph)',
+  });
 });
 
 /** Max |a − b| / max |b| over arrays. */

@@ -87,6 +87,8 @@ export function createTransfer(
   base: InferenceSession.SessionOptions,
 ): StateTransfer {
   const sessions = new Map<string, Promise<InferenceSession>>();
+  // the transfer sessions are not part of the step: keep them out of a profile
+  const { enableProfiling: _profiling, profileFilePrefix: _prefix, ...identityBase } = base;
   const identity = async (
     tensors: Record<string, Tensor>,
     location: 'gpu-buffer' | 'cpu',
@@ -101,7 +103,7 @@ export function createTransfer(
     let session = sessions.get(key);
     if (!session) {
       session = engine.createSession(identityModel(signature), {
-        ...base,
+        ...identityBase,
         preferredOutputLocation: location,
       });
       sessions.set(key, session);
