@@ -6,3 +6,12 @@
 export { startOnnx } from './onnx.js';
 export { startTfjs } from './tfjs.js';
 export { type EngineOptions, startEngine } from './engine.js';
+export { type ElfDynamicInfo, readElfDynamic } from './elf.js';
+export {
+  type CudaCheckOptions,
+  type CudaProviderReport,
+  CUDA_PROVIDER_FILES,
+  checkCudaProvider,
+  librarySearchPath,
+  onnxruntimeNodeDir,
+} from './cuda.js';

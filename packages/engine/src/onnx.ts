@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { checkCudaProvider } from './cuda.js';
 import { EngineUnavailableError, shortReason } from './errors.js';
 import {
   type OnnxDevice,
@@ -30,7 +31,7 @@ async function loadOrt(): Promise<OrtModule> {
 const HOW: Record<OnnxDevice, string> = {
   cpu: 'Reinstall onnxruntime-node.',
   wasm: 'The wasm device is onnxruntime-web\'s, in a browser: use the browser build of @narrownet/engine (bundlers pick it by the "browser" export condition).',
-  cuda: 'The CUDA execution provider needs an NVIDIA GPU with its driver, CUDA 12 and cuDNN 9, and onnxruntime-node installed with its CUDA libraries (run its install script with network access: `ONNXRUNTIME_NODE_INSTALL_CUDA=v12 npm rebuild onnxruntime-node`). Use device "cpu" to run without a GPU.',
+  cuda: 'The CUDA execution provider needs an NVIDIA GPU with its driver, the CUDA runtime and cuDNN its provider library was built for, and that provider library beside onnxruntime-node (see @narrownet/engine README, "CUDA"). Use device "webgpu" or "cpu" otherwise.',
   webgpu:
     'The WebGPU execution provider (Dawn, bundled in onnxruntime-node for Linux, Windows and macOS) needs a GPU adapter: a Vulkan driver and loader on Linux (Debian: `apt-get install libvulkan1 mesa-vulkan-drivers`, or the NVIDIA driver), Metal on macOS, D3D12 on Windows. Use device "cpu" to run without a GPU.',
 };
@@ -57,5 +58,20 @@ export async function startOnnx(options: OnnxEngineOptions = {}): Promise<OnnxEn
   const ort = options.ort ?? (await loadOrt());
   const candidates: OnnxDevice[] =
     want === 'auto' ? (['cuda', 'webgpu', 'cpu'] as const).filter(gpuMayExist) : [want];
-  return openOnnx(ort, candidates, want !== 'auto', options.threads ?? 0, (d) => HOW[d]);
+  // Before onnxruntime tries to load the CUDA provider, read which libraries it links against
+  // and say precisely what is missing (onnxruntime itself only reports a failed dlopen).
+  let tried = candidates;
+  if (candidates.includes('cuda') && process.platform === 'linux' && !options.ort) {
+    const report = checkCudaProvider();
+    if (!report.ok) {
+      if (want === 'cuda')
+        throw new EngineUnavailableError(
+          'onnxruntime execution provider "cuda"',
+          'its libraries are incomplete',
+          report.message,
+        );
+      tried = candidates.filter((c) => c !== 'cuda');
+    }
+  }
+  return openOnnx(ort, tried, want !== 'auto', options.threads ?? 0, (d) => HOW[d]);
 }

@@ -31,6 +31,7 @@ export type {
 export { train } from './train-browser.js';
 export type { OnnxEngineLike, OrtTensorConstructor } from './onnx/engine.js';
 export { type OnnxTrainerOptions, createOnnxTrainer } from './onnx/trainer.js';
+export type { PlacementOptions } from './onnx/placement.js';
 export {
   type ExportedTensor,
   type ExportStepOptions,

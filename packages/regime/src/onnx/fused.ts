@@ -98,11 +98,18 @@ function emitStep(
  * The fused step model. Inputs: `X` [n, d], `Y` [n, k], `p.<param>`, `s.<slot>`, `a.<param>`,
  * `h.<hyper>`, `step` (int64 []), and with mini-batches `idx` ([b] or [K, b] int64).
  * Outputs: `P.<param>`, `S.<slot>`, `step_out`, and `loss`: for K = 1 the loss at the input
- * iterate; for K > 1 (an ONNX Loop over K steps) the full-data loss at the iterate reached,
- * plus `losses` [K, ...] (the loss at each step's input iterate). Every loss is NaN at an iterate
- * with a non-finite parameter (see `checkedLoss`), so a blown-up iterate is never read as finite.
+ * iterate; for K > 1 the full-data loss at the iterate reached, plus `losses` [K, ...] (the loss
+ * at each step's input iterate). K > 1 steps are an ONNX Loop, or with `loop: false` K copies of
+ * the step one after the other (no control flow: for execution providers without a Loop kernel,
+ * such as WebGPU). Both forms emit the same operators in the same order for each step.
+ * Every loss is NaN at an iterate with a non-finite parameter (see `checkedLoss`), so a blown-up
+ * iterate is never read as finite.
  */
-export function buildFusedStep(desc: FusedDesc, stepsPerCall: number): Uint8Array {
+export function buildFusedStep(
+  desc: FusedDesc,
+  stepsPerCall: number,
+  options: { loop?: boolean } = {},
+): Uint8Array {
   const K = stepsPerCall;
   const g = new OnnxGraph('step');
   const X = g.input('X', 'float32', ['n', desc.d]);
@@ -134,6 +141,32 @@ export function buildFusedStep(desc: FusedDesc, stepsPerCall: number): Uint8Arra
     const out = emitStep(g, desc, Xb, Yb, { params, slots, step }, anchors, hyper);
     outputs(out);
     g.output(out.loss, 'float32', desc.lossShape, 'loss');
+    return g.toModel();
+  }
+  if (options.loop === false) {
+    let cur: StateIO = { params, slots, step };
+    const losses: string[] = [];
+    for (let i = 0; i < K; i++) {
+      let Xb = X;
+      let Yb = Y;
+      if (idx) {
+        const at = g.constant({ dtype: 'int64', shape: [], values: [i] });
+        const rows = g.op('Gather', [idx, at], { axis: attr.i(0) });
+        Xb = g.op('Gather', [X, rows], { axis: attr.i(0) });
+        Yb = g.op('Gather', [Y, rows], { axis: attr.i(0) });
+      }
+      const r = emitStep(g, desc, Xb, Yb, cur, anchors, hyper);
+      losses.push(g.op('Unsqueeze', [r.loss, g.ints([0])]));
+      cur = r;
+    }
+    outputs(cur);
+    g.output(g.op('Concat', losses, { axis: attr.i(0) }), 'float32', [K, ...desc.lossShape], 'losses');
+    g.output(
+      checkedLoss(g, desc, desc.emitModel(g, X, Y, cur.params, false).loss, cur.params),
+      'float32',
+      desc.lossShape,
+      'loss',
+    );
     return g.toModel();
   }
   // Loop body: (iteration, cond, carried state...) → (cond, new state..., loss as scan output).

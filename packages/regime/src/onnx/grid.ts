@@ -11,8 +11,15 @@ import { type OptimizerSpec, lowerOptimizerOnnx } from '@narrownet/optim';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { TrainerConfig, TrainerInfo, TrainerState } from '../trainer.js';
 import { type OnnxEngineLike, checkEngine, onnxTrainerInfo } from './engine.js';
-import { type FusedDesc, buildFusedEval, buildFusedStep } from './fused.js';
-import { type OnnxTrainerOptions, type StepPlan, advanceInChunks, planStep } from './trainer.js';
+import { type FusedDesc, buildFusedEval } from './fused.js';
+import { createTransfer, resolvePlacement } from './placement.js';
+import {
+  type OnnxTrainerOptions,
+  type StepPlan,
+  advanceInChunks,
+  createStepSessions,
+  planStep,
+} from './trainer.js';
 
 /**
  * Largest n×(chunk·m) intermediate (floats, ≈ 1.2 MB) up to which configurations are stacked.
@@ -22,10 +29,12 @@ import { type OnnxTrainerOptions, type StepPlan, advanceInChunks, planStep } fro
 const CHUNK_ELEMENTS = 300_000;
 
 /** Options of {@link createOnnxGridTrainer}. */
-export interface OnnxGridTrainerOptions extends Pick<OnnxTrainerOptions, 'stepsPerCall' | 'sessionOptions'> {
+export interface OnnxGridTrainerOptions
+  extends Pick<OnnxTrainerOptions, 'stepsPerCall' | 'sessionOptions' | 'loop' | 'resident'> {
   /**
    * Size in floats of the n×(chunk·m) intermediates up to which configurations are stacked into
-   * one GEMM (default 300 000 ≈ 1.2 MB, measured on the development machine); beyond it the
+   * one GEMM (default on the CPU 300 000 ≈ 1.2 MB, measured on the development machine; on a GPU
+   * device unlimited: every configuration in one GEMM); beyond it the
    * configurations are processed in chunks (of one: the single-configuration lowering) within the
    * same graph.
    */
@@ -201,7 +210,7 @@ function emitGridModel(
  *
  * @param engine - a started onnxruntime engine (`startOnnx()` of @narrownet/engine)
  * @param configs - the configurations (at least one)
- * @param options - steps fused per call (ONNX Loop), extra session options
+ * @param options - steps fused per call (ONNX Loop or unrolled), state placement, extra session options
  */
 export async function createOnnxGridTrainer(
   engine: OnnxEngineLike,
@@ -217,7 +226,9 @@ export async function createOnnxGridTrainer(
     throw new RangeError(
       `${where}: options.stepsPerCall must be a positive integer, got ${options.stepsPerCall}`,
     );
-  const chunkElements = options.chunkElements ?? CHUNK_ELEMENTS;
+  // The cache-sized chunks were measured on a CPU; a GPU wants the largest GEMMs: stack everything.
+  const chunkElements =
+    options.chunkElements ?? ((engine.device ?? 'cpu') === 'cpu' ? CHUNK_ELEMENTS : Number.POSITIVE_INFINITY);
   if (!(chunkElements > 0))
     throw new RangeError(`${where}: options.chunkElements must be > 0, got ${options.chunkElements}`);
   const plans = configs.map((c, i) => planStep(c, `${where}: configs[${i}]`));
@@ -307,10 +318,11 @@ export async function createOnnxGridTrainer(
         radius: radiusNames.map((n) => (n ? io.hyper[n] : undefined)),
       }),
   };
+  const placement = resolvePlacement(engine, options, where);
   const so: InferenceSession.SessionOptions = { logSeverityLevel: 3, ...options.sessionOptions };
-  const [stepSession, loopSession, lossSession] = await Promise.all([
-    engine.createSession(buildFusedStep(desc, 1), so),
-    K > 1 ? engine.createSession(buildFusedStep(desc, K), so) : Promise.resolve(undefined),
+  const transfer = createTransfer(engine, placement.resident, so);
+  const [[stepSession, loopSession], lossSession] = await Promise.all([
+    createStepSessions(engine, desc, K, placement.loop, transfer, so),
     engine.createSession(buildFusedEval(desc, false), so),
   ]);
   const f32 = (data: Float32Array, shape: readonly number[]): Tensor =>
@@ -322,16 +334,18 @@ export async function createOnnxGridTrainer(
     return out;
   };
   const anchorTrees = configs.map((c) => cloneParams(c.anchors ?? c.params));
-  const constFeeds: Record<string, Tensor> = {
+  const hostConst: Record<string, Tensor> = {
     X: f32(first.data.X.slice(), [plan.n, plan.d]),
     Y: f32(first.data.Y.slice(), [plan.n, plan.k]),
   };
-  for (const name of anchorNames)
-    constFeeds[`a.${name}`] = f32(stack(anchorTrees, name), anchorShapes[name]!);
-  for (const [name, values] of Object.entries(hyperValues)) constFeeds[`h.${name}`] = f32(values, [G]);
-  let state: Record<string, Tensor> = {};
+  for (const name of anchorNames) hostConst[`a.${name}`] = f32(stack(anchorTrees, name), anchorShapes[name]!);
+  for (const [name, values] of Object.entries(hyperValues)) hostConst[`h.${name}`] = f32(values, [G]);
+  const constFeeds = await transfer.upload(hostConst);
+  const stepTensorOf = (n: number): Tensor =>
+    new engine.ort.Tensor('int64', BigInt64Array.from([BigInt(n)]), []);
+  const initial: Record<string, Tensor> = { step: stepTensorOf(0) };
   for (const name of Object.keys(plan.shapes))
-    state[`p.${name}`] = f32(
+    initial[`p.${name}`] = f32(
       stack(
         configs.map((c) => c.params),
         name,
@@ -339,11 +353,9 @@ export async function createOnnxGridTrainer(
       paramShapes[name]!,
     );
   for (const [s, shape] of Object.entries(slotShapes))
-    state[`s.${s}`] = f32(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+    initial[`s.${s}`] = f32(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+  let { step: stepTensor, ...state } = await transfer.upload(initial);
   let step = 0;
-  const stepTensorOf = (n: number): Tensor =>
-    new engine.ort.Tensor('int64', BigInt64Array.from([BigInt(n)]), []);
-  let stepTensor = stepTensorOf(0);
   let disposed = false;
   const check = (): void => {
     if (disposed) throw new Error('onnx grid trainer: used after dispose()');
@@ -356,17 +368,25 @@ export async function createOnnxGridTrainer(
       if (diverged[c] === undefined && !Number.isFinite(losses[i]!)) diverged[c] = from + Math.floor(i / G);
     }
   };
-  const advance = async (session: InferenceSession, count: number): Promise<Float32Array> => {
+  const advance = async (session: InferenceSession, count: number, wantLoss: boolean) => {
     const out = await session.run({ ...constFeeds, ...state, step: stepTensor });
-    // the losses at the iterates this call stepped from: `loss` for one step, `losses` for a Loop
-    noteLosses((count === 1 ? out.loss! : out.losses!).data as Float32Array, step);
+    // The losses at the iterates this call stepped from (`loss` for one step, `losses` [K, G] for K)
+    // are read at every call, so each configuration's first non-finite step is exact; with
+    // device-resident state that is K·G floats per call, next to the state that stays put.
+    const host = await transfer.download({
+      at: count === 1 ? out.loss! : out.losses!,
+      ...(wantLoss && count > 1 ? { reached: out.loss! } : {}),
+    });
+    noteLosses(host.at!, step);
     const next: Record<string, Tensor> = {};
     for (const name of Object.keys(plan.shapes)) next[`p.${name}`] = out[`P.${name}`]!;
     for (const s of Object.keys(slotShapes)) next[`s.${s}`] = out[`S.${s}`]!;
+    transfer.release([...Object.values(state), stepTensor!]);
     state = next;
     stepTensor = out.step_out!;
     step += count;
-    return out.loss!.data as Float32Array;
+    transfer.release([out.loss!, ...(out.losses ? [out.losses] : [])]);
+    return wantLoss ? (count > 1 ? host.reached : host.at) : undefined;
   };
   return {
     size: G,
@@ -387,21 +407,21 @@ export async function createOnnxGridTrainer(
     divergedAt: () => [...diverged],
     async states(): Promise<TrainerState[]> {
       check();
+      const host = await transfer.download(state);
       const slice = (
-        t: Tensor,
+        data: Float32Array,
         shape: readonly number[],
         c: number,
       ): { shape: number[]; data: Float32Array } => {
         const size = shape.reduce((a, b) => a * b, 1);
-        return { shape: [...shape], data: (t.data as Float32Array).slice(c * size, (c + 1) * size) };
+        return { shape: [...shape], data: data.slice(c * size, (c + 1) * size) };
       };
       return configs.map((_, c) => {
         const params: ParamTree = {};
         for (const [name, shape] of Object.entries(plan.shapes))
-          params[name] = slice(state[`p.${name}`]!, shape, c);
+          params[name] = slice(host[`p.${name}`]!, shape, c);
         const slots: ParamTree = {};
-        for (const [s, shape] of Object.entries(plan.slotShapes))
-          slots[s] = slice(state[`s.${s}`]!, shape, c);
+        for (const [s, shape] of Object.entries(plan.slotShapes)) slots[s] = slice(host[`s.${s}`]!, shape, c);
         return { step, params, slots, anchors: cloneParams(anchorTrees[c]!) };
       });
     },
@@ -435,30 +455,37 @@ export async function createOnnxGridTrainer(
         });
         return stack(trees, name);
       };
-      const fresh: Record<string, Tensor> = {};
+      const fresh: Record<string, Tensor> = { step: stepTensorOf(s0) };
       for (const [name, shape] of Object.entries(plan.shapes))
         fresh[`p.${name}`] = f32(stackOf('params', name, shape), paramShapes[name]!);
       for (const [sl, shape] of Object.entries(plan.slotShapes))
         fresh[`s.${sl}`] = f32(stackOf('slots', sl, shape), slotShapes[sl]!);
-      const anchorFeeds: Record<string, Tensor> = {};
       for (const name of anchorNames)
-        anchorFeeds[`a.${name}`] = f32(stackOf('anchors', name, plan.shapes[name]!), anchorShapes[name]!);
+        fresh[`a.${name}`] = f32(stackOf('anchors', name, plan.shapes[name]!), anchorShapes[name]!);
       // validated everything: now commit
-      state = fresh;
-      Object.assign(constFeeds, anchorFeeds);
+      const up = await transfer.upload(fresh);
+      const old = [...Object.values(state), stepTensor!, ...anchorNames.map((n) => constFeeds[`a.${n}`]!)];
+      state = {};
+      for (const [key, t] of Object.entries(up)) {
+        if (key.startsWith('a.')) constFeeds[key] = t;
+        else if (key !== 'step') state[key] = t;
+      }
+      transfer.release(old);
       for (const [c, st] of next.entries())
         for (const name of anchorNames)
           anchorTrees[c]![name] = { shape: [...plan.shapes[name]!], data: st.anchors[name]!.data.slice() };
       step = s0;
-      stepTensor = stepTensorOf(s0);
+      stepTensor = up.step!;
       diverged = new Array(G).fill(undefined);
     },
     async dispose() {
       if (disposed) return;
       disposed = true;
-      await Promise.all(
-        [stepSession, loopSession, lossSession].map((s) => (s ? s.release() : Promise.resolve())),
-      );
+      transfer.release([...Object.values(constFeeds), ...Object.values(state), stepTensor!]);
+      await Promise.all([
+        transfer.dispose(),
+        ...[stepSession, loopSession, lossSession].map((s) => (s ? s.release() : Promise.resolve())),
+      ]);
     },
   };
 }

@@ -7,6 +7,7 @@ import {
   lowerModelOnnx,
   outputDim,
   paramShapes,
+  sizeOf,
 } from '@narrownet/models';
 import { type OptimizerSpec, lowerOptimizerOnnx, onnxSlotShapes } from '@narrownet/optim';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
@@ -15,11 +16,12 @@ import { checkFiniteData } from '../data.js';
 import type { Trainer, TrainerConfig, TrainerState } from '../trainer.js';
 import { type OnnxEngineLike, checkEngine, onnxTrainerInfo } from './engine.js';
 import { type FusedDesc, buildFusedEval, buildFusedStep } from './fused.js';
+import { type PlacementOptions, type StateTransfer, createTransfer, resolvePlacement } from './placement.js';
 
 /** Options of {@link createOnnxTrainer}. */
-export interface OnnxTrainerOptions {
+export interface OnnxTrainerOptions extends PlacementOptions {
   /**
-   * Optimizer steps fused into one session call through an ONNX Loop (default 1). Larger values
+   * Optimizer steps fused into one session call, through an ONNX Loop or unrolled (`loop`) (default 1). Larger values
    * amortise the per-call overhead where one step is cheap (small widths); `run(k)` makes
    * ⌊k/K⌋ fused calls and k mod K single-step calls, so iterates do not depend on K.
    */
@@ -28,7 +30,8 @@ export interface OnnxTrainerOptions {
   sessionOptions?: InferenceSession.SessionOptions;
   /**
    * Write each call's new parameters and slots into preallocated output tensors (two sets used
-   * in turn) instead of letting onnxruntime allocate fresh outputs per call. Default false.
+   * in turn) instead of letting onnxruntime allocate fresh outputs per call. Default false;
+   * host-resident state only (`resident: false`).
    */
   preallocate?: boolean;
 }
@@ -132,29 +135,50 @@ export function singleDesc(plan: StepPlan): FusedDesc {
 }
 
 /**
- * Advances `steps` optimizer steps as ⌊steps/K⌋ calls of the fused K-step Loop session (when there
- * is one) followed by single-step calls, and resolves to the last Loop call's result when the run
- * ended on one (its outputs then already hold the loss at the iterate reached), else undefined.
+ * Advances `steps` optimizer steps as ⌊steps/K⌋ calls of the fused K-step session (when there
+ * is one) followed by single-step calls, and resolves to the last K-step call's result when the
+ * run ended on one (its outputs then already hold the loss at the iterate reached), else
+ * undefined. `advance` is told whether its result is that final one (`wantLoss`), so that
+ * other calls need not bring their loss to the host.
  */
 export async function advanceInChunks<T>(
   steps: number,
   K: number,
   loopSession: InferenceSession | undefined,
   stepSession: InferenceSession,
-  advance: (session: InferenceSession, count: number) => Promise<T>,
+  advance: (session: InferenceSession, count: number, wantLoss: boolean) => Promise<T>,
 ): Promise<T | undefined> {
   let remaining = steps;
   let final: T | undefined;
   while (loopSession && remaining >= K) {
-    final = await advance(loopSession, K);
     remaining -= K;
+    final = await advance(loopSession, K, remaining === 0);
   }
   while (remaining > 0) {
-    await advance(stepSession, 1);
+    await advance(stepSession, 1, false);
     final = undefined;
     remaining--;
   }
   return final;
+}
+
+/**
+ * Creates the single-step and (for K > 1) the K-step session of a fused description, built as
+ * Loop or unrolled and with their state outputs placed as `transfer` says.
+ */
+export async function createStepSessions(
+  engine: OnnxEngineLike,
+  desc: FusedDesc,
+  K: number,
+  loop: boolean,
+  transfer: StateTransfer,
+  so: InferenceSession.SessionOptions,
+): Promise<[InferenceSession, InferenceSession | undefined]> {
+  const opts = transfer.stepOptions(so);
+  return Promise.all([
+    engine.createSession(buildFusedStep(desc, 1), opts),
+    K > 1 ? engine.createSession(buildFusedStep(desc, K, { loop }), opts) : Promise.resolve(undefined),
+  ]);
 }
 
 function int64Scalar(engine: OnnxEngineLike, v: number): Tensor {
@@ -188,19 +212,24 @@ export async function createOnnxTrainer(
   const where = 'createOnnxTrainer';
   checkEngine(engine, where);
   const K = stepsPerCallOf(options, where);
+  const placement = resolvePlacement(engine, options, where);
+  if (placement.resident && options.preallocate)
+    throw new RangeError(`${where}: options.preallocate needs host-resident state (options.resident: false)`);
   const plan = planStep(config, where);
   const desc = singleDesc(plan);
   const so: InferenceSession.SessionOptions = { logSeverityLevel: 3, ...options.sessionOptions };
-  const [stepSession, loopSession, lossSession, gradSession] = await Promise.all([
-    engine.createSession(buildFusedStep(desc, 1), so),
-    K > 1 ? engine.createSession(buildFusedStep(desc, K), so) : Promise.resolve(undefined),
+  const transfer = createTransfer(engine, placement.resident, so);
+  const [[stepSession, loopSession], lossSession, gradSession] = await Promise.all([
+    createStepSessions(engine, desc, K, placement.loop, transfer, so),
     engine.createSession(buildFusedEval(desc, false), so),
     engine.createSession(buildFusedEval(desc, true), so),
   ]);
   const names = Object.keys(plan.shapes);
   const slotNames = Object.keys(plan.slotShapes);
-  const X = f32(engine, config.data.X.slice(), [plan.n, plan.d]);
-  const Y = f32(engine, config.data.Y.slice(), [plan.n, plan.k]);
+  const { X, Y } = await transfer.upload({
+    X: f32(engine, config.data.X.slice(), [plan.n, plan.d]),
+    Y: f32(engine, config.data.Y.slice(), [plan.n, plan.k]),
+  });
   const seed = config.seed ?? 0;
   let anchors = cloneParams(config.anchors ?? config.params);
   let anchorFeeds: Record<string, Tensor> = {};
@@ -210,20 +239,33 @@ export async function createOnnxTrainer(
   let stepTensor = int64Scalar(engine, 0);
   let disposed = false;
 
-  const setAnchors = (tree: ParamTree): void => {
-    anchors = cloneParams(tree);
-    anchorFeeds = {};
+  const setAnchors = async (tree: ParamTree): Promise<void> => {
+    const feeds: Record<string, Tensor> = {};
     for (const name of plan.anchorNames)
-      anchorFeeds[`a.${name}`] = f32(engine, anchors[name]!.data, plan.shapes[name]!);
+      feeds[`a.${name}`] = f32(engine, tree[name]!.data.slice(), plan.shapes[name]!);
+    const uploaded = await transfer.upload(feeds);
+    transfer.release(Object.values(anchorFeeds));
+    anchors = cloneParams(tree);
+    anchorFeeds = uploaded;
   };
-  const setParams = (tree: ParamTree): void => {
+  /** Replaces the state (parameters, slots, step) by host copies of `state`, uploaded. */
+  const setStateTensors = async (p: ParamTree, sl: ParamTree | undefined, at: number): Promise<void> => {
+    const feeds: Record<string, Tensor> = {};
+    for (const name of names) feeds[`p.${name}`] = f32(engine, p[name]!.data.slice(), plan.shapes[name]!);
+    for (const [s, shape] of Object.entries(plan.slotShapes))
+      feeds[`s.${s}`] = f32(engine, sl ? sl[s]!.data.slice() : new Float32Array(sizeOf(shape)), shape);
+    feeds.step = int64Scalar(engine, at);
+    const up = await transfer.upload(feeds);
+    transfer.release([...Object.values(params), ...Object.values(slots), stepTensor]);
     params = {};
-    for (const name of names) params[`p.${name}`] = f32(engine, tree[name]!.data.slice(), plan.shapes[name]!);
+    slots = {};
+    for (const name of names) params[`p.${name}`] = up[`p.${name}`]!;
+    for (const s of slotNames) slots[`s.${s}`] = up[`s.${s}`]!;
+    stepTensor = up.step!;
+    step = at;
   };
-  setAnchors(anchors);
-  setParams(config.params);
-  for (const [s, shape] of Object.entries(plan.slotShapes))
-    slots[`s.${s}`] = f32(engine, new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+  await setAnchors(anchors);
+  await setStateTensors(config.params, undefined, 0);
 
   const check = (): void => {
     if (disposed) throw new Error('onnx trainer: used after dispose()');
@@ -241,8 +283,7 @@ export async function createOnnxTrainer(
   // With `preallocate`, each call writes the new state into the buffers of the state before the
   // last one (ping-pong), so no output memory is allocated per call.
   let spare: Record<string, Tensor> | undefined;
-  const fetchesFor = (session: InferenceSession): Record<string, Tensor | null> | undefined => {
-    if (!options.preallocate) return undefined;
+  const fetchesFor = (session: InferenceSession): Record<string, Tensor | null> => {
     spare ??= Object.fromEntries([
       ...names.map((n) => [`P.${n}`, f32(engine, new Float32Array(params[`p.${n}`]!.size), plan.shapes[n]!)]),
       ...slotNames.map((s) => [
@@ -252,11 +293,26 @@ export async function createOnnxTrainer(
     ]);
     return Object.fromEntries(session.outputNames.map((o) => [o, spare![o] ?? null]));
   };
-  /** One session call; its outputs (the state `count` steps on) are committed only on `commit`. */
+  /**
+   * One session call. The losses at the iterates it stepped from are read at once (NaN where a
+   * parameter is non-finite; with device-resident state `count` floats cross the bus); the new
+   * state (`count` steps on) replaces the current one only on `commit`, so a call that went
+   * through a non-finite iterate can be dropped.
+   */
   const call = async (session: InferenceSession, count: number) => {
     const feeds = { X, Y, ...params, ...slots, ...anchorFeeds, step: stepTensor, ...batchFeed(count) };
-    const fetches = fetchesFor(session);
+    const fetches = options.preallocate ? fetchesFor(session) : undefined;
     const out = fetches ? await session.run(feeds, fetches) : await session.run(feeds);
+    const host = await transfer.download({
+      at: count === 1 ? out.loss! : out.losses!,
+      ...(count > 1 ? { reached: out.loss! } : {}),
+    });
+    transfer.release([out.loss!, ...(out.losses ? [out.losses] : [])]);
+    const produced = [
+      ...names.map((n) => out[`P.${n}`]!),
+      ...slotNames.map((sl) => out[`S.${sl}`]!),
+      out.step_out!,
+    ];
     const commit = (): void => {
       const nextParams: Record<string, Tensor> = {};
       const nextSlots: Record<string, Tensor> = {};
@@ -266,29 +322,37 @@ export async function createOnnxTrainer(
           nextParams[`p.${name}`] = fetches[`P.${name}`]!;
           old[`P.${name}`] = params[`p.${name}`]!;
         }
-        for (const s of slotNames) {
-          nextSlots[`s.${s}`] = fetches[`S.${s}`]!;
-          old[`S.${s}`] = slots[`s.${s}`]!;
+        for (const sl of slotNames) {
+          nextSlots[`s.${sl}`] = fetches[`S.${sl}`]!;
+          old[`S.${sl}`] = slots[`s.${sl}`]!;
         }
         spare = old;
       } else {
         for (const name of names) nextParams[`p.${name}`] = out[`P.${name}`]!;
-        for (const s of slotNames) nextSlots[`s.${s}`] = out[`S.${s}`]!;
+        for (const sl of slotNames) nextSlots[`s.${sl}`] = out[`S.${sl}`]!;
+        transfer.release([...Object.values(params), ...Object.values(slots), stepTensor]);
       }
       params = nextParams;
       slots = nextSlots;
       stepTensor = out.step_out!;
       step += count;
     };
-    // the loss at each iterate the call stepped from (NaN where a parameter is non-finite)
-    const stepLosses = (count === 1 ? out.loss! : out.losses!).data as Float32Array;
-    return { commit, stepLosses, loss: (out.loss!.data as Float32Array)[0]! };
+    const discard = (): void => {
+      if (!fetches) transfer.release(produced);
+    };
+    return { commit, discard, stepLosses: host.at!, loss: count > 1 ? host.reached![0]! : host.at![0]! };
+  };
   };
   const currentLoss = async (): Promise<number> => {
     const out = await lossSession.run({ X, Y, ...params });
     return (out.loss!.data as Float32Array)[0]!;
   };
-  const read = (t: Tensor): Float32Array => Float32Array.from(t.data as Float32Array);
+  const tree = (values: Record<string, Float32Array>, prefix: string, shapes: Record<string, number[]>) => {
+    const t: ParamTree = {};
+    for (const [name, shape] of Object.entries(shapes))
+      t[name] = { shape: [...shape], data: values[`${prefix}${name}`]! };
+    return t;
+  };
 
   const info = onnxTrainerInfo(engine);
   return {
@@ -306,6 +370,7 @@ export async function createOnnxTrainer(
         if (bad >= 0) {
           // The iterate `bad` steps in has a non-finite loss or parameter: drop the call's outputs,
           // step up to that iterate and stop there (as the tfjs trainer does).
+          r.discard();
           for (let i = 0; i < bad; i++) (await call(stepSession, 1)).commit();
           return r.stepLosses[bad]!;
         }
@@ -321,17 +386,21 @@ export async function createOnnxTrainer(
       const out = await gradSession.run({ X, Y, ...params });
       const grads: ParamTree = {};
       for (const name of names)
-        grads[name] = { shape: [...plan.shapes[name]!], data: read(out[`grad.${name}`]!) };
+        grads[name] = {
+          shape: [...plan.shapes[name]!],
+          data: Float32Array.from(out[`grad.${name}`]!.data as Float32Array),
+        };
       return { loss: (out.loss!.data as Float32Array)[0]!, grads };
     },
     async state(): Promise<TrainerState> {
       check();
-      const p: ParamTree = {};
-      for (const name of names)
-        p[name] = { shape: [...plan.shapes[name]!], data: read(params[`p.${name}`]!) };
-      const s: ParamTree = {};
-      for (const sl of slotNames) s[sl] = { shape: [...plan.slotShapes[sl]!], data: read(slots[`s.${sl}`]!) };
-      return { step, params: p, slots: s, anchors: cloneParams(anchors) };
+      const host = await transfer.download({ ...params, ...slots });
+      return {
+        step,
+        params: tree(host, 'p.', plan.shapes),
+        slots: tree(host, 's.', plan.slotShapes),
+        anchors: cloneParams(anchors),
+      };
     },
     async setState(state: TrainerState) {
       check();
@@ -343,23 +412,26 @@ export async function createOnnxTrainer(
       checkTree(state.slots, plan.slotShapes, 'onnx trainer.setState: state.slots');
       const hasAnchors = state.anchors && Object.keys(state.anchors).length > 0;
       if (hasAnchors) checkTree(state.anchors, plan.shapes, 'onnx trainer.setState: state.anchors');
-      setParams(state.params);
-      const next: Record<string, Tensor> = {};
-      for (const s of slotNames)
-        next[`s.${s}`] = f32(engine, state.slots[s]!.data.slice(), plan.slotShapes[s]!);
-      slots = next;
-      if (hasAnchors) setAnchors(state.anchors);
-      step = state.step;
-      stepTensor = int64Scalar(engine, step);
+      await setStateTensors(state.params, state.slots, state.step);
+      if (hasAnchors) await setAnchors(state.anchors);
     },
     async dispose() {
       if (disposed) return;
       disposed = true;
-      await Promise.all(
-        [stepSession, loopSession, lossSession, gradSession].map((s) =>
+      transfer.release([
+        X,
+        Y,
+        ...Object.values(params),
+        ...Object.values(slots),
+        ...Object.values(anchorFeeds),
+        stepTensor,
+      ]);
+      await Promise.all([
+        transfer.dispose(),
+        ...[stepSession, loopSession, lossSession, gradSession].map((s) =>
           s ? s.release() : Promise.resolve(),
         ),
-      );
+      ]);
     },
   };
 }
