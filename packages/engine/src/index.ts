@@ -7,3 +7,13 @@
 export * from './browser.js';
 // Explicit exports shadow the browser entry's starters of the same names (ES module semantics).
 export { startOnnx, startTfjs, type EngineOptions, startEngine } from './node.js';
+export {
+  type ElfDynamicInfo,
+  readElfDynamic,
+  type CudaCheckOptions,
+  type CudaProviderReport,
+  CUDA_PROVIDER_FILES,
+  checkCudaProvider,
+  librarySearchPath,
+  onnxruntimeNodeDir,
+} from './node.js';

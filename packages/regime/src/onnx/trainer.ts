@@ -342,7 +342,6 @@ export async function createOnnxTrainer(
     };
     return { commit, discard, stepLosses: host.at!, loss: count > 1 ? host.reached![0]! : host.at![0]! };
   };
-  };
   const currentLoss = async (): Promise<number> => {
     const out = await lossSession.run({ X, Y, ...params });
     return (out.loss!.data as Float32Array)[0]!;
