@@ -29,6 +29,8 @@ export {
   loadFashionMnist,
 } from './idx.js';
 export { type Cifar10Options, type Cifar100Options, loadCifar10, loadCifar100 } from './cifar.js';
+export { type MatArray, type MatClass, readMat, loadMatFile } from './mat.js';
+export { type SvhnOptions, loadSvhn } from './svhn.js';
 export { type NpyDType, type NpyArray, type NpyDatasetOptions, loadNpy, loadNpyDataset } from './npy.js';
 export { type DownloadOptions, download } from './download.js';
 export {
