@@ -1,9 +1,11 @@
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { loadMatFile, loadSvhn, readMat } from '../src/index.js';
+import { fetchSource } from '../src/fetch.js';
+import { DATASET_SOURCES, loadMatFile, loadSvhn, readMat } from '../src/index.js';
 
 const dir = join(import.meta.dirname, 'fixtures', 'mat');
 const pixel = (r: number, c: number, ch: number, i: number) => (7 * r + 3 * c + 50 * ch + 11 * i) % 256;
@@ -191,5 +193,24 @@ describe('loadSvhn', () => {
     rmSync(tmp, { recursive: true });
     expect(() => loadSvhn({ dir, split: 'extra' })).toThrow(/extra_32x32\.mat/);
     expect(() => loadSvhn({ dir, split: 'x' as never })).toThrow(/split/);
+  });
+});
+
+describe('fetchDataset svhn', () => {
+  it('lists the torchvision URLs and MD5s and lands files where loadSvhn reads them', async () => {
+    expect(DATASET_SOURCES.svhn.files.map((f) => f.file)).toEqual(['train_32x32.mat', 'test_32x32.mat']);
+    const bytes = readFileSync(join(dir, 'train_32x32.mat'));
+    const md5 = createHash('md5').update(bytes).digest('hex');
+    const fetch = async () => ({
+      ok: true,
+      status: 200,
+      arrayBuffer: async () => new Uint8Array(bytes).buffer as ArrayBuffer,
+    });
+    const root = mkdtempSync(join(tmpdir(), 'svhn-fetch-'));
+    const source = { ...DATASET_SOURCES.svhn, files: [{ ...DATASET_SOURCES.svhn.files[0]!, md5 }] };
+    const got = await fetchSource(source, root, fetch);
+    expect(got).toBe(join(root, 'svhn'));
+    expect(loadSvhn({ dir: got }).n).toBe(5);
+    rmSync(root, { recursive: true });
   });
 });
