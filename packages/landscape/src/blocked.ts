@@ -137,6 +137,41 @@ export function syrkUpperSub(A: Float64Array, n: number, t0: number, t1: number,
   }
 }
 
+/**
+ * The same trailing update as {@link syrkUpperSub} for t ∈ [t0, t1) and i, j ≥ t1, as dot products of
+ * length t1 − t0 between packed columns of the panel (4×4 register tiles in {@link dotsAdd}). Rows
+ * are done in groups of four from their own group on, so a few entries just below the diagonal
+ * (never read in upper storage) are overwritten too.
+ */
+export function syrkUpperPacked(A: Float64Array, n: number, t0: number, t1: number): void {
+  const nb = t1 - t0;
+  const m = n - t1;
+  const pos = new Float64Array(m * nb);
+  const neg = new Float64Array(m * nb);
+  for (let t = t0; t < t1; t++) {
+    const ot = t * n + t1;
+    const c = t - t0;
+    for (let i = 0; i < m; i++) {
+      const v = A[ot + i]!;
+      pos[i * nb + c] = v;
+      neg[i * nb + c] = -v;
+    }
+  }
+  for (let i0 = 0; i0 < m; i0 += 4) {
+    const na = Math.min(4, m - i0);
+    dotsAdd(
+      pos.subarray(i0 * nb, (i0 + na) * nb),
+      neg.subarray(i0 * nb),
+      na,
+      m - i0,
+      nb,
+      A,
+      n,
+      (t1 + i0) * n + t1 + i0,
+    );
+  }
+}
+
 /** Result of {@link pivotedCholesky}. */
 export interface PivotedCholesky {
   /** piv[pos] = original index of the column factored at position pos. */
@@ -197,7 +232,7 @@ export function pivotedCholesky(G: Float64Array, n: number, tol: number, block =
         work[c] = work[c]! - v * v;
       }
     }
-    if (b1 < n) syrkUpperSub(G, n, b0, b1, b1);
+    if (b1 < n) syrkUpperPacked(G, n, b0, b1);
   }
   return { piv, rank, colNorm };
 }
