@@ -6,7 +6,8 @@
 // Run after building: `npm run bench:kawaguchi` in packages/landscape. Prints one JSON line per case.
 // BENCH_DUMP=<dir> also writes X, Y and the weights as raw float64 (.f64) for
 // scripts/kawaguchi_scale_reference.py (the NumPy/PyTorch comparison).
-// BENCH_CASES=synthetic,mnist selects cases.
+// BENCH_CASES=synthetic,mnist selects cases. `seconds` is wall time, `cpuSeconds` the process's CPU
+// time (user + system): on a shared machine the second is the one that measures the work.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kawaguchiMnist8x8, kawaguchiTeacher, mnistSample } from '@narrownet/datasets';
@@ -42,8 +43,10 @@ function run(name, ds, layers, seed) {
     writeFileSync(join(dir, 'meta.json'), JSON.stringify({ n: ds.n, layers }));
   }
   const t = performance.now();
+  const cpu0 = process.cpuUsage();
   const r = kawaguchiLoss(spec, params, X, Y, ds.n);
   const s = (performance.now() - t) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   console.log(
     JSON.stringify({
       bench: 'kawaguchi.scale',
@@ -53,6 +56,7 @@ function run(name, ds, layers, seed) {
       rows: r.rows,
       params: r.cols,
       seconds: Number(s.toFixed(2)),
+      cpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
       J: r.J,
       sqrtJ: r.J === null ? null : Math.sqrt(r.J),
       rank: r.rank,

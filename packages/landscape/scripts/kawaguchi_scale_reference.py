@@ -2,14 +2,14 @@
 
 Reads the cases written by `BENCH_DUMP=<dir> node bench/kawaguchi-scale.bench.mjs` (X, Y and the
 relu MLP's weights as raw float64), forms the dense Jacobian of vec(Ŷ) with respect to all weights
-by PyTorch autograd (torch.func.jacrev, in sample chunks), and computes App. C's residual form
+by PyTorch autograd (torch.autograd.functional.jacobian, in sample chunks), and computes App. C's residual form
 J = ½‖(I − P)vec(Y)‖² with the numericalRecipes cutoff by the SVD-based LAPACK least-squares
 driver (torch.linalg.lstsq, driver 'gelsd', rcond = ½·ε·√(rows + cols + 1), i.e. singular values
 ≤ ½·σ_max·ε·√(rows + cols + 1) are treated as zero). Prints one JSON line per case with the wall
-time of the Jacobian and of the solve. Cases whose dense Jacobian (plus LAPACK's copy and
+time of the Jacobian and of the solve, and the CPU time of all threads (`cpuSeconds`). Cases whose dense Jacobian (plus LAPACK's copy and
 workspace, estimated at 3× its size) does not fit in the available memory are reported as skipped.
 
-Usage: /usr/bin/python3 scripts/kawaguchi_scale_reference.py <dump-dir> [case ...]
+Usage (Debian's python3-torch 1.13 + OpenBLAS): /usr/bin/python3 scripts/kawaguchi_scale_reference.py <dump-dir> [case ...]
 """
 import json
 import os
@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 torch.set_default_dtype(torch.float64)
+torch.set_num_threads(os.cpu_count() or 1)
 
 
 def mem_available():
@@ -56,11 +57,12 @@ def run(case_dir, name):
         return h
 
     t0 = time.time()
+    c0 = time.process_time()
     J = torch.empty(rows, P)
     chunk = max(1, 2_000_000 // P)
     for i0 in range(0, n, chunk):
         x = X[i0:i0 + chunk]
-        jac = torch.func.jacrev(f)(Ws, x)  # tuple of (c, dy, m_l, m_{l-1})
+        jac = torch.autograd.functional.jacobian(lambda *ws: f(ws, x), tuple(Ws), vectorize=True)
         c = x.shape[0]
         J[i0 * layers[-1]:(i0 + c) * layers[-1]] = torch.cat([j.reshape(c * layers[-1], -1) for j in jac], dim=1)
     y = Y.reshape(-1, 1)  # rows (i, j), the same order as J's rows
@@ -69,10 +71,12 @@ def run(case_dir, name):
     sol = torch.linalg.lstsq(J, y, rcond=rcond, driver='gelsd')
     r = y - J @ sol.solution
     t2 = time.time()
+    c2 = time.process_time()
     Jval = 0.5 * float((r * r).sum())
     print(json.dumps({'bench': 'kawaguchi.scale.reference', 'case': name, 'rows': rows, 'params': P,
                       'J': Jval, 'rank': int(sol.rank), 'jacobianSeconds': round(t1 - t0, 2),
                       'solveSeconds': round(t2 - t1, 2), 'seconds': round(t2 - t0, 2),
+                      'cpuSeconds': round(c2 - c0, 2),
                       'threads': torch.get_num_threads(), 'torch': torch.__version__}), flush=True)
 
 

@@ -263,15 +263,8 @@ function swapSym(
   piv[p] = q;
 }
 
-/**
- * Least-squares coefficients on the kept columns from a {@link pivotedCholesky} factor: given
- * z = Jacᵀr (original order), returns b (original order, 0 on dropped columns) with
- * Jac_Sᵀ Jac_S b_S = z_S.
- */
-export function pivotedSolve(R: Float64Array, n: number, f: PivotedCholesky, z: Float64Array): Float64Array {
-  const { piv, rank, colNorm } = f;
-  const x = new Float64Array(rank);
-  for (let pos = 0; pos < rank; pos++) x[pos] = z[piv[pos]!]! / colNorm[piv[pos]!]!;
+/** Solves RᵀR x = b in place for the leading rank×rank block of an upper factor R (row-major, stride n). */
+function solveRtR(R: Float64Array, n: number, rank: number, x: Float64Array): void {
   for (let j = 0; j < rank; j++) {
     const oj = j * n;
     const v = x[j]! / R[oj + j]!;
@@ -284,6 +277,18 @@ export function pivotedSolve(R: Float64Array, n: number, f: PivotedCholesky, z: 
     for (let c = j + 1; c < rank; c++) s -= R[oj + c]! * x[c]!;
     x[j] = s / R[oj + j]!;
   }
+}
+
+/**
+ * Least-squares coefficients on the kept columns from a {@link pivotedCholesky} factor: given
+ * z = Jacᵀr (original order), returns b (original order, 0 on dropped columns) with
+ * Jac_Sᵀ Jac_S b_S = z_S.
+ */
+export function pivotedSolve(R: Float64Array, n: number, f: PivotedCholesky, z: Float64Array): Float64Array {
+  const { piv, rank, colNorm } = f;
+  const x = new Float64Array(rank);
+  for (let pos = 0; pos < rank; pos++) x[pos] = z[piv[pos]!]! / colNorm[piv[pos]!]!;
+  solveRtR(R, n, rank, x);
   const b = new Float64Array(n);
   for (let pos = 0; pos < rank; pos++) b[piv[pos]!] = x[pos]! / colNorm[piv[pos]!]!;
   return b;
@@ -301,18 +306,7 @@ export function sigmaMinFactor(R: Float64Array, n: number, rank: number): number
     nv = Math.sqrt(nv);
     for (let i = 0; i < rank; i++) v[i] = v[i]! / nv;
     const w = Float64Array.from(v);
-    for (let j = 0; j < rank; j++) {
-      const oj = j * n;
-      const t = w[j]! / R[oj + j]!;
-      w[j] = t;
-      if (t !== 0) for (let c = j + 1; c < rank; c++) w[c] = w[c]! - R[oj + c]! * t;
-    }
-    for (let j = rank - 1; j >= 0; j--) {
-      const oj = j * n;
-      let s = w[j]!;
-      for (let c = j + 1; c < rank; c++) s -= R[oj + c]! * w[c]!;
-      w[j] = s / R[oj + j]!;
-    }
+    solveRtR(R, n, rank, w);
     let next = 0;
     for (let i = 0; i < rank; i++) next += w[i]! * v[i]!;
     v = w;

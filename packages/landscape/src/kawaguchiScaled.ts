@@ -1,6 +1,7 @@
 import { type ModelSpec, outputDim } from '@narrownet/models';
 import { dotsAdd, pivotedCholesky, pivotedSolve, sigmaMinFactor } from './blocked.js';
-import { CUTOFF_CRITERIA, type CutoffCriterion, cutoffValue } from './dense.js';
+import { type CutoffCriterion, cutoffValue } from './dense.js';
+import { criterionOption, halfOption } from './kawaguchi.js';
 import { type Cache, type Net, forwardCache, jvp, toNet, vecColumnMajor, vjp } from './mlp.js';
 import { type ParamsLike, checkMatrix, intOption, positiveOption } from './util.js';
 
@@ -376,14 +377,8 @@ export function kawaguchiLoss(
   options: KawaguchiLossOptions = {},
 ): KawaguchiLossResult {
   const where = 'kawaguchiLoss';
-  const half = options.half ?? true;
-  if (typeof half !== 'boolean') throw new TypeError(`${where}: options.half must be a boolean`);
-  const criterion = options.cutoff ?? 'numericalRecipes';
-  if (!CUTOFF_CRITERIA.includes(criterion)) {
-    throw new RangeError(
-      `${where}: options.cutoff must be one of ${CUTOFF_CRITERIA.join(', ')}, got ${JSON.stringify(criterion)}`,
-    );
-  }
+  const half = halfOption(options, where);
+  const criterion = criterionOption(options.cutoff, where);
   const method = options.method ?? 'auto';
   if (!['auto', 'sampleGram', 'parameterGram'].includes(method)) {
     throw new RangeError(

@@ -1,26 +1,12 @@
-import { type ModelSpec, paramShapes } from '@narrownet/models';
+import type { ModelSpec } from '@narrownet/models';
 import { describe, expect, it } from 'vitest';
 import { leastSquaresResidual } from '../src/dense.js';
 import { kawaguchiBlocks } from '../src/kawaguchi.js';
 import { CUTOFF_CRITERIA, kawaguchiLoss, kawaguchiLossDense } from '../src/index.js';
 import { forwardCache, toNet, vecColumnMajor } from '../src/mlp.js';
-import { gaussian } from './helpers.js';
+import { fanInParams, gaussian } from './helpers.js';
 
 type P = Record<string, Float64Array>;
-
-function initParams(spec: ModelSpec, seed: number, scale = 1): P {
-  const out: P = {};
-  let s = seed;
-  for (const [name, shape] of Object.entries(paramShapes(spec))) {
-    const fanIn = shape.length === 2 ? shape[1]! : 4;
-    out[name] = gaussian(
-      s++,
-      shape.reduce((a, b) => a * b, 1),
-      scale / Math.sqrt(fanIn),
-    );
-  }
-  return out;
-}
 
 /**
  * Independent dense reference for any activation: the explicit stacked matrix (Theorem 1's blocks,
@@ -64,7 +50,7 @@ const cases: { name: string; spec: ModelSpec; n: number }[] = [
 describe('kawaguchiLoss (scaled route) against the dense reference', () => {
   for (const [idx, tc] of cases.entries()) {
     it(`${tc.name}: same J, rank and convergence`, () => {
-      const params = initParams(tc.spec, 100 + idx);
+      const params = fanInParams(tc.spec, 100 + idx);
       const d0 = tc.spec.kind === 'mlp' ? tc.spec.layers[0]! : 1;
       const dy = tc.spec.kind === 'mlp' ? tc.spec.layers[tc.spec.layers.length - 1]! : 1;
       const X = gaussian(7 + idx, tc.n * d0);
@@ -91,7 +77,7 @@ describe('kawaguchiLoss (scaled route) against the dense reference', () => {
   it('wide net with full row rank: sampleGram route, J = 0 as the dense reference (≈ 0)', () => {
     const spec: ModelSpec = { kind: 'mlp', layers: [5, 12, 12, 1], activation: 'relu' };
     const n = 50;
-    const params = initParams(spec, 3);
+    const params = fanInParams(spec, 3);
     const X = gaussian(4, n * 5);
     const Y = gaussian(5, n);
     const ref = kawaguchiLossDense(spec, params, X, Y, n);
@@ -110,7 +96,7 @@ describe('kawaguchiLoss (scaled route) against the dense reference', () => {
 
   it('half = false doubles J', () => {
     const spec: ModelSpec = { kind: 'mlp', layers: [4, 6, 1], activation: 'relu' };
-    const params = initParams(spec, 1);
+    const params = fanInParams(spec, 1);
     const X = gaussian(2, 60 * 4);
     const Y = gaussian(3, 60);
     const a = kawaguchiLoss(spec, params, X, Y, 60);
@@ -123,7 +109,7 @@ describe('kawaguchiLoss (scaled route) against the dense reference', () => {
     it(`smooth activation (${act}): the projection residual on the Jacobian's range, as dense`, () => {
       const spec: ModelSpec = { kind: 'mlp', layers: [3, 7, 6, 2], activation: act };
       const n = 70;
-      const params = initParams(spec, 11);
+      const params = fanInParams(spec, 11);
       const X = gaussian(12, n * 3);
       const Y = gaussian(13, n * 2);
       const ref = denseAnyActivation(spec, params, X, Y, n);
@@ -136,7 +122,7 @@ describe('kawaguchiLoss (scaled route) against the dense reference', () => {
 
   it('structurally dependent columns (dead unit, homogeneity) are deflated, not counted', () => {
     const spec: ModelSpec = { kind: 'mlp', layers: [3, 6, 5, 1], activation: 'relu' };
-    const params = initParams(spec, 21);
+    const params = fanInParams(spec, 21);
     // Kill hidden unit 0 of layer 1: its incoming weights make z ≤ 0 on every sample.
     const X = gaussian(22, 120 * 3).map(Math.abs);
     for (let p = 0; p < 3; p++) params.W1![p] = -1;
@@ -150,7 +136,7 @@ describe('kawaguchiLoss (scaled route) against the dense reference', () => {
 
   it('bad options are named', () => {
     const spec: ModelSpec = { kind: 'mlp', layers: [2, 3, 1], activation: 'relu' };
-    const params = initParams(spec, 1);
+    const params = fanInParams(spec, 1);
     const X = gaussian(2, 10 * 2);
     const Y = gaussian(3, 10);
     expect(() => kawaguchiLoss(spec, params, X, Y, 10, { cutoff: 'x' as never })).toThrow(/options.cutoff/);
@@ -161,7 +147,7 @@ describe('kawaguchiLoss (scaled route) against the dense reference', () => {
 
   it('a refinement budget too small to converge returns J = null and an upper bound, never a value', () => {
     const spec: ModelSpec = { kind: 'mlp', layers: [4, 8, 6, 1], activation: 'relu' };
-    const params = initParams(spec, 31);
+    const params = fanInParams(spec, 31);
     const X = gaussian(32, 100 * 4);
     const Y = gaussian(33, 100);
     const got = kawaguchiLoss(spec, params, X, Y, 100, { maxRefinements: 1, gramTolerance: 1e-3 });
