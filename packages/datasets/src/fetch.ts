@@ -38,7 +38,7 @@ const idxFiles = (base: string, md5: readonly string[]): SourceFile[] =>
  * that {@link fetchDataset} can fetch.
  */
 export const DATASET_SOURCES: Readonly<
-  Record<'mnist' | 'fashion-mnist' | 'cifar10' | 'cifar100', DatasetSource>
+  Record<'mnist' | 'fashion-mnist' | 'cifar10' | 'cifar100' | 'svhn', DatasetSource>
 > = {
   mnist: {
     dir: 'mnist',
@@ -57,6 +57,21 @@ export const DATASET_SOURCES: Readonly<
       'bef4ecab320f06d8554ea6380940ec79',
       'bb300cfdad3c16e7a12a480ee83cd310',
     ]),
+  },
+  svhn: {
+    dir: 'svhn',
+    files: [
+      {
+        url: 'http://ufldl.stanford.edu/housenumbers/train_32x32.mat',
+        file: 'train_32x32.mat',
+        md5: 'e26dedcc434d2e4c54c9b2d4a06d8373',
+      },
+      {
+        url: 'http://ufldl.stanford.edu/housenumbers/test_32x32.mat',
+        file: 'test_32x32.mat',
+        md5: 'eb5a983be6a315427106f1b164d9cef3',
+      },
+    ],
   },
   cifar10: {
     dir: 'cifar-10-batches-bin',

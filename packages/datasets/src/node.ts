@@ -24,3 +24,5 @@ export {
   fetchDataset,
 } from './fetch.js';
 export { DATASET_NAMES, getDataset } from './registry.js';
+export { type MatArray, type MatClass, readMat, loadMatFile } from './mat.js';
+export { type SvhnOptions, loadSvhn } from './svhn.js';

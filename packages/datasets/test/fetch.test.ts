@@ -70,8 +70,8 @@ describe('fetchDataset', () => {
       /checksum mismatch .*train-images-idx3-ubyte\.gz.*expected f68b3c2dcbeaaa9fbdd348bbdeb94873/,
     );
     expect(existsSync(join(dir, 'mnist', 'train-images-idx3-ubyte.gz'))).toBe(false);
-    await expect(fetchDataset('svhn' as 'mnist', { root: dir })).rejects.toThrow(
-      /unknown dataset "svhn"; valid: mnist/,
+    await expect(fetchDataset('imagenet' as 'mnist', { root: dir })).rejects.toThrow(
+      /unknown dataset "imagenet"; valid: mnist/,
     );
   });
 

@@ -31,6 +31,7 @@ export {
   kawaguchiBound,
   whiteNoisePrediction,
 } from './kawaguchi.js';
+export { type KawaguchiLossOptions, type KawaguchiLossResult, kawaguchiLoss } from './kawaguchiScaled.js';
 export {
   type FeatureRankResult,
   type LastLayerLipschitzResult,

@@ -51,7 +51,8 @@ function checkY(net: Net, Y: ArrayLike<number>, n: number, where: string): Float
   return checkMatrix(Y, n, net.sizes[net.L]!, 'Y', where);
 }
 
-function halfOption(opts: KawaguchiOptions | undefined, where: string): boolean {
+/** Reads options.half (default true), naming `where` on a bad value. */
+export function halfOption(opts: KawaguchiOptions | undefined, where: string): boolean {
   const h = opts?.half;
   if (h !== undefined && typeof h !== 'boolean')
     throw new TypeError(`${where}: options.half must be a boolean`);
@@ -152,7 +153,8 @@ function prepare(
   return { net, c, y };
 }
 
-function criterionOption(value: unknown, where: string): CutoffCriterion {
+/** Reads options.cutoff (default 'numericalRecipes'), naming `where` on a bad value. */
+export function criterionOption(value: unknown, where: string): CutoffCriterion {
   if (value === undefined) return 'numericalRecipes';
   if (!CUTOFF_CRITERIA.includes(value as CutoffCriterion)) {
     throw new RangeError(

@@ -1,4 +1,4 @@
-import { createRng } from '@narrownet/models';
+import { type ModelSpec, createRng, paramShapes } from '@narrownet/models';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 
 /** Gaussian array of `size` entries with standard deviation `std`. */
@@ -23,4 +23,19 @@ export function svdValues(a: ArrayLike<number>, rows: number, cols: number): num
   return Array.from(svd.diagonal)
     .map(Math.abs)
     .sort((x, y) => y - x);
+}
+
+/** Parameters N(0, 1/fan_in) per tensor (fan_in = shape[1]; 4 for vectors), seeds from `seed` up. */
+export function fanInParams(spec: ModelSpec, seed: number): Record<string, Float64Array> {
+  const out: Record<string, Float64Array> = {};
+  let s = seed;
+  for (const [name, shape] of Object.entries(paramShapes(spec))) {
+    const fanIn = shape.length === 2 ? shape[1]! : 4;
+    out[name] = gaussian(
+      s++,
+      shape.reduce((a, b) => a * b, 1),
+      1 / Math.sqrt(fanIn),
+    );
+  }
+  return out;
 }

@@ -9,23 +9,9 @@ import {
   kawaguchiShallowSum,
   whiteNoisePrediction,
 } from '../src/index.js';
-import { gaussian, svdValues } from './helpers.js';
+import { fanInParams, gaussian, svdValues } from './helpers.js';
 
 type P = Record<string, Float64Array>;
-
-function randomParams(spec: ModelSpec, seed: number): P {
-  const out: P = {};
-  let s = seed;
-  for (const [name, shape] of Object.entries(paramShapes(spec))) {
-    const fanIn = shape.length === 2 ? shape[1]! : 4;
-    out[name] = gaussian(
-      s++,
-      shape.reduce((a, b) => a * b, 1),
-      1 / Math.sqrt(fanIn),
-    );
-  }
-  return out;
-}
 
 /** Jacobian of vec(Ŷ) (column-major rows j·n+i) w.r.t. all parameters by central differences. */
 function fdJacobian(spec: ModelSpec, params: P, X: Float64Array, n: number): { A: Matrix; k: number } {
@@ -101,7 +87,7 @@ describe('kawaguchiLossDense', () => {
   it.each(nets)(
     'equals the least-squares residual on a finite-difference Jacobian ($name)',
     ({ spec, n }) => {
-      const params = randomParams(spec, 7);
+      const params = fanInParams(spec, 7);
       const d = spec.kind === 'mlp' ? spec.layers[0]! : spec.inputDim;
       const X = gaussian(1, n * d);
       const k = spec.kind === 'mlp' ? spec.layers[spec.layers.length - 1]! : 1;
@@ -124,7 +110,7 @@ describe('kawaguchiLossDense', () => {
 
   it('all three App. C cutoffs agree on a generic net; a wide net (params ≥ samples) gives J = 0', () => {
     const spec: ModelSpec = { kind: 'mlp', layers: [3, 8, 1], activation: 'leakyRelu', bias: true };
-    const params = randomParams(spec, 3);
+    const params = fanInParams(spec, 3);
     const X = gaussian(4, 10 * 3);
     const Y = gaussian(5, 10);
     const values = CUTOFF_CRITERIA.map((c) => kawaguchiLossDense(spec, params, X, Y, 10, { cutoff: c }));
@@ -137,7 +123,7 @@ describe('kawaguchiLossDense', () => {
 
   it('detects rank deficiency: duplicated hidden units add no directions', () => {
     const spec: ModelSpec = { kind: 'mlp', layers: [2, 4, 1], activation: 'relu' };
-    const params = randomParams(spec, 11);
+    const params = fanInParams(spec, 11);
     // Units 2 and 3 copy unit 0 and 1 (same incoming weights): their D blocks are multiples.
     const W1 = params.W1!;
     W1.set(W1.slice(0, 4), 4);
@@ -158,7 +144,7 @@ describe('kawaguchiLossDense', () => {
       kawaguchiLossDense({ kind: 'paired', inputDim: 2, width: 2, activation: 'relu' }, {}, X, [1], 1),
     ).toThrow(/spec.kind/);
     const spec: ModelSpec = { kind: 'mlp', layers: [2, 2, 1], activation: 'relu' };
-    const p = randomParams(spec, 1);
+    const p = fanInParams(spec, 1);
     expect(() => kawaguchiLossDense(spec, p, X, [1, 2], 1)).toThrow(/Y has 2/);
     expect(() => kawaguchiLossDense(spec, p, X, [1], 1, { cutoff: 'x' as never })).toThrow(/options.cutoff/);
     expect(() => kawaguchiLossMatrixFree(spec, p, X, [1], 1, { tolerance: -1 })).toThrow(/options.tolerance/);
@@ -167,7 +153,7 @@ describe('kawaguchiLossDense', () => {
 
 describe('kawaguchiLossMatrixFree', () => {
   it.each(nets)('agrees with the dense value to 1e-6 relative ($name)', ({ spec, n }) => {
-    const params = randomParams(spec, 21);
+    const params = fanInParams(spec, 21);
     const d = spec.kind === 'mlp' ? spec.layers[0]! : spec.inputDim;
     const k = spec.kind === 'mlp' ? spec.layers[spec.layers.length - 1]! : 1;
     const X = gaussian(22, n * d);
@@ -194,7 +180,7 @@ describe('Theorem 1: L(θ) = J(θ) at a differentiable local minimum', () => {
     // kept at distance ≥ 0.3 from the teacher's hyperplanes, and GD started at the teacher. The
     // local minimum GD reaches is then a differentiable one (no sample on a kink; checked below):
     // from random starts, tiny leaky-relu nets often converge to kinks, where the theorem is silent.
-    const teacher = randomParams(spec, 35);
+    const teacher = fanInParams(spec, 35);
     const cand = gaussian(66, 4000 * 2);
     const X = new Float64Array(n * 2);
     let got = 0;
@@ -275,7 +261,7 @@ describe('Theorem 1: L(θ) = J(θ) at a differentiable local minimum', () => {
     expect(loss - J.J).toBeGreaterThan(-1e-12 * loss);
     expect(loss - J.J).toBeLessThan(slack);
     // The same net before training (random init) is far from critical and L > J there.
-    const init = randomParams(spec, 77);
+    const init = fanInParams(spec, 77);
     const L0 = lossAndGrad64(spec, init, X, Y, n).loss;
     expect(L0 - kawaguchiLossDense(spec, init, X, Y, n).J).toBeGreaterThan(1e-3);
     // The Theorem 2 bound with S = [H] spans the same columns as Theorem 1, so it equals J(θ) and
@@ -289,7 +275,7 @@ describe('Theorem 1: L(θ) = J(θ) at a differentiable local minimum', () => {
 
 describe('kawaguchiShallowSum (Prop. 1 / eq. 4.2 sum form)', () => {
   it.each(nets)('sum form equals the residual form and every term is ≥ 0 ($name)', ({ spec, n }) => {
-    const params = randomParams(spec, 41);
+    const params = fanInParams(spec, 41);
     const d = spec.kind === 'mlp' ? spec.layers[0]! : spec.inputDim;
     const k = spec.kind === 'mlp' ? spec.layers[spec.layers.length - 1]! : 1;
     const X = gaussian(42, n * d);
@@ -331,7 +317,7 @@ describe('kawaguchiBound (Thm. 2 / Cor. 1)', () => {
 
   it('both terms equal an independent computation (finite-difference D blocks, ml-matrix SVD) for S = [0, 2]', () => {
     const n = 80;
-    const params = randomParams(spec, 51);
+    const params = fanInParams(spec, 51);
     const X = gaussian(52, n * 3);
     const Y = gaussian(53, n);
     const b = kawaguchiBound(spec, params, X, Y, n, { S: [0, 2] });
@@ -367,7 +353,7 @@ describe('kawaguchiBound (Thm. 2 / Cor. 1)', () => {
     // the cutoff ε·σ_max of the joint matrix, so the joint residual is Y's distance from the
     // constant direction. The old clamp min(bound, basisRegression) reported 0 improvement.
     const n = 30;
-    const params = randomParams(spec, 51);
+    const params = fanInParams(spec, 51);
     const X = gaussian(52, n * 3).map((x) => x * 1e-17);
     const beta = [0.7, -1.2, 0.4];
     const Y = new Float64Array(n);
@@ -393,7 +379,7 @@ describe('whiteNoisePrediction (Prop. 2)', () => {
     const X = gaussian(61, m * dx);
     const Y = gaussian(62, m);
     const yNorm2 = Y.reduce((s, v) => s + v * v, 0);
-    const params = randomParams(spec, 63);
+    const params = fanInParams(spec, 63);
     const J = kawaguchiLossDense(spec, params, X, Y, m);
     // Two nearly parallel random hyperplanes can give activation patterns that differ on one or two
     // samples, which removes a couple of directions; the rank is checked against ml-matrix below.

@@ -1,0 +1,83 @@
+// J(θ) of Kawaguchi, Huang & Kaelbling (2019) at the paper's sizes (issue 14):
+//   synthetic: teacher H = 7, width 50, tanh, x ∈ R^10, n = 5,000; student relu depth 3 width 50;
+//   MNIST 8×8: the 10,000 offline digits of the `mnist` package, centre-crop 24×24 → area 8×8,
+//              10 one-hot outputs (vec(Y) has 100,000 entries); student relu depth 2 width 50.
+// Students at initialisation N(0, 1/fan_in), no bias (the paper's "initial" heat maps).
+// Run after building: `npm run bench:kawaguchi` in packages/landscape. Prints one JSON line per case.
+// BENCH_DUMP=<dir> also writes X, Y and the weights as raw float64 (.f64) for
+// scripts/kawaguchi_scale_reference.py (the NumPy/PyTorch comparison).
+// BENCH_CASES=synthetic,mnist selects cases. `seconds` is wall time, `cpuSeconds` the process's CPU
+// time (user + system): on a shared machine the second is the one that measures the work.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kawaguchiMnist8x8, kawaguchiTeacher, mnistSample } from '@narrownet/datasets';
+import { createRng } from '@narrownet/models';
+import { kawaguchiLoss } from '../dist/index.js';
+
+const dump = process.env.BENCH_DUMP;
+const which = (process.env.BENCH_CASES ?? 'synthetic,mnist').split(',');
+
+function student(layers, seed) {
+  const rng = createRng(seed);
+  const params = {};
+  for (let l = 1; l < layers.length; l++) {
+    params[`W${l}`] = rng.fillNormal(
+      new Float64Array(layers[l] * layers[l - 1]),
+      0,
+      1 / Math.sqrt(layers[l - 1]),
+    );
+  }
+  return { spec: { kind: 'mlp', layers, activation: 'relu' }, params };
+}
+
+function run(name, ds, layers, seed) {
+  const { spec, params } = student(layers, seed);
+  const X = Float64Array.from(ds.X);
+  const Y = Float64Array.from(ds.Y);
+  if (dump) {
+    const dir = join(dump, name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'X.f64'), Buffer.from(X.buffer));
+    writeFileSync(join(dir, 'Y.f64'), Buffer.from(Y.buffer));
+    for (const [k, v] of Object.entries(params)) writeFileSync(join(dir, `${k}.f64`), Buffer.from(v.buffer));
+    writeFileSync(join(dir, 'meta.json'), JSON.stringify({ n: ds.n, layers }));
+  }
+  const t = performance.now();
+  const cpu0 = process.cpuUsage();
+  const r = kawaguchiLoss(spec, params, X, Y, ds.n);
+  const s = (performance.now() - t) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  console.log(
+    JSON.stringify({
+      bench: 'kawaguchi.scale',
+      case: name,
+      n: ds.n,
+      layers,
+      rows: r.rows,
+      params: r.cols,
+      seconds: Number(s.toFixed(2)),
+      cpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
+      J: r.J,
+      sqrtJ: r.J === null ? null : Math.sqrt(r.J),
+      rank: r.rank,
+      method: r.method,
+      converged: r.converged,
+      certified: r.certified,
+      deflated: r.deflated,
+      refinements: r.refinements,
+      cutoff: r.cutoff.value,
+      sigmaMax: r.sigmaMax,
+      gap: r.gap,
+      reason: r.reason,
+    }),
+  );
+}
+
+if (which.includes('synthetic')) {
+  const ds = kawaguchiTeacher({ n: 5000, seed: 0 });
+  run('synthetic-depth3-width50', ds, [10, 50, 50, 50, 1], 1);
+}
+if (which.includes('mnist')) {
+  const ds = kawaguchiMnist8x8(mnistSample());
+  run('mnist8x8-depth2-width50', ds, [64, 50, 50, 10], 2);
+}

@@ -1,0 +1,318 @@
+/**
+ * Cache- and register-blocked float64 kernels for the scaled Kawaguchi route (internal: not
+ * exported from the package index). Plain Float64Array loops, 4×4 register tiles, no library.
+ */
+
+/**
+ * C[a·ldc + c] += Σ_t A[a·len + t]·B[c·len + t] for a < na, c < nc: all dot products between the
+ * rows of A [na, len] and the rows of B [nc, len] (both row-major, rows contiguous).
+ */
+export function dotsAdd(
+  A: Float64Array,
+  B: Float64Array,
+  na: number,
+  nc: number,
+  len: number,
+  C: Float64Array,
+  ldc: number,
+  cOff = 0,
+): void {
+  const a4 = na - (na % 4);
+  const c4 = nc - (nc % 4);
+  for (let a = 0; a < a4; a += 4) {
+    const p0 = a * len;
+    const p1 = p0 + len;
+    const p2 = p1 + len;
+    const p3 = p2 + len;
+    for (let c = 0; c < c4; c += 4) {
+      const q0 = c * len;
+      const q1 = q0 + len;
+      const q2 = q1 + len;
+      const q3 = q2 + len;
+      let s00 = 0;
+      let s01 = 0;
+      let s02 = 0;
+      let s03 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      let s12 = 0;
+      let s13 = 0;
+      let s20 = 0;
+      let s21 = 0;
+      let s22 = 0;
+      let s23 = 0;
+      let s30 = 0;
+      let s31 = 0;
+      let s32 = 0;
+      let s33 = 0;
+      for (let t = 0; t < len; t++) {
+        const x0 = A[p0 + t]!;
+        const x1 = A[p1 + t]!;
+        const x2 = A[p2 + t]!;
+        const x3 = A[p3 + t]!;
+        const y0 = B[q0 + t]!;
+        const y1 = B[q1 + t]!;
+        const y2 = B[q2 + t]!;
+        const y3 = B[q3 + t]!;
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s02 += x0 * y2;
+        s03 += x0 * y3;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+        s12 += x1 * y2;
+        s13 += x1 * y3;
+        s20 += x2 * y0;
+        s21 += x2 * y1;
+        s22 += x2 * y2;
+        s23 += x2 * y3;
+        s30 += x3 * y0;
+        s31 += x3 * y1;
+        s32 += x3 * y2;
+        s33 += x3 * y3;
+      }
+      const o0 = cOff + a * ldc + c;
+      const o1 = o0 + ldc;
+      const o2 = o1 + ldc;
+      const o3 = o2 + ldc;
+      C[o0]! += s00;
+      C[o0 + 1]! += s01;
+      C[o0 + 2]! += s02;
+      C[o0 + 3]! += s03;
+      C[o1]! += s10;
+      C[o1 + 1]! += s11;
+      C[o1 + 2]! += s12;
+      C[o1 + 3]! += s13;
+      C[o2]! += s20;
+      C[o2 + 1]! += s21;
+      C[o2 + 2]! += s22;
+      C[o2 + 3]! += s23;
+      C[o3]! += s30;
+      C[o3 + 1]! += s31;
+      C[o3 + 2]! += s32;
+      C[o3 + 3]! += s33;
+    }
+  }
+  // Edges: remaining rows of A against all of B, and the first a4 rows against the remaining B rows.
+  for (let a = 0; a < na; a++) {
+    const c0 = a < a4 ? c4 : 0;
+    const p = a * len;
+    for (let c = c0; c < nc; c++) {
+      const q = c * len;
+      let s = 0;
+      for (let t = 0; t < len; t++) s += A[p + t]! * B[q + t]!;
+      C[cOff + a * ldc + c]! += s;
+    }
+  }
+}
+
+/**
+ * Trailing update of a right-looking Cholesky on the upper triangle of a row-major n×n matrix:
+ * A[i][j] −= Σ_{t ∈ [t0, t1)} A[t][i]·A[t][j] for j0 ≤ i ≤ j < n.
+ */
+export function syrkUpperSub(A: Float64Array, n: number, t0: number, t1: number, j0: number): void {
+  for (let i = j0; i < n; i++) {
+    const oi = i * n;
+    let t = t0;
+    for (; t + 3 < t1; t += 4) {
+      const r0 = t * n;
+      const r1 = r0 + n;
+      const r2 = r1 + n;
+      const r3 = r2 + n;
+      const a0 = A[r0 + i]!;
+      const a1 = A[r1 + i]!;
+      const a2 = A[r2 + i]!;
+      const a3 = A[r3 + i]!;
+      if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;
+      for (let j = i; j < n; j++) {
+        A[oi + j] = A[oi + j]! - (a0 * A[r0 + j]! + a1 * A[r1 + j]! + a2 * A[r2 + j]! + a3 * A[r3 + j]!);
+      }
+    }
+    for (; t < t1; t++) {
+      const r0 = t * n;
+      const a0 = A[r0 + i]!;
+      if (a0 === 0) continue;
+      for (let j = i; j < n; j++) A[oi + j] = A[oi + j]! - a0 * A[r0 + j]!;
+    }
+  }
+}
+
+/**
+ * The same trailing update as {@link syrkUpperSub} for t ∈ [t0, t1) and i, j ≥ t1, as dot products of
+ * length t1 − t0 between packed columns of the panel (4×4 register tiles in {@link dotsAdd}). Rows
+ * are done in groups of four from their own group on, so a few entries just below the diagonal
+ * (never read in upper storage) are overwritten too.
+ */
+export function syrkUpperPacked(A: Float64Array, n: number, t0: number, t1: number): void {
+  const nb = t1 - t0;
+  const m = n - t1;
+  const pos = new Float64Array(m * nb);
+  const neg = new Float64Array(m * nb);
+  for (let t = t0; t < t1; t++) {
+    const ot = t * n + t1;
+    const c = t - t0;
+    for (let i = 0; i < m; i++) {
+      const v = A[ot + i]!;
+      pos[i * nb + c] = v;
+      neg[i * nb + c] = -v;
+    }
+  }
+  for (let i0 = 0; i0 < m; i0 += 4) {
+    const na = Math.min(4, m - i0);
+    dotsAdd(
+      pos.subarray(i0 * nb, (i0 + na) * nb),
+      neg.subarray(i0 * nb),
+      na,
+      m - i0,
+      nb,
+      A,
+      n,
+      (t1 + i0) * n + t1 + i0,
+    );
+  }
+}
+
+/** Result of {@link pivotedCholesky}. */
+export interface PivotedCholesky {
+  /** piv[pos] = original index of the column factored at position pos. */
+  piv: Int32Array;
+  /** Number of kept columns (positions 0..rank−1); the rest are dependent at Gram resolution. */
+  rank: number;
+  /** √G_cc of every column (original order): the scaling applied before factoring. */
+  colNorm: Float64Array;
+}
+
+/**
+ * Blocked diagonally pivoted Cholesky (LAPACK dpstrf's scheme, upper storage) of the column-scaled
+ * Gram matrix D^{-1/2} G D^{-1/2} (unit diagonal; zero columns never pivot), in place on a
+ * row-major n×n symmetric G. Stops when the largest remaining Schur diagonal is ≤ `tol`:
+ * R (rows 0..rank−1 of the overwritten matrix, permuted order) satisfies RᵀR = (D^{-1/2}GD^{-1/2})[piv, piv]
+ * on the kept block.
+ */
+export function pivotedCholesky(G: Float64Array, n: number, tol: number, block = 64): PivotedCholesky {
+  const colNorm = new Float64Array(n);
+  for (let j = 0; j < n; j++) colNorm[j] = Math.sqrt(Math.max(G[j * n + j]!, 0));
+  for (let i = 0; i < n; i++) {
+    const oi = i * n;
+    const si = colNorm[i]!;
+    for (let j = i; j < n; j++) {
+      const d = si * colNorm[j]!;
+      G[oi + j] = d > 0 ? G[oi + j]! / d : 0;
+    }
+  }
+  const piv = new Int32Array(n);
+  for (let j = 0; j < n; j++) piv[j] = j;
+  const work = new Float64Array(n);
+  for (let j = 0; j < n; j++) work[j] = G[j * n + j]!;
+  let rank = n;
+  outer: for (let b0 = 0; b0 < n; b0 += block) {
+    const b1 = Math.min(b0 + block, n);
+    for (let j = b0; j < b1; j++) {
+      let p = j;
+      for (let c = j + 1; c < n; c++) if (work[c]! > work[p]!) p = c;
+      if (!(work[p]! > tol)) {
+        rank = j;
+        break outer;
+      }
+      if (p !== j) swapSym(G, n, j, p, work, piv);
+      const oj = j * n;
+      const r = Math.sqrt(work[j]!);
+      G[oj + j] = r;
+      // Row j of R: (G[j][c] − Σ_{t∈[b0,j)} R[t][j]R[t][c]) / r for c > j.
+      for (let t = b0; t < j; t++) {
+        const a = G[t * n + j]!;
+        if (a === 0) continue;
+        const ot = t * n;
+        for (let c = j + 1; c < n; c++) G[oj + c] = G[oj + c]! - a * G[ot + c]!;
+      }
+      const inv = 1 / r;
+      for (let c = j + 1; c < n; c++) {
+        const v = G[oj + c]! * inv;
+        G[oj + c] = v;
+        work[c] = work[c]! - v * v;
+      }
+    }
+    if (b1 < n) syrkUpperPacked(G, n, b0, b1);
+  }
+  return { piv, rank, colNorm };
+}
+
+/** Symmetric swap of indices j < p in upper storage (rows above j hold R and move with the columns). */
+function swapSym(
+  G: Float64Array,
+  n: number,
+  j: number,
+  p: number,
+  work: Float64Array,
+  piv: Int32Array,
+): void {
+  const sw = (a: number, b: number) => {
+    const t = G[a]!;
+    G[a] = G[b]!;
+    G[b] = t;
+  };
+  for (let t = 0; t < j; t++) sw(t * n + j, t * n + p);
+  sw(j * n + j, p * n + p);
+  for (let i = j + 1; i < p; i++) sw(j * n + i, i * n + p);
+  for (let i = p + 1; i < n; i++) sw(j * n + i, p * n + i);
+  const w = work[j]!;
+  work[j] = work[p]!;
+  work[p] = w;
+  const q = piv[j]!;
+  piv[j] = piv[p]!;
+  piv[p] = q;
+}
+
+/** Solves RᵀR x = b in place for the leading rank×rank block of an upper factor R (row-major, stride n). */
+function solveRtR(R: Float64Array, n: number, rank: number, x: Float64Array): void {
+  for (let j = 0; j < rank; j++) {
+    const oj = j * n;
+    const v = x[j]! / R[oj + j]!;
+    x[j] = v;
+    if (v !== 0) for (let c = j + 1; c < rank; c++) x[c] = x[c]! - R[oj + c]! * v;
+  }
+  for (let j = rank - 1; j >= 0; j--) {
+    const oj = j * n;
+    let s = x[j]!;
+    for (let c = j + 1; c < rank; c++) s -= R[oj + c]! * x[c]!;
+    x[j] = s / R[oj + j]!;
+  }
+}
+
+/**
+ * Least-squares coefficients on the kept columns from a {@link pivotedCholesky} factor: given
+ * z = Jacᵀr (original order), returns b (original order, 0 on dropped columns) with
+ * Jac_Sᵀ Jac_S b_S = z_S.
+ */
+export function pivotedSolve(R: Float64Array, n: number, f: PivotedCholesky, z: Float64Array): Float64Array {
+  const { piv, rank, colNorm } = f;
+  const x = new Float64Array(rank);
+  for (let pos = 0; pos < rank; pos++) x[pos] = z[piv[pos]!]! / colNorm[piv[pos]!]!;
+  solveRtR(R, n, rank, x);
+  const b = new Float64Array(n);
+  for (let pos = 0; pos < rank; pos++) b[piv[pos]!] = x[pos]! / colNorm[piv[pos]!]!;
+  return b;
+}
+
+/** Estimate of the smallest singular value of the kept factor R (rank×rank) by inverse iteration. */
+export function sigmaMinFactor(R: Float64Array, n: number, rank: number): number {
+  if (rank === 0) return 0;
+  let v = new Float64Array(rank);
+  for (let i = 0; i < rank; i++) v[i] = 1 + ((i * 7919) % 13) / 13;
+  let mu = 0;
+  for (let it = 0; it < 40; it++) {
+    let nv = 0;
+    for (let i = 0; i < rank; i++) nv += v[i]! * v[i]!;
+    nv = Math.sqrt(nv);
+    for (let i = 0; i < rank; i++) v[i] = v[i]! / nv;
+    const w = Float64Array.from(v);
+    solveRtR(R, n, rank, w);
+    let next = 0;
+    for (let i = 0; i < rank; i++) next += w[i]! * v[i]!;
+    v = w;
+    const done = Math.abs(next - mu) <= 1e-6 * next;
+    mu = next;
+    if (done) break;
+  }
+  return mu > 0 ? 1 / Math.sqrt(mu) : 0;
+}

@@ -1,0 +1,529 @@
+import { type ModelSpec, outputDim } from '@narrownet/models';
+import { dotsAdd, pivotedCholesky, pivotedSolve, sigmaMinFactor } from './blocked.js';
+import { type CutoffCriterion, cutoffValue } from './dense.js';
+import { criterionOption, halfOption } from './kawaguchi.js';
+import { type Cache, type Net, forwardCache, jvp, toNet, vecColumnMajor, vjp } from './mlp.js';
+import { type ParamsLike, checkMatrix, intOption, positiveOption } from './util.js';
+
+/** Options of {@link kawaguchiLoss}. */
+export interface KawaguchiLossOptions {
+  /** `true` (default): J = ½‖(I − P)vec(Y)‖² (eq. 4.2); `false`: App. C's form without the ½. */
+  half?: boolean;
+  /** App. C's singular-value cutoff criterion; default 'numericalRecipes' (the one App. C used). */
+  cutoff?: CutoffCriterion;
+  /**
+   * 'auto' (default): 'sampleGram' when rows ≤ parameters and the net turns out to have full row
+   * rank, else 'parameterGram'. Forcing 'sampleGram' on a rank-deficient wide problem falls back
+   * to 'parameterGram' (the result names the method that produced the value).
+   */
+  method?: 'auto' | 'sampleGram' | 'parameterGram';
+  /**
+   * Gram-level dropping threshold: a column whose Schur-complement diagonal falls to this times its
+   * squared norm is not factored but handed to the exact deflation step (default 1e-10).
+   */
+  gramTolerance?: number;
+  /** Most refinement sweeps of the semi-normal equations (default 8). */
+  maxRefinements?: number;
+  /** Refuse a Gram matrix with more entries than this (default 1e8 = 800 MB). */
+  maxGramEntries?: number;
+}
+
+/** Result of {@link kawaguchiLoss}. */
+export interface KawaguchiLossResult {
+  /**
+   * J(θ) in the convention of `halfConvention`, or null when the computation did not converge
+   * (then `upperBound` holds the residual of the last iterate, which bounds J from above only in
+   * exact arithmetic without the cutoff; it is never presented as J).
+   */
+  J: number | null;
+  /** Residual of the last iterate when `J` is null, else null. */
+  upperBound: number | null;
+  halfConvention: boolean;
+  /** 'sampleGram': full row rank shown on Jac·Jacᵀ (J = 0); 'parameterGram': Jacᵀ·Jac + deflation. */
+  method: 'sampleGram' | 'parameterGram';
+  /** Whether every iterative part met its stopping rule. */
+  converged: boolean;
+  /**
+   * Whether the numerical rank is separated from App. C's cutoff by a clear gap (see `gap`): the
+   * smallest kept singular-value estimate ≥ 10·cutoff and every dropped remainder ≤ cutoff/2.
+   * False means the rank decision is close to the cutoff (as it would be for the dense SVD).
+   */
+  certified: boolean;
+  /** Numerical rank of [D, D⁽ᴴ⁺¹⁾] under the cutoff. */
+  rank: number;
+  /** Rows (n·d_y) and columns (parameters) of the stacked matrix. */
+  rows: number;
+  cols: number;
+  cutoff: { criterion: CutoffCriterion; value: number };
+  /** σ_max estimate (power iteration on the Gram matrix: a lower bound, Rayleigh quotient settled to 1e-10). */
+  sigmaMax: number;
+  /** Evidence for the rank decision. */
+  gap: {
+    /** Estimate of the smallest singular value of the kept Gram part (inverse iteration). */
+    smallestKeptSigma: number;
+    /** Largest remainder among columns dropped by the exact deflation (≤ cutoff by construction). */
+    largestDroppedRemainder: number;
+    /** Smallest remainder among columns kept by the exact deflation (Infinity when none). */
+    smallestKeptRemainder: number;
+  };
+  /** Columns handed from the Gram factorisation to the exact deflation, and refinement sweeps used. */
+  deflated: number;
+  refinements: number;
+  /** Why `converged` or `certified` is false, in words (empty when both are true). */
+  reason: string;
+}
+
+/** Column layout of the stacked matrix grouped by unit: group (l, k) holds q_l = m_{l−1}(+1) columns. */
+interface Layout {
+  q: number[]; // q[l-1]
+  groupStart: number[][]; // groupStart[l-1][k]
+  perm: Int32Array; // internal index → parameter index (net.names order)
+}
+
+function layoutOf(net: Net): Layout {
+  const q: number[] = [];
+  const groupStart: number[][] = [];
+  const perm = new Int32Array(net.P);
+  let t = 0;
+  let off = 0;
+  for (let l = 1; l <= net.L; l++) {
+    const mi = net.sizes[l - 1]!;
+    const mo = net.sizes[l]!;
+    const ql = mi + (net.bias ? 1 : 0);
+    q.push(ql);
+    const starts: number[] = [];
+    for (let k = 0; k < mo; k++) {
+      starts.push(t);
+      for (let p = 0; p < mi; p++) perm[t++] = off + k * mi + p;
+      if (net.bias) perm[t++] = off + mo * mi + k;
+    }
+    groupStart.push(starts);
+    off += mo * mi + (net.bias ? mo : 0);
+  }
+  return { q, groupStart, perm };
+}
+
+/** δ_l[(i·d_y + j)·m_l + k] = ∂Ŷ_ij/∂z⁽ˡ⁾_ik for l = 1..L (δ_L is the identity). */
+function deltas(net: Net, c: Cache): Float64Array[] {
+  const n = c.n;
+  const L = net.L;
+  const dy = net.sizes[L]!;
+  const out: Float64Array[] = new Array(L);
+  const dL = new Float64Array(n * dy * dy);
+  for (let i = 0; i < n; i++) for (let j = 0; j < dy; j++) dL[(i * dy + j) * dy + j] = 1;
+  out[L - 1] = dL;
+  for (let l = L - 1; l >= 1; l--) {
+    const ml = net.sizes[l]!;
+    const mo = net.sizes[l + 1]!;
+    const W = net.W[l]!; // W_{l+1}: [mo, ml]
+    const lam = c.lam[l - 1]!;
+    const up = out[l]!;
+    const d = new Float64Array(n * dy * ml);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < dy; j++) {
+        const o = (i * dy + j) * ml;
+        const ou = (i * dy + j) * mo;
+        for (let kk = 0; kk < mo; kk++) {
+          const u = up[ou + kk]!;
+          if (u === 0) continue;
+          const ow = kk * ml;
+          for (let k = 0; k < ml; k++) d[o + k]! += u * W[ow + k]!;
+        }
+        for (let k = 0; k < ml; k++) d[o + k] = d[o + k]! * lam[i * ml + k]!;
+      }
+    out[l - 1] = d;
+  }
+  return out;
+}
+
+/** Input of layer l for samples [i0, i1), transposed: row p (q_l of them, bias row of ones last). */
+function phiT(net: Net, c: Cache, l: number, i0: number, i1: number): Float64Array {
+  const mi = net.sizes[l - 1]!;
+  const ql = mi + (net.bias ? 1 : 0);
+  const cn = i1 - i0;
+  const phi = c.phi[l - 1]!;
+  const out = new Float64Array(ql * cn);
+  for (let ii = 0; ii < cn; ii++) {
+    const oi = (i0 + ii) * mi;
+    for (let p = 0; p < mi; p++) out[p * cn + ii] = phi[oi + p]!;
+    if (net.bias) out[mi * cn + ii] = 1;
+  }
+  return out;
+}
+
+/**
+ * G = Jacᵀ·Jac (internal column order of {@link layoutOf}) from the Kronecker structure of
+ * Theorem 1's blocks: G[(l,k,p),(l',k',p')] = Σ_i φ_{l−1}[i,p]·φ_{l'−1}[i,p']·Σ_j δ_l[i,j,k]δ_{l'}[i,j,k'].
+ * Work n·P²/2 multiply-adds (no factor d_y), streamed over sample chunks.
+ */
+function parameterGram(net: Net, c: Cache, lay: Layout, dl: Float64Array[]): Float64Array {
+  const n = c.n;
+  const P = net.P;
+  const L = net.L;
+  const dy = net.sizes[L]!;
+  const G = new Float64Array(P * P);
+  const chunk = 256;
+  for (let i0 = 0; i0 < n; i0 += chunk) {
+    const i1 = Math.min(i0 + chunk, n);
+    const cn = i1 - i0;
+    const phis: Float64Array[] = [];
+    for (let l = 1; l <= L; l++) phis.push(phiT(net, c, l, i0, i1));
+    for (let l = 1; l <= L; l++) {
+      const ml = net.sizes[l]!;
+      const ql = lay.q[l - 1]!;
+      const dA = dl[l - 1]!;
+      for (let l2 = l; l2 <= L; l2++) {
+        const m2 = net.sizes[l2]!;
+        const q2 = lay.q[l2 - 1]!;
+        const dB = dl[l2 - 1]!;
+        const ph2 = phis[l2 - 1]!;
+        for (let k = 0; k < ml; k++) {
+          const k0 = l2 === l ? k : 0;
+          const nk = m2 - k0;
+          const F = new Float64Array(nk * q2 * cn);
+          for (let ii = 0; ii < cn; ii++) {
+            const i = i0 + ii;
+            for (let kk = 0; kk < nk; kk++) {
+              let a = 0;
+              for (let j = 0; j < dy; j++) {
+                const r = i * dy + j;
+                a += dA[r * ml + k]! * dB[r * m2 + k0 + kk]!;
+              }
+              if (a === 0) continue;
+              const base = kk * q2;
+              for (let p = 0; p < q2; p++) F[(base + p) * cn + ii] = a * ph2[p * cn + ii]!;
+            }
+          }
+          const row0 = lay.groupStart[l - 1]![k]!;
+          const col0 = lay.groupStart[l2 - 1]![k0]!;
+          dotsAdd(phis[l - 1]!, F, ql, nk * q2, cn, G, P, row0 * P + col0);
+        }
+      }
+    }
+  }
+  for (let r = 0; r < P; r++) for (let s = r + 1; s < P; s++) G[s * P + r] = G[r * P + s]!;
+  return G;
+}
+
+/** K = Jac·Jacᵀ (rows in vec order j·n + i): K = Σ_l (Φ̃_{l−1}Φ̃_{l−1}ᵀ) ∘ (Δ_l Δ_lᵀ). */
+function sampleGram(net: Net, c: Cache, dl: Float64Array[]): Float64Array {
+  const n = c.n;
+  const L = net.L;
+  const dy = net.sizes[L]!;
+  const N = n * dy;
+  const K = new Float64Array(N * N);
+  for (let l = 1; l <= L; l++) {
+    const mi = net.sizes[l - 1]!;
+    const ml = net.sizes[l]!;
+    const PG = new Float64Array(n * n);
+    const phi = c.phi[l - 1]!;
+    dotsAdd(phi, phi, n, n, mi, PG, n);
+    const DG = new Float64Array(N * N);
+    dotsAdd(dl[l - 1]!, dl[l - 1]!, N, N, ml, DG, N);
+    const b = net.bias ? 1 : 0;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < dy; j++) {
+        const rowK = (j * n + i) * N;
+        const rowD = (i * dy + j) * N;
+        for (let i2 = 0; i2 < n; i2++) {
+          const pg = PG[i * n + i2]! + b;
+          if (pg === 0) continue;
+          for (let j2 = 0; j2 < dy; j2++) K[rowK + j2 * n + i2]! += pg * DG[rowD + i2 * dy + j2]!;
+        }
+      }
+  }
+  return K;
+}
+
+/** Largest eigenvalue of a symmetric PSD row-major matrix by power iteration (Rayleigh quotient). */
+function lambdaMax(A: Float64Array, s: number): number {
+  let v = new Float64Array(s).fill(1 / Math.sqrt(s));
+  let lam = 0;
+  for (let it = 0; it < 200; it++) {
+    const w = new Float64Array(s);
+    for (let i = 0; i < s; i++) {
+      const oi = i * s;
+      let acc = 0;
+      for (let j = 0; j < s; j++) acc += A[oi + j]! * v[j]!;
+      w[i] = acc;
+    }
+    let rq = 0;
+    let nw = 0;
+    for (let i = 0; i < s; i++) {
+      rq += w[i]! * v[i]!;
+      nw += w[i]! * w[i]!;
+    }
+    nw = Math.sqrt(nw);
+    if (nw === 0) return 0;
+    for (let i = 0; i < s; i++) w[i] = w[i]! / nw;
+    v = w;
+    if (Math.abs(rq - lam) <= 1e-10 * rq) return Math.max(rq, lam);
+    lam = rq;
+  }
+  return lam;
+}
+
+/** ‖M‖_∞ of the stacked matrix: max over rows (i, j) of Σ_l Σ_k |δ_l[i,j,k]|·Σ_p |φ̃_{l−1}[i,p]|. */
+function normInf(net: Net, c: Cache, dl: Float64Array[]): number {
+  const n = c.n;
+  const dy = net.sizes[net.L]!;
+  let best = 0;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < dy; j++) {
+      let s = 0;
+      for (let l = 1; l <= net.L; l++) {
+        const mi = net.sizes[l - 1]!;
+        const ml = net.sizes[l]!;
+        const phi = c.phi[l - 1]!;
+        let a = net.bias ? 1 : 0;
+        for (let p = 0; p < mi; p++) a += Math.abs(phi[i * mi + p]!);
+        const d = dl[l - 1]!;
+        let b = 0;
+        for (let k = 0; k < ml; k++) b += Math.abs(d[(i * dy + j) * ml + k]!);
+        s += a * b;
+      }
+      best = Math.max(best, s);
+    }
+  return best;
+}
+
+function sumSq(v: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
+  return s;
+}
+
+/**
+ * Householder QR with column dropping at an absolute remainder threshold: a column whose part
+ * orthogonal to the kept columns has norm ≤ `threshold` is dropped. Applies the kept reflectors
+ * to `r` and returns ‖(I − P[kept]) r‖² together with the remainders.
+ */
+function deflate(cols: Float64Array[], r: Float64Array, threshold: number) {
+  const N = r.length;
+  const vs: { v: Float64Array; beta: number; at: number }[] = [];
+  let largestDropped = 0;
+  let smallestKept = Number.POSITIVE_INFINITY;
+  for (const a of cols) {
+    for (const h of vs) {
+      let s = 0;
+      for (let i = h.at; i < N; i++) s += h.v[i - h.at]! * a[i]!;
+      s *= h.beta;
+      for (let i = h.at; i < N; i++) a[i] = a[i]! - s * h.v[i - h.at]!;
+    }
+    const at = vs.length;
+    let norm2 = 0;
+    for (let i = at; i < N; i++) norm2 += a[i]! * a[i]!;
+    const norm = Math.sqrt(norm2);
+    if (norm <= threshold) {
+      largestDropped = Math.max(largestDropped, norm);
+      continue;
+    }
+    smallestKept = Math.min(smallestKept, norm);
+    const x0 = a[at]!;
+    const alpha = x0 >= 0 ? -norm : norm;
+    const v = a.slice(at);
+    v[0] = x0 - alpha;
+    const vtv = sumSq(v);
+    vs.push({ v, beta: vtv === 0 ? 0 : 2 / vtv, at });
+  }
+  const y = Float64Array.from(r);
+  for (const h of vs) {
+    let s = 0;
+    for (let i = h.at; i < N; i++) s += h.v[i - h.at]! * y[i]!;
+    s *= h.beta;
+    for (let i = h.at; i < N; i++) y[i] = y[i]! - s * h.v[i - h.at]!;
+  }
+  let res = 0;
+  for (let i = vs.length; i < N; i++) res += y[i]! * y[i]!;
+  return { residual2: res, kept: vs.length, largestDropped, smallestKept };
+}
+
+function check(spec: ModelSpec, params: ParamsLike, X: ArrayLike<number>, Y: ArrayLike<number>, n: number) {
+  const where = 'kawaguchiLoss';
+  const net = toNet(spec, params, where);
+  const c = forwardCache(net, X, n, where);
+  const Y64 = checkMatrix(Y, n, net.sizes[net.L]!, 'Y', where);
+  return { net, c, y: vecColumnMajor(Y64, n, outputDim(spec)) };
+}
+
+/**
+ * Kawaguchi, Huang & Kaelbling (2019) J(θ) = ½‖(I − P[[D, D⁽ᴴ⁺¹⁾]])vec(Y)‖² (Theorem 1, App. C's
+ * residual form and cutoffs) at the paper's sizes, without forming the stacked matrix:
+ *
+ * 1. its Gram matrix is formed from the Kronecker structure of the blocks — Jac·Jacᵀ (n·d_y
+ *    square, `sampleGram`) when there are no more rows than parameters, else Jacᵀ·Jac (d_θ
+ *    square, `parameterGram`) — in cache-blocked float64;
+ * 2. `sampleGram`: a Cholesky factorisation that keeps every row shows full row rank, so P = I
+ *    and J = 0; otherwise `parameterGram`: a Cholesky factorisation with column dropping keeps
+ *    the columns that are independent at Gram resolution;
+ * 3. the least-squares problems of vec(Y) and of every dropped column on the kept columns are
+ *    solved by the semi-normal equations with iterative refinement, residuals always recomputed
+ *    from Jacobian-vector products (residual form, no ‖y‖² − ‖Py‖²), until the correction is at
+ *    rounding level;
+ * 4. the refined remainders of the dropped columns are deflated by Householder QR with App. C's
+ *    cutoff (σ_max by power iteration, ‖M‖_∞ exact) deciding which of them add a direction.
+ *
+ * Agrees with {@link kawaguchiLossDense} where both fit (tests). For a piecewise-linear MLP this is
+ * Theorem 1's J; for other activations it is the same projection residual on the Jacobian's range
+ * (Theorem 1's L = J identity then does not apply). `converged` false means J is null and only an
+ * upper bound is given; `certified` says whether the rank decision is clear of the cutoff.
+ */
+export function kawaguchiLoss(
+  spec: ModelSpec,
+  params: ParamsLike,
+  X: ArrayLike<number>,
+  Y: ArrayLike<number>,
+  n: number,
+  options: KawaguchiLossOptions = {},
+): KawaguchiLossResult {
+  const where = 'kawaguchiLoss';
+  const half = halfOption(options, where);
+  const criterion = criterionOption(options.cutoff, where);
+  const method = options.method ?? 'auto';
+  if (!['auto', 'sampleGram', 'parameterGram'].includes(method)) {
+    throw new RangeError(
+      `${where}: options.method must be 'auto', 'sampleGram' or 'parameterGram', got ${JSON.stringify(method)}`,
+    );
+  }
+  const relTol = positiveOption(options.gramTolerance, 1e-10, 'options.gramTolerance', where);
+  const maxRef = intOption(options.maxRefinements, 8, 'options.maxRefinements', where);
+  const maxEntries = positiveOption(options.maxGramEntries, 1e8, 'options.maxGramEntries', where);
+  const { net, c, y } = check(spec, params, X, Y, n);
+  const N = y.length;
+  const P = net.P;
+  const k = half ? 0.5 : 1;
+  const dl = deltas(net, c);
+  const mInf = normInf(net, c, dl);
+  const base = { halfConvention: half, rows: N, cols: P };
+
+  if (method !== 'parameterGram' && N <= P && N * N <= maxEntries) {
+    const K = sampleGram(net, c, dl);
+    const sigmaMax = Math.sqrt(lambdaMax(K, N));
+    const cut = cutoffValue(criterion, sigmaMax, mInf, N, P);
+    const f = pivotedCholesky(K, N, relTol);
+    if (f.rank === N) {
+      const smin = sigmaMinFactor(K, N, N) * Math.min(...f.colNorm);
+      const certified = smin >= 10 * cut;
+      return {
+        ...base,
+        J: 0,
+        upperBound: null,
+        method: 'sampleGram',
+        converged: true,
+        certified,
+        rank: N,
+        cutoff: { criterion, value: cut },
+        sigmaMax,
+        gap: { smallestKeptSigma: smin, largestDroppedRemainder: 0, smallestKeptRemainder: Infinity },
+        deflated: 0,
+        refinements: 0,
+        reason: certified
+          ? ''
+          : `smallest singular value estimate ${smin} is within 10× of the cutoff ${cut}`,
+      };
+    }
+  }
+  if (P * P > maxEntries) {
+    throw new RangeError(
+      `${where}: the ${P}×${P} parameter Gram matrix exceeds options.maxGramEntries = ${maxEntries}`,
+    );
+  }
+  const lay = layoutOf(net);
+  const G = parameterGram(net, c, lay, dl);
+  const sigmaMax = Math.sqrt(lambdaMax(G, P));
+  const cut = cutoffValue(criterion, sigmaMax, mInf, N, P);
+  const f = pivotedCholesky(G, P, relTol);
+  const dropped: number[] = [];
+  for (let pos = f.rank; pos < P; pos++) dropped.push(f.piv[pos]!);
+  let minKeptNorm = Number.POSITIVE_INFINITY;
+  for (let pos = 0; pos < f.rank; pos++) minKeptNorm = Math.min(minKeptNorm, f.colNorm[f.piv[pos]!]!);
+  const smin = f.rank ? sigmaMinFactor(G, P, f.rank) * minKeptNorm : 0;
+
+  // Semi-normal equations with refinement for y and each dropped column (internal order).
+  const m = 1 + dropped.length;
+  const B: Float64Array[] = Array.from({ length: m }, () => new Float64Array(P));
+  const tangent = (col: number): Float64Array => {
+    const t = new Float64Array(P);
+    const b = B[col]!;
+    for (let s = 0; s < P; s++) if (b[s] !== 0) t[lay.perm[s]!] = -b[s]!;
+    if (col > 0) t[lay.perm[dropped[col - 1]!]!]! += 1;
+    return t;
+  };
+  const residual = (col: number): Float64Array => {
+    const e = jvp(net, c, tangent(col));
+    if (col === 0) for (let i = 0; i < N; i++) e[i] = y[i]! + e[i]!;
+    return e;
+  };
+  // Stop when every correction moves its residual by no more than rounding in the products
+  // (32·ε·σ_max per unit of tangent) or 1e-13 of the right-hand side, whichever is larger.
+  const rhsNorm = new Float64Array(m);
+  rhsNorm[0] = Math.sqrt(sumSq(y));
+  for (let col = 1; col < m; col++) rhsNorm[col] = f.colNorm[dropped[col - 1]!]!;
+  let converged = false;
+  let sweeps = 0;
+  let E: Float64Array[] = [];
+  const active = new Uint8Array(m).fill(1);
+  for (; sweeps < maxRef && !converged; sweeps++) {
+    let allDone = true;
+    for (let col = 0; col < m; col++) {
+      if (!active[col]) continue;
+      const e = residual(col);
+      const g = vjp(net, c, e);
+      const z = new Float64Array(P);
+      for (let s = 0; s < P; s++) z[s] = g[lay.perm[s]!]!;
+      const db = pivotedSolve(G, P, f, z);
+      const b = B[col]!;
+      let moved = 0;
+      for (let s = 0; s < P; s++) {
+        moved += db[s]! * z[s]!;
+        b[s] = b[s]! + db[s]!;
+      }
+      const floor = Math.max(1e-13 * rhsNorm[col]!, 32 * Number.EPSILON * sigmaMax * Math.sqrt(1 + sumSq(b)));
+      if (Math.sqrt(Math.max(moved, 0)) <= floor) active[col] = 0;
+      else allDone = false;
+    }
+    converged = allDone;
+  }
+  E = Array.from({ length: m }, (_, col) => residual(col));
+  // A dropped column's remainder is Jac·(e_d − b_d): normalise the tangent to unit length so the
+  // remainder is ‖Jac v‖ for a unit vector v, the quantity App. C's singular-value cutoff speaks of.
+  for (let col = 1; col < m; col++) {
+    const s = 1 / Math.sqrt(1 + sumSq(B[col]!));
+    const e = E[col]!;
+    for (let i = 0; i < N; i++) e[i] = e[i]! * s;
+  }
+  const d = deflate(E.slice(1), E[0]!, cut);
+  const rank = f.rank + d.kept;
+  const reasons: string[] = [];
+  if (!converged) reasons.push(`refinement did not reach rounding level in ${maxRef} sweeps`);
+  const certified =
+    converged &&
+    smin >= 10 * cut &&
+    d.largestDropped <= cut / 2 &&
+    (d.kept === 0 || d.smallestKept >= 10 * cut);
+  if (converged && !certified) {
+    reasons.push(
+      `rank decision near the cutoff ${cut}: smallest kept σ estimate ${smin}, dropped remainders up to ` +
+        `${d.largestDropped}, kept remainders from ${d.smallestKept}`,
+    );
+  }
+  return {
+    ...base,
+    J: converged ? k * d.residual2 : null,
+    upperBound: converged ? null : k * d.residual2,
+    method: 'parameterGram',
+    converged,
+    certified,
+    rank,
+    cutoff: { criterion, value: cut },
+    sigmaMax,
+    gap: {
+      smallestKeptSigma: smin,
+      largestDroppedRemainder: d.largestDropped,
+      smallestKeptRemainder: d.smallestKept,
+    },
+    deflated: dropped.length,
+    refinements: sweeps,
+    reason: reasons.join('; '),
+  };
+}
