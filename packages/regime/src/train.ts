@@ -1,6 +1,13 @@
 import { initParams } from '@narrownet/init';
 import { jacobianLambdaMin } from '@narrownet/landscape';
-import { type HostTensor, type ParamTree, cloneParams, createRng, inputDim, outputDim } from '@narrownet/models';
+import {
+  type HostTensor,
+  type ParamTree,
+  cloneParams,
+  createRng,
+  inputDim,
+  outputDim,
+} from '@narrownet/models';
 import { kktResidual } from '@narrownet/optim';
 import { checkFiniteData } from './data.js';
 import { type RegimeSpec, validateRegime } from './regime.js';
