@@ -304,6 +304,13 @@ async function workerCommand(argv: readonly string[], io: Io): Promise<number> {
     { key: 'store', kind: 'string', help: 'postgres://… URL of the store' } as OptionDef,
     { key: 'concurrency', kind: 'int', min: 1, help: 'jobs trained at the same time', defaultText: '1' } as OptionDef,
     { key: 'untilEmpty', kind: 'bool', help: 'exit when no job is left (default: keep polling)' } as OptionDef,
+    {
+      key: 'maintenanceEvery',
+      kind: 'int',
+      min: 1,
+      help: "seconds between pg-boss maintenance passes (they hand a dead worker's expired job to another)",
+      defaultText: '10',
+    } as OptionDef,
     ...ENGINE_DEFS.filter((d) => d.key !== 'sequential'),
   ];
   const { values, help, positionals } = parseOptions(argv, defs, 'worker');
@@ -320,6 +327,7 @@ async function workerCommand(argv: readonly string[], io: Io): Promise<number> {
     url,
     concurrency: (values.concurrency as number | undefined) ?? 1,
     untilEmpty: values.untilEmpty === true,
+    maintenanceSeconds: (values.maintenanceEvery as number | undefined) ?? 10,
     engine: async (batched, stepsPerCall) => {
       const key = `${batched}/${stepsPerCall}`;
       if (!engines.has(key)) engines.set(key, await startEngine(values, batched, stepsPerCall));

@@ -29,6 +29,8 @@ export interface RunRecord extends RunKey, SweepRecord {
     seed: number;
     loss: string;
   };
+  /** Step of the checkpoint the run's last session continued from (absent: trained from step 0 in one go). */
+  resumedFrom?: number;
   /** Steps taken. */
   steps: number;
   divergedAt?: number;

@@ -154,7 +154,7 @@ describe('bad input: clear errors, exit 2, nothing half-written', () => {
     ] as const) {
       const dir = join(root, `bad-${name}`);
       mkdirSync(dir, { recursive: true });
-      let body = text;
+      let body: string = text;
       if (name === 'strings') {
         // a real sweep whose numbers were edited into strings
         const good = join(root, 'bad-src');

@@ -291,6 +291,7 @@ export async function trainBatch(
             : settings.lossTolerance > 0 && losses[i]! <= settings.lossTolerance
               ? 'converged'
               : 'budget',
+          ...(saved ? { resumedFrom: saved.step } : {}),
           steps: ok ? step : (divergedAt[i] ?? step),
           ...(ok ? {} : { divergedAt: divergedAt[i] ?? step }),
           finalLoss: ok ? losses[i]! : null,
@@ -394,6 +395,7 @@ export async function trainOne(
     {
       ...baseRecord(settings, k, regime.loss),
       status: res.status as RunRecord['status'],
+      ...(resumeFrom ? { resumedFrom: prior.at(-1)![0] } : {}),
       steps: res.steps,
       ...(res.divergedAt !== undefined ? { divergedAt: res.divergedAt } : {}),
       finalLoss: ok ? res.finalLoss : null,
