@@ -34,8 +34,12 @@ export async function snapshot(store: SweepStore): Promise<{
   if (!meta) throw new UsageError(`${store.where}: holds no sweep`);
   const exp = experimentNamed(meta.experiment);
   const settings = exp.validate(checkStoredSettings(exp, meta.settings, store.where));
-  const records = await store.records();
   const plans = exp.expand(settings) as RunPlan[];
+  // in the order of the sweep's runs: the report of a store does not depend on who finished first
+  const order = new Map(plans.map((p, i) => [p.id, i]));
+  const records = (await store.records()).sort(
+    (a, b) => (order.get(a.id) ?? Number.MAX_SAFE_INTEGER) - (order.get(b.id) ?? Number.MAX_SAFE_INTEGER),
+  );
   const ids = new Set(plans.map((p) => p.id));
   const stored = new Set(records.map((r) => r.id));
   const beats = await store.workers();
