@@ -33,6 +33,7 @@ Kawaguchi et al. 2019 and Song et al. 2021, and print landscape diagnostics.
 
 Usage:
   narrownet list                      the experiments, one line each, and their scales
+  narrownet run synthetic [options]   reproduce Zhang et al. 2021 Fig. 4 (a)-(d) on the synthetic set
   narrownet run <experiment> [--scale smoke|default|paper] [options]
                                       run a sweep in a run directory (default), or with
                                       --store postgres://… create it there for workers
@@ -68,21 +69,37 @@ const ENGINE_DEFS: OptionDef[] = [
 ];
 
 const RUN_DEFS: OptionDef[] = [
-  { key: 'out', kind: 'string', help: 'run directory (the embedded store)', defaultText: 'runs/<experiment>-<timestamp>' },
+  {
+    key: 'out',
+    kind: 'string',
+    help: 'run directory (the embedded store)',
+    defaultText: 'runs/<experiment>-<timestamp>',
+  },
   {
     key: 'store',
     kind: 'string',
     help: 'postgres://… URL: create the sweep there (its runs as jobs for `narrownet worker`) instead of a run directory',
     flagOnly: true,
   },
-  { key: 'name', kind: 'string', help: 'name of the sweep in a --store database', defaultText: '<experiment>-<scale>' },
+  {
+    key: 'name',
+    kind: 'string',
+    help: 'name of the sweep in a --store database',
+    defaultText: '<experiment>-<scale>',
+  },
   {
     key: 'resume',
     kind: 'string',
     help: 'continue the run directory <dir> (its settings and execution mode; engine flags may change)',
     flagOnly: true,
   },
-  { key: 'retries', kind: 'int', min: 0, help: 'times a run (grid: a batch) that throws is tried again before it is recorded failed', defaultText: '2' },
+  {
+    key: 'retries',
+    kind: 'int',
+    min: 0,
+    help: 'times a run (grid: a batch) that throws is tried again before it is recorded failed',
+    defaultText: '2',
+  },
   {
     key: 'jobTimeout',
     kind: 'int',
@@ -158,7 +175,9 @@ async function runCommand(argv: readonly string[], io: Io): Promise<number> {
   const defs = [...exp.options, ...ENGINE_DEFS, ...RUN_DEFS];
   const { values, help, positionals } = parseOptions(rest, defs, `run ${exp.name}`);
   if (help) {
-    io.stdout.write(`Usage: narrownet run ${exp.name} [options]\n\n${exp.help}\n\nOptions:\n${optionsHelp(defs)}\n`);
+    io.stdout.write(
+      `Usage: narrownet run ${exp.name} [options]\n\n${exp.help}\n\nOptions:\n${optionsHelp(defs)}\n`,
+    );
     return 0;
   }
   if (positionals.length) throw new UsageError(`run ${exp.name}: unexpected argument "${positionals[0]}"`);
@@ -179,7 +198,15 @@ async function runCommand(argv: readonly string[], io: Io): Promise<number> {
     const store = await openStore(target, (values.name as string | undefined) ?? defaultName(exp, values));
     try {
       const { createDbSweep } = await import('./sweep/pg-store.js');
-      const meta = await createDbSweep(store as never, exp, resume === undefined ? newSweep(exp, values, !values.sequential, values.name as string | undefined) : undefined, values, command);
+      const meta = await createDbSweep(
+        store as never,
+        exp,
+        resume === undefined
+          ? newSweep(exp, values, !values.sequential, values.name as string | undefined)
+          : undefined,
+        values,
+        command,
+      );
       io.stderr.write(
         `narrownet: sweep "${meta.name}" (${exp.name}) in ${store.where}: ${exp.expand(meta.settings).length} runs queued; start workers with: narrownet worker --store <url>\n`,
       );
@@ -193,12 +220,16 @@ async function runCommand(argv: readonly string[], io: Io): Promise<number> {
     throw new UsageError(`--resume ${resume}: no config.json there (not a run directory)`);
   const dir = resume ?? (values.out as string | undefined) ?? join('runs', `${exp.name}-${timestamp()}`);
   if (resume === undefined && existsSync(join(dir, 'runs.jsonl')))
-    throw new UsageError(`--out ${dir}: already holds a run; continue it with --resume ${dir} or pick another --out`);
+    throw new UsageError(
+      `--out ${dir}: already holds a run; continue it with --resume ${dir} or pick another --out`,
+    );
   const store = new DirStore(dir);
   const stored = resume !== undefined ? await store.meta() : undefined;
   if (stored) {
     if (stored.experiment !== exp.name)
-      throw new UsageError(`--resume ${dir}: holds a sweep of experiment "${stored.experiment}", not "${exp.name}"`);
+      throw new UsageError(
+        `--resume ${dir}: holds a sweep of experiment "${stored.experiment}", not "${exp.name}"`,
+      );
     exp.validate(checkStoredSettings(exp, stored.settings, join(dir, 'config.json')));
     if (values.sequential !== undefined && values.sequential === stored.execution.batched)
       throw new UsageError(
@@ -210,7 +241,8 @@ async function runCommand(argv: readonly string[], io: Io): Promise<number> {
   const engine = await startEngine(values, meta.execution.batched, exp.stepsPerCall?.(meta.settings) ?? 1);
   if (create && !engine.grid) create.execution.batched = false;
   io.stderr.write(`narrownet: engine ${engine.label}; run directory ${dir}\n`);
-  for (const p of store.recover()) io.stderr.write(`narrownet: removed ${p} (left by a process killed mid-write)\n`);
+  for (const p of store.recover())
+    io.stderr.write(`narrownet: removed ${p} (left by a process killed mid-write)\n`);
   const res = await runSweep({
     exp,
     store,
@@ -251,17 +283,27 @@ const TARGET_DEFS: OptionDef[] = [
 
 /** `narrownet report <dir | url>`: rebuilds the report from what the store holds now. */
 async function reportCommand(argv: readonly string[], io: Io): Promise<number> {
-  const defs = [...TARGET_DEFS, { key: 'out', kind: 'string', help: 'report directory (default: the run directory; for a database reports/<name>)' } as OptionDef];
+  const defs = [
+    ...TARGET_DEFS,
+    {
+      key: 'out',
+      kind: 'string',
+      help: 'report directory (default: the run directory; for a database reports/<name>)',
+    } as OptionDef,
+  ];
   const { values, help, positionals } = parseOptions(argv, defs, 'report');
   if (help || positionals.length !== 1) {
-    (help ? io.stdout : io.stderr).write(`Usage: narrownet report <run dir | postgres://…> [options]\n\nOptions:\n${optionsHelp(defs)}\n`);
+    (help ? io.stdout : io.stderr).write(
+      `Usage: narrownet report <run dir | postgres://…> [options]\n\nOptions:\n${optionsHelp(defs)}\n`,
+    );
     return help ? 0 : 2;
   }
   const target = positionals[0]!;
   const store = await openStore(target, values.name as string | undefined);
   try {
     const snap = await snapshot(store);
-    const dir = (values.out as string | undefined) ?? (isDbUrl(target) ? join('reports', snap.meta.name) : target);
+    const dir =
+      (values.out as string | undefined) ?? (isDbUrl(target) ? join('reports', snap.meta.name) : target);
     mkdirSync(dir, { recursive: true });
     const lines = await snap.exp.report(dir, snap.records, {
       settings: snap.settings,
@@ -285,7 +327,9 @@ async function statusCommand(argv: readonly string[], io: Io): Promise<number> {
   const defs = [...TARGET_DEFS, { key: 'json', kind: 'bool', help: 'print JSON' } as OptionDef];
   const { values, help, positionals } = parseOptions(argv, defs, 'status');
   if (help || positionals.length !== 1) {
-    (help ? io.stdout : io.stderr).write(`Usage: narrownet status <run dir | postgres://…> [options]\n\nOptions:\n${optionsHelp(defs)}\n`);
+    (help ? io.stdout : io.stderr).write(
+      `Usage: narrownet status <run dir | postgres://…> [options]\n\nOptions:\n${optionsHelp(defs)}\n`,
+    );
     return help ? 0 : 2;
   }
   const store = await openStore(positionals[0]!, values.name as string | undefined);
@@ -302,8 +346,18 @@ async function statusCommand(argv: readonly string[], io: Io): Promise<number> {
 async function workerCommand(argv: readonly string[], io: Io): Promise<number> {
   const defs = [
     { key: 'store', kind: 'string', help: 'postgres://… URL of the store' } as OptionDef,
-    { key: 'concurrency', kind: 'int', min: 1, help: 'jobs trained at the same time', defaultText: '1' } as OptionDef,
-    { key: 'untilEmpty', kind: 'bool', help: 'exit when no job is left (default: keep polling)' } as OptionDef,
+    {
+      key: 'concurrency',
+      kind: 'int',
+      min: 1,
+      help: 'jobs trained at the same time',
+      defaultText: '1',
+    } as OptionDef,
+    {
+      key: 'untilEmpty',
+      kind: 'bool',
+      help: 'exit when no job is left (default: keep polling)',
+    } as OptionDef,
     {
       key: 'maintenanceEvery',
       kind: 'int',
@@ -315,7 +369,9 @@ async function workerCommand(argv: readonly string[], io: Io): Promise<number> {
   ];
   const { values, help, positionals } = parseOptions(argv, defs, 'worker');
   if (help) {
-    io.stdout.write(`Usage: narrownet worker --store postgres://… [options]\n\nOptions:\n${optionsHelp(defs)}\n`);
+    io.stdout.write(
+      `Usage: narrownet worker --store postgres://… [options]\n\nOptions:\n${optionsHelp(defs)}\n`,
+    );
     return 0;
   }
   if (positionals.length) throw new UsageError(`worker: unexpected argument "${positionals[0]}"`);
@@ -368,7 +424,9 @@ export async function main(
     if (cmd === 'run') return await runCommand(rest, full);
     if (cmd === 'list') {
       for (const e of EXPERIMENTS)
-        out.write(`${e.name.padEnd(12)} ${e.title}\n${' '.repeat(13)}scales: ${SCALE_NAMES.join(', ')} (default: default)\n`);
+        out.write(
+          `${e.name.padEnd(12)} ${e.title}\n${' '.repeat(13)}scales: ${SCALE_NAMES.join(', ')} (default: default)\n`,
+        );
       return 0;
     }
     if (cmd === 'report') return await reportCommand(rest, full);

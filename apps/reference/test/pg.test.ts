@@ -32,10 +32,27 @@ const SWEEP = [
   ...['--checkpoint-every', '1000', '--sequential', '--job-timeout', '20'],
 ];
 
-function worker(extra: string[] = []): { child: ChildProcess; log: () => string; done: Promise<number | null> } {
+function worker(extra: string[] = []): {
+  child: ChildProcess;
+  log: () => string;
+  done: Promise<number | null>;
+} {
   const child = spawn(
     process.execPath,
-    [cli, 'worker', '--store', url!, '--until-empty', '--engine', 'onnx', '--device', 'cpu', '--threads', '1', ...extra],
+    [
+      cli,
+      'worker',
+      '--store',
+      url!,
+      '--until-empty',
+      '--engine',
+      'onnx',
+      '--device',
+      'cpu',
+      '--threads',
+      '1',
+      ...extra,
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';
@@ -108,7 +125,9 @@ if (!url) {
       // each report in its own process (Vega numbers its gradients and clip paths per process)
       const report = async (name: string) => {
         const out = join(root, `report-${name}`);
-        const r = spawnSync(process.execPath, [cli, 'report', url, '--name', name, '--out', out], { encoding: 'utf8' });
+        const r = spawnSync(process.execPath, [cli, 'report', url, '--name', name, '--out', out], {
+          encoding: 'utf8',
+        });
         expect(r.status, r.stderr).toBe(0);
         return readFileSync(join(out, 'report.html'), 'utf8')
           .split('\n')

@@ -90,9 +90,9 @@ describe('resume restores the sweep, never rewrites provenance', () => {
     const before = readFileSync(join(dir, 'runs.jsonl'), 'utf8');
     const engineLine = (html: string) => /Engine: <code>([^<]*)<\/code>/.exec(html)?.[1] ?? '';
     expect(engineLine(readFileSync(join(dir, 'report.html'), 'utf8'))).toContain('onnx');
-    expect(await main(['run', 'synthetic', '--resume', dir, '--engine', 'tfjs', '--device', 'cpu'], io())).toBe(
-      0,
-    );
+    expect(
+      await main(['run', 'synthetic', '--resume', dir, '--engine', 'tfjs', '--device', 'cpu'], io()),
+    ).toBe(0);
     expect(readFileSync(join(dir, 'runs.jsonl'), 'utf8')).toBe(before);
     const line = engineLine(readFileSync(join(dir, 'report.html'), 'utf8'));
     expect(line).toContain('onnx');
@@ -105,8 +105,30 @@ describe('SIGKILL of a sequential run mid-training, then --resume', () => {
     expect(existsSync(cli), `${cli} is missing: build the app first (npx tsup)`).toBe(true);
     // one run long enough that its part before the checkpoint dominates its wall time
     const args = [
-      ...['--widths', '40', '--radii', '1000', '--regimes', 'constrainedRegular', '--lrs1', '1e-3', '--lrs2', '1e-3'],
-      ...['--steps', '14000', '--eval-every', '1000', '--n', '200', '--d', '50', '--checkpoint-every', '12000'],
+      ...[
+        '--widths',
+        '40',
+        '--radii',
+        '1000',
+        '--regimes',
+        'constrainedRegular',
+        '--lrs1',
+        '1e-3',
+        '--lrs2',
+        '1e-3',
+      ],
+      ...[
+        '--steps',
+        '14000',
+        '--eval-every',
+        '1000',
+        '--n',
+        '200',
+        '--d',
+        '50',
+        '--checkpoint-every',
+        '12000',
+      ],
       ...ONNX,
       '--sequential',
     ];

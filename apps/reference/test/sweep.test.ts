@@ -36,7 +36,11 @@ function fakeExperiment(tries: Map<string, number>): Experiment<FakeSettings, nu
       { key: 'count', kind: 'int', min: 1, help: 'runs' },
       { key: 'checkpointEvery', kind: 'int', min: 0, help: '' },
     ],
-    scales: { smoke: { count: 5, checkpointEvery: 0 }, default: { count: 5, checkpointEvery: 0 }, paper: { count: 50, checkpointEvery: 0 } },
+    scales: {
+      smoke: { count: 5, checkpointEvery: 0 },
+      default: { count: 5, checkpointEvery: 0 },
+      paper: { count: 50, checkpointEvery: 0 },
+    },
     validate: (s) => s,
     expand: (s) => Array.from({ length: s.count }, (_, i) => ({ id: `r${i}`, key: i, cost: 1 })),
     async train(runs) {
@@ -66,7 +70,9 @@ function fakeExperiment(tries: Map<string, number>): Experiment<FakeSettings, nu
       engine: { engine: 'none', backend: 'none', device: 'none' },
       finishedAt: new Date().toISOString(),
     }),
-    report: async (_dir, records, info) => [`${records.length}/${info.totalRuns} ${info.complete ? 'complete' : 'partial'}`],
+    report: async (_dir, records, info) => [
+      `${records.length}/${info.totalRuns} ${info.complete ? 'complete' : 'partial'}`,
+    ],
   };
 }
 
@@ -80,7 +86,12 @@ describe('the sweep engine', () => {
     const res = await runSweep({
       exp,
       store: new DirStore(dir),
-      create: { name: dir, experiment: 'fake', settings: { count: 5, checkpointEvery: 0 }, execution: { batched: false, attempts: 3 } },
+      create: {
+        name: dir,
+        experiment: 'fake',
+        settings: { count: 5, checkpointEvery: 0 },
+        execution: { batched: false, attempts: 3 },
+      },
       engine: fakeEngine,
       command: 'test',
       progress: sink,
@@ -105,7 +116,12 @@ describe('the sweep engine', () => {
       runSweep({
         exp,
         store: new DirStore(dir),
-        create: { name: dir, experiment: 'fake', settings: { count: 6, checkpointEvery: 0 }, execution: { batched: false, attempts: 3 } },
+        create: {
+          name: dir,
+          experiment: 'fake',
+          settings: { count: 6, checkpointEvery: 0 },
+          execution: { batched: false, attempts: 3 },
+        },
         engine: fakeEngine,
         command: 'test',
         progress: sink,
@@ -123,7 +139,9 @@ describe('the sweep engine', () => {
       /x\/config.json: unknown settings field "wdiths"/,
     );
     const { steps: _, ...missing } = good;
-    expect(() => checkStoredSettings(exp, missing, 'x/config.json')).toThrow(/settings field "steps" is missing/);
+    expect(() => checkStoredSettings(exp, missing, 'x/config.json')).toThrow(
+      /settings field "steps" is missing/,
+    );
     expect(() => checkStoredSettings(exp, { ...good, steps: '40' }, 'x/config.json')).toThrow(/"steps"/);
     expect(() => checkStoredSettings(exp, { ...good, momentum: -1 }, 'x/config.json')).toThrow(UsageError);
   });
@@ -134,7 +152,9 @@ describe('the sweep engine', () => {
       for (const scale of ['smoke', 'default', 'paper'] as const) {
         const runs = e.expand(e.validate(e.scales[scale]));
         expect(new Set(runs.map((r: { id: string }) => r.id)).size).toBe(runs.length);
-        expect(e.expand(e.scales[scale]).map((r: { id: string }) => r.id)).toEqual(runs.map((r: { id: string }) => r.id));
+        expect(e.expand(e.scales[scale]).map((r: { id: string }) => r.id)).toEqual(
+          runs.map((r: { id: string }) => r.id),
+        );
       }
     expect(() => experimentNamed('nosuch')).toThrow(/unknown experiment "nosuch" \(available: synthetic/);
   });
@@ -147,17 +167,22 @@ describe('the sweep engine', () => {
     const dir = join(root, 'smoke');
     const ac = new AbortController();
     expect(
-      await main(['run', 'synthetic', '--scale', 'smoke', '--engine', 'onnx', '--device', 'cpu', '--out', dir], {
-        stdout: sink,
-        stderr: sink,
-        signal: ac.signal,
-        onRunDone: (_r, k) => {
-          if (k === 4) ac.abort();
+      await main(
+        ['run', 'synthetic', '--scale', 'smoke', '--engine', 'onnx', '--device', 'cpu', '--out', dir],
+        {
+          stdout: sink,
+          stderr: sink,
+          signal: ac.signal,
+          onRunDone: (_r, k) => {
+            if (k === 4) ac.abort();
+          },
         },
-      }),
+      ),
     ).toBe(130);
     const st: string[] = [];
-    expect(await main(['status', dir], { stdout: { write: (s: string) => st.push(s) }, stderr: sink })).toBe(0);
+    expect(await main(['status', dir], { stdout: { write: (s: string) => st.push(s) }, stderr: sink })).toBe(
+      0,
+    );
     expect(st.join('')).toMatch(/4 done \(\d+ diverged\), 0 running, 0 failed, 12 pending of 16/);
     rmSync(join(dir, 'report.html'));
     expect(await main(['report', dir], { stdout: sink, stderr: sink })).toBe(0);

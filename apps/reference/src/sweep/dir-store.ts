@@ -4,7 +4,14 @@ import { UsageError } from '../options.js';
 import { writeFileAtomic } from '../report.js';
 import { appendRun, readRuns } from '../runs.js';
 import type { CheckpointSlot, SweepRecord } from './experiment.js';
-import { type SweepMeta, type SweepStore, type WorkerBeat, checkMeta, workerGone, workerName } from './store.js';
+import {
+  type SweepMeta,
+  type SweepStore,
+  type WorkerBeat,
+  checkMeta,
+  workerGone,
+  workerName,
+} from './store.js';
 
 /** A file name for a unit id (ids hold `/`, `,`, …). */
 export function safeName(id: string): string {
@@ -89,7 +96,8 @@ export class DirStore implements SweepStore {
 
   async dropCheckpoint(unit: string): Promise<void> {
     rmSync(join(this.ckRoot, safeName(unit)), { recursive: true, force: true });
-    if (existsSync(this.ckRoot) && readdirSync(this.ckRoot).length === 0) rmSync(this.ckRoot, { recursive: true });
+    if (existsSync(this.ckRoot) && readdirSync(this.ckRoot).length === 0)
+      rmSync(this.ckRoot, { recursive: true });
   }
 
   async beat(running: string[]): Promise<void> {

@@ -3,7 +3,14 @@ import { UsageError } from '../options.js';
 import { ProgressBar, type ProgressStream, formatDuration } from '../progress.js';
 import type { AnyExperiment, ExecEngine, RunPlan, SweepRecord } from './experiment.js';
 import { checkStoredSettings } from './settings.js';
-import { type SweepMeta, type SweepSession, type SweepStore, workerName } from './store.js';
+import {
+  SWEEP_FORMAT,
+  SWEEP_VERSION,
+  type SweepMeta,
+  type SweepSession,
+  type SweepStore,
+  workerName,
+} from './store.js';
 
 /** Hooks for callers and tests. */
 export interface SweepHooks {
@@ -63,8 +70,8 @@ export function reconcileMeta(
   if (stored) return stored;
   if (!wanted) throw new UsageError(`${where}: holds no sweep`);
   return {
-    format: 'narrownet-sweep',
-    version: 2,
+    format: SWEEP_FORMAT,
+    version: SWEEP_VERSION,
     ...wanted,
     createdAt: new Date().toISOString(),
     sessions: [],
@@ -242,11 +249,12 @@ export async function runSweep(req: SweepRequest): Promise<SweepResult> {
       break;
     }
     await store.put(recs);
+    const before = session.runs;
     session.runs += recs.length;
     await saveSession();
-    for (const r of recs) {
+    for (const [i, r] of recs.entries()) {
       records.push(r);
-      hooks.onRunDone?.(r, session.runs);
+      hooks.onRunDone?.(r, before + i + 1);
     }
     if (wantsCheckpoints(meta)) await store.dropCheckpoint(unit.id);
   }

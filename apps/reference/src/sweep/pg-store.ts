@@ -12,7 +12,6 @@ import { type SweepHooks, executeUnit, reconcileMeta, unitsOf, wantsCheckpoints 
 import type { AnyExperiment, CheckpointSlot, ExecEngine, RunPlan, SweepRecord } from './experiment.js';
 import { checkStoredSettings } from './settings.js';
 import {
-  SWEEP_VERSION,
   type SweepMeta,
   type SweepSession,
   type SweepStore,
@@ -344,7 +343,7 @@ export async function createDbSweep(
   exp: AnyExperiment,
   wanted: Omit<SweepMeta, 'sessions' | 'createdAt' | 'format' | 'version'> | undefined,
   values: Record<string, unknown>,
-  _command: string,
+  command: string,
 ): Promise<SweepMeta> {
   const jobTimeout = (values.jobTimeout as number | undefined) ?? 3600;
   const boss = await startBoss(store.url, 60);
@@ -352,18 +351,33 @@ export async function createDbSweep(
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock(726355)');
-    const prev = await client.query('SELECT meta FROM narrownet.sweep WHERE name = $1 FOR UPDATE', [store.name]);
-    const stored = prev.rowCount ? checkMeta(prev.rows[0].meta, `${store.where}: narrownet.sweep`) : undefined;
+    const prev = await client.query('SELECT meta FROM narrownet.sweep WHERE name = $1 FOR UPDATE', [
+      store.name,
+    ]);
+    const stored = prev.rowCount
+      ? checkMeta(prev.rows[0].meta, `${store.where}: narrownet.sweep`)
+      : undefined;
     const meta = reconcileMeta(stored, wanted, store.where);
-    if (!stored)
+    if (!stored) {
+      meta.sessions.push({
+        worker: workerName(),
+        engine: 'none (created the sweep)',
+        command,
+        startedAt: new Date().toISOString(),
+        wallSeconds: 0,
+        runs: 0,
+      });
       await client.query('INSERT INTO narrownet.sweep (name, experiment, meta) VALUES ($1, $2, $3)', [
         meta.name,
         meta.experiment,
         JSON.stringify(meta),
       ]);
+    }
     const settings = exp.validate(checkStoredSettings(exp, meta.settings, store.where));
     const done = new Set(
-      (await client.query('SELECT id FROM narrownet.result WHERE sweep = $1', [meta.name])).rows.map((r) => r.id),
+      (await client.query('SELECT id FROM narrownet.result WHERE sweep = $1', [meta.name])).rows.map(
+        (r) => r.id,
+      ),
     );
     const todo = (exp.expand(settings) as RunPlan[]).filter((r) => !done.has(r.id));
     const jobs = unitsOf(exp, settings, todo, meta.execution.batched).map((u) => ({
@@ -376,7 +390,11 @@ export async function createDbSweep(
     if (jobs.length) {
       await boss.insert(jobs, { db: dbOf(client) });
       // a unit whose job ran out of attempts (e.g. its workers were killed) is queued again
-      await boss.retry(QUEUE, jobs.map((j) => j.id), { db: dbOf(client) });
+      await boss.retry(
+        QUEUE,
+        jobs.map((j) => j.id),
+        { db: dbOf(client) },
+      );
     }
     await client.query('COMMIT');
     return meta;
@@ -448,12 +466,25 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     const engine = await o.engine(meta.execution.batched, exp.stepsPerCall?.(settings) ?? 1);
     let session = sessions.get(meta.name);
     if (!session) {
-      session = { worker: me, engine: engine.label, command: 'narrownet worker', startedAt: new Date().toISOString(), wallSeconds: 0, runs: 0 };
+      session = {
+        worker: me,
+        engine: engine.label,
+        command: 'narrownet worker',
+        startedAt: new Date().toISOString(),
+        wallSeconds: 0,
+        runs: 0,
+      };
       sessions.set(meta.name, session);
     }
     running.set(meta.name, new Set([...(running.get(meta.name) ?? []), ...runs.map((r) => r.id)]));
     await beat(meta.name);
-    const bar = new ProgressBar(o.log, runs.reduce((s, r) => s + r.cost, 0), 0, `${meta.name} ${job.data.unit}`, 30);
+    const bar = new ProgressBar(
+      o.log,
+      runs.reduce((s, r) => s + r.cost, 0),
+      0,
+      `${meta.name} ${job.data.unit}`,
+      30,
+    );
     const records = await store.records();
     let recs: SweepRecord[] | undefined;
     try {
@@ -497,10 +528,11 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     } finally {
       client.release();
     }
+    const before = session.runs;
     session.runs += recs.length;
     for (const id of job.data.runs) running.get(meta.name)?.delete(id);
     await beat(meta.name);
-    for (const r of recs) o.hooks.onRunDone?.(r, session.runs);
+    for (const [i, r] of recs.entries()) o.hooks.onRunDone?.(r, before + i + 1);
     o.log.write(`${me}: ${job.data.unit} stored (${recs.length} run${recs.length === 1 ? '' : 's'})\n`);
     return true;
   };

@@ -15,7 +15,11 @@ export function settingsFrom(exp: AnyExperiment, values: Record<string, unknown>
  * same rules as flags): unknown and missing fields, wrong types (also numbers written as
  * strings) and values out of range are errors naming `where` and the field.
  */
-export function checkStoredSettings(exp: AnyExperiment, settings: unknown, where: string): Record<string, unknown> {
+export function checkStoredSettings(
+  exp: AnyExperiment,
+  settings: unknown,
+  where: string,
+): Record<string, unknown> {
   if (settings === null || typeof settings !== 'object' || Array.isArray(settings))
     throw new UsageError(`${where}: field "settings" is not an object`);
   const s = settings as Record<string, unknown>;

@@ -48,7 +48,13 @@ export async function snapshot(store: SweepStore): Promise<{
   );
   const byWorker = new Map<string, SweepStatus['workers'][number]>();
   for (const b of beats)
-    byWorker.set(b.worker, { worker: b.worker, stored: 0, running: b.dead ? [] : b.running, dead: b.dead === true, updatedAt: b.updatedAt });
+    byWorker.set(b.worker, {
+      worker: b.worker,
+      stored: 0,
+      running: b.dead ? [] : b.running,
+      dead: b.dead === true,
+      updatedAt: b.updatedAt,
+    });
   for (const r of records) {
     const w = r.worker ?? 'unknown';
     const entry = byWorker.get(w) ?? { worker: w, stored: 0, running: [], dead: false };

@@ -1,8 +1,4 @@
-import {
-  type RegimeSpec,
-  constrainedRegular,
-  zhang2021,
-} from '@narrownet/regime';
+import { type RegimeSpec, constrainedRegular, zhang2021 } from '@narrownet/regime';
 import { type OptionDef, UsageError } from '../../options.js';
 import type { RunKey } from '../../runs.js';
 import { SCALE_NAMES, type ScaleName } from '../../sweep/experiment.js';
@@ -242,4 +238,3 @@ export const SYNTHETIC_OPTIONS: OptionDef[] = [
     help: 'checkpoint unfinished runs (grid mode: whole batches) every this many steps; --resume continues from there',
   },
 ];
-

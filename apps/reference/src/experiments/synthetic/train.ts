@@ -135,7 +135,6 @@ export function curveOf(points: [number, number][]): [number, number][] {
   return out;
 }
 
-
 /** The synthetic data set of the settings (memoized: every unit of a sweep uses the same one). */
 let dataCache: { key: string; data: ReturnType<typeof zhangSynthetic> } | undefined;
 export function dataOf(s: SyntheticSettings): ReturnType<typeof zhangSynthetic> {
@@ -214,7 +213,15 @@ export async function trainBatch(
   const regimes = keys.map((k) => regimeOf(settings, k));
   const configs: TrainerConfig[] = regimes.map((r) => {
     const p0 = initParams(r.model, r.init, createRng(settings.seed));
-    return { spec: r.model, loss: r.loss, optimizer: r.optimizer, params: p0, anchors: p0, data, seed: settings.seed };
+    return {
+      spec: r.model,
+      loss: r.loss,
+      optimizer: r.optimizer,
+      params: p0,
+      anchors: p0,
+      data,
+      seed: settings.seed,
+    };
   });
   const gt = await ctx.engine.grid!(configs);
   const G = keys.length;
@@ -234,7 +241,7 @@ export async function trainBatch(
   let step = 0;
   const every = ctx.checkpoint ? settings.checkpointEvery : 0;
   const ids = keys.map(runId);
-  const per = (key: RunKey) => (plans[keys.indexOf(key)]!.cost / settings.steps);
+  const per = (key: RunKey) => plans[keys.indexOf(key)]!.cost / settings.steps;
   const label = `${keys[0]!.regime} m=${keys[0]!.width}`;
   try {
     const saved = ctx.checkpoint ? readBatchCheckpoint(ctx.checkpoint.dir, ids, regimes) : undefined;
