@@ -1,5 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXPERIMENTS, experimentNamed } from '../src/experiments/registry.js';
@@ -129,6 +129,36 @@ describe('the sweep engine', () => {
       }),
     ).rejects.toThrow(/other settings/);
     expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).sessions).toHaveLength(1);
+  });
+
+  it('a second process on a run directory another live process works on is refused', async () => {
+    const dir = join(root, 'busy');
+    mkdirSync(dir, { recursive: true });
+    // the parent process (alive) says it trains a run of this directory
+    const beat = [
+      { worker: `${hostname()}:${process.ppid}`, running: ['r0'], updatedAt: new Date().toISOString() },
+    ];
+    writeFileSync(join(dir, 'workers.json'), JSON.stringify(beat));
+    const req = {
+      exp: fakeExperiment(new Map()),
+      store: new DirStore(dir),
+      create: {
+        name: dir,
+        experiment: 'fake',
+        settings: { count: 2, checkpointEvery: 0 },
+        execution: { batched: false, attempts: 1 },
+      },
+      engine: fakeEngine,
+      command: 'test',
+      progress: sink,
+      reportDir: dir,
+    };
+    await expect(runSweep(req)).rejects.toThrow(`worker ${hostname()}:${process.ppid} is training 1 run(s)`);
+    expect(existsSync(join(dir, 'config.json'))).toBe(false);
+    // once that process is gone (a pid that does not exist), the directory is free
+    beat[0]!.worker = `${hostname()}:2147483646`;
+    writeFileSync(join(dir, 'workers.json'), JSON.stringify(beat));
+    expect((await runSweep(req)).complete).toBe(true);
   });
 
   it('stored settings are checked field by field (unknown, missing, strings for numbers)', () => {

@@ -93,6 +93,10 @@ export function checkMeta(value: unknown, where: string): SweepMeta {
   const m = value as Partial<SweepMeta> | null;
   if (m === null || typeof m !== 'object' || Array.isArray(m))
     throw new UsageError(`${where}: not a narrownet sweep (expected a JSON object)`);
+  if (m.format === undefined && 'settings' in m)
+    throw new UsageError(
+      `${where}: written by an earlier narrownet (no "format" field; its execution mode was not saved): run the sweep again`,
+    );
   if (m.format !== SWEEP_FORMAT)
     throw new UsageError(
       `${where}: not a narrownet sweep (field "format" is ${JSON.stringify(m.format)}, expected "${SWEEP_FORMAT}")`,
