@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/main.js';
+import { io } from './helpers.js';
 import type { RunRecord } from '../src/runs.js';
 
 // The PostgreSQL store against a real server: NARROWNET_TEST_PG is the URL of a database the
@@ -14,17 +15,6 @@ const url = process.env.NARROWNET_TEST_PG;
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'narrownet-pg-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    stdout: { write: (s: string) => out.push(s) },
-    stderr: { write: (s: string) => err.push(s) },
-    out: () => out.join(''),
-    err: () => err.join(''),
-  };
-}
 
 /** A sequential sweep of 16 runs long enough (≈ 0.2-1 s each) to be killed mid-run after a checkpoint. */
 const SWEEP = [

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../src/main.js';
-import type { RunRecord } from '../src/runs.js';
+import { io, records } from './helpers.js';
 
 // Reliability of the embedded store (the run directory) under interruption and hostile input.
 // Each test here failed on the code before the sweep engine (see the README's test list).
@@ -23,32 +23,11 @@ const root = mkdtempSync(join(tmpdir(), 'narrownet-resume-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    stdout: { write: (s: string) => out.push(s) },
-    stderr: { write: (s: string) => err.push(s) },
-    out: () => out.join(''),
-    err: () => err.join(''),
-  };
-}
-
 const TINY = [
   ...['--widths', '4,6', '--radii', '0.3,1000', '--lrs1', '0.01', '--lrs2', '0.01,0.05'],
   ...['--steps', '40', '--eval-every', '10', '--n', '24', '--d', '5', '--seed', '2'],
 ];
 const ONNX = ['--engine', 'onnx', '--device', 'cpu'];
-
-function records(dir: string): RunRecord[] {
-  const p = join(dir, 'runs.jsonl');
-  return existsSync(p)
-    ? readFileSync(p, 'utf8')
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => JSON.parse(l) as RunRecord)
-    : [];
-}
 
 function files(dir: string): string[] {
   if (!existsSync(dir)) return [];
