@@ -392,7 +392,7 @@ async function workerCommand(argv: readonly string[], io: Io): Promise<number> {
     log: io.stderr,
     hooks: hooksOf(io),
   });
-  return 0;
+  return io.signal?.aborted ? 130 : 0;
 }
 
 /**

@@ -147,6 +147,52 @@ describe('SIGKILL of a sequential run mid-training, then --resume', () => {
   }, 180_000);
 });
 
+describe('SIGKILL of a grid sweep mid-batch, then --resume', () => {
+  it('repeats no stored run, loses none, and continues the batch from its checkpoint exactly', async () => {
+    expect(existsSync(cli), `${cli} is missing: build the app first (npx tsup)`).toBe(true);
+    const args = [...TINY, '--steps', '6000', '--eval-every', '100', '--checkpoint-every', '500', ...ONNX];
+    const ref = join(root, 'grid-kill-ref');
+    expect(await main(['run', 'synthetic', ...args, '--out', ref], io())).toBe(0);
+    const dir = join(root, 'grid-kill');
+    const child = spawn(process.execPath, [cli, 'run', 'synthetic', ...args, '--out', dir], {
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    // kill once a batch is stored and the next one has a checkpoint
+    const t0 = Date.now();
+    const ready = () =>
+      records(dir).length >= 4 && files(join(dir, 'checkpoints')).some((p) => p.endsWith('batch.json'));
+    while (!ready() && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 5));
+    child.kill('SIGKILL');
+    await exited;
+    expect(ready()).toBe(true);
+    const before = readFileSync(join(dir, 'runs.jsonl'), 'utf8');
+    const first = records(dir);
+    expect(first.length).toBeLessThan(16);
+    const c2 = io();
+    const seen: string[] = [];
+    expect(
+      await main(['run', 'synthetic', '--resume', dir, ...ONNX], {
+        ...c2,
+        onRunDone: (r) => seen.push(r.id),
+      }),
+      c2.err(),
+    ).toBe(0);
+    expect(c2.err()).toMatch(/resumed at step [1-9]/);
+    const all = records(dir);
+    expect(readFileSync(join(dir, 'runs.jsonl'), 'utf8').startsWith(before)).toBe(true);
+    expect(all).toHaveLength(16);
+    expect(new Set(all.map((r) => r.id)).size).toBe(16);
+    expect(seen).toHaveLength(16 - first.length);
+    const want = new Map(records(ref).map((r) => [r.id, r]));
+    for (const r of all) {
+      expect(r.finalLoss, r.id).toBe(want.get(r.id)!.finalLoss);
+      expect(r.curve, r.id).toEqual(want.get(r.id)!.curve);
+    }
+    expect(files(dir).filter((p) => p.includes('.tmp-'))).toEqual([]);
+  }, 180_000);
+});
+
 describe('bad input: clear errors, exit 2, nothing half-written', () => {
   it('a foreign or garbled config.json in --resume names the file', async () => {
     for (const [name, text] of [
