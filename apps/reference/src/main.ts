@@ -198,7 +198,7 @@ async function runCommand(argv: readonly string[], io: Io): Promise<number> {
     const store = await openStore(target, (values.name as string | undefined) ?? defaultName(exp, values));
     try {
       const { createDbSweep } = await import('./sweep/pg-store.js');
-      const meta = await createDbSweep(
+      const { meta, queued } = await createDbSweep(
         store as never,
         exp,
         resume === undefined
@@ -208,7 +208,7 @@ async function runCommand(argv: readonly string[], io: Io): Promise<number> {
         command,
       );
       io.stderr.write(
-        `narrownet: sweep "${meta.name}" (${exp.name}) in ${store.where}: ${exp.expand(meta.settings).length} runs queued; start workers with: narrownet worker --store <url>\n`,
+        `narrownet: sweep "${meta.name}" (${exp.name}) in ${store.where}: ${queued} of ${exp.expand(meta.settings).length} runs queued (the others are stored); start workers with: narrownet worker --store <url>\n`,
       );
       io.stdout.write(`${meta.name}\n`);
       return 0;

@@ -344,7 +344,7 @@ export async function createDbSweep(
   wanted: Omit<SweepMeta, 'sessions' | 'createdAt' | 'format' | 'version'> | undefined,
   values: Record<string, unknown>,
   command: string,
-): Promise<SweepMeta> {
+): Promise<{ meta: SweepMeta; queued: number }> {
   const jobTimeout = (values.jobTimeout as number | undefined) ?? 3600;
   const boss = await startBoss(store.url, 60);
   const client = await store.pool.connect();
@@ -397,7 +397,7 @@ export async function createDbSweep(
       );
     }
     await client.query('COMMIT');
-    return meta;
+    return { meta, queued: todo.length };
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {});
     throw e;

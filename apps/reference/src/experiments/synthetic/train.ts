@@ -135,8 +135,8 @@ export function curveOf(points: [number, number][]): [number, number][] {
   return out;
 }
 
-/** The synthetic data set of the settings (memoized: every unit of a sweep uses the same one). */
 let dataCache: { key: string; data: ReturnType<typeof zhangSynthetic> } | undefined;
+/** The synthetic data set of the settings (memoized: every unit of a sweep uses the same one). */
 export function dataOf(s: SyntheticSettings): ReturnType<typeof zhangSynthetic> {
   const key = `${s.n}/${s.d}/${s.seed}`;
   if (dataCache?.key !== key) dataCache = { key, data: zhangSynthetic({ n: s.n, d: s.d, seed: s.seed }) };
