@@ -132,6 +132,10 @@ if (!url) {
     }, 300_000);
 
     it('same name with other settings, an unreachable server, a wrong schema version: clear errors, exit 2', async () => {
+      // the same command again is fine: nothing left to queue
+      const c0 = io();
+      expect(await main([...SWEEP, '--store', url, '--name', 'single'], c0), c0.err()).toBe(0);
+      expect(c0.err()).toContain('0 of 16 runs queued');
       const c1 = io();
       expect(await main([...SWEEP, '--steps', '7000', '--store', url, '--name', 'single'], c1)).toBe(2);
       expect(c1.err()).toContain('single');

@@ -44,6 +44,15 @@ export function unitsOf(exp: AnyExperiment, settings: object, runs: RunPlan[], b
   }));
 }
 
+/** JSON with object keys sorted (a store such as PostgreSQL's jsonb does not keep key order). */
+export function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
 /**
  * Builds a new sweep or checks a stored one against it: the settings and execution mode of a
  * stored sweep win (they are the resume key); a different request is an error naming the store.
@@ -58,7 +67,7 @@ export function reconcileMeta(
       throw new UsageError(
         `${where}: holds a sweep of experiment "${stored.experiment}", not "${wanted.experiment}"`,
       );
-    if (JSON.stringify(stored.settings) !== JSON.stringify(wanted.settings))
+    if (canonical(stored.settings) !== canonical(wanted.settings))
       throw new UsageError(
         `${where}: holds a sweep "${stored.name}" with other settings; resume it, or give the new sweep another name`,
       );
