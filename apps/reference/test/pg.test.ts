@@ -19,7 +19,8 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 /** A sequential sweep of 16 runs long enough (≈ 0.2-1 s each) to be killed mid-run after a checkpoint. */
 const SWEEP = [
   ...['run', 'synthetic', '--scale', 'smoke', '--steps', '6000', '--eval-every', '200'],
-  ...['--checkpoint-every', '1000', '--sequential', '--job-timeout', '20'],
+  // a job timeout far beyond the test: only the heartbeat can give the killed worker's job back
+  ...['--checkpoint-every', '1000', '--sequential', '--job-timeout', '3600'],
 ];
 
 function worker(extra: string[] = []): {
@@ -100,6 +101,7 @@ if (!url) {
       const killed = got.find((r) => r.id === victim!.unit)!;
       expect(killed.resumedFrom, b.log()).toBeGreaterThan(0);
       expect(killed.worker).toContain(`:${b.child.pid}`);
+      expect(b.log()).toContain(`worker ${killed.worker!.split(':')[0]}:${a.child.pid} silent for 30 s`);
       // nothing left over: no checkpoint, no job waiting
       expect((await db.query('SELECT count(*)::int AS n FROM narrownet.checkpoint')).rows[0].n).toBe(0);
 

@@ -24,8 +24,10 @@ import {
 export const PG_SCHEMA_VERSION = 1;
 /** The pg-boss queue every sweep's units go to (pg-boss keeps its tables in schema `pgboss`). */
 export const QUEUE = 'narrownet-units';
-/** Seconds between worker heartbeats; a worker silent for 6 of them is shown as gone. */
+/** Seconds between worker heartbeats. */
 const BEAT_SECONDS = 5;
+/** A worker silent this long is gone: its jobs go back to the queue (pg-boss `fail` → retry). */
+const STALE_SECONDS = 6 * BEAT_SECONDS;
 
 const DDL = `
 CREATE SCHEMA IF NOT EXISTS narrownet;
@@ -62,6 +64,7 @@ CREATE TABLE IF NOT EXISTS narrownet.worker (
   wall_seconds double precision NOT NULL DEFAULT 0,
   runs integer NOT NULL DEFAULT 0,
   running jsonb NOT NULL DEFAULT '[]',
+  jobs jsonb NOT NULL DEFAULT '[]',
   updated_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (sweep, worker)
 );`;
@@ -283,13 +286,14 @@ export class PgStore implements SweepStore {
     rmSync(join(this.ckRoot, safeName(`${this.sweep()}-${unit}`)), { recursive: true, force: true });
   }
 
-  async beat(running: string[], session?: SweepSession): Promise<void> {
+  /** The heartbeat: runs trained now, the session, and the pg-boss jobs held (given back if this worker goes silent). */
+  async beat(running: string[], session?: SweepSession, jobs: string[] = []): Promise<void> {
     if (!session) return;
     await this.pool.query(
-      `INSERT INTO narrownet.worker (sweep, worker, engine, command, started_at, wall_seconds, runs, running, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
+      `INSERT INTO narrownet.worker (sweep, worker, engine, command, started_at, wall_seconds, runs, running, jobs, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
        ON CONFLICT (sweep, worker) DO UPDATE SET engine = EXCLUDED.engine, wall_seconds = EXCLUDED.wall_seconds,
-         runs = EXCLUDED.runs, running = EXCLUDED.running, updated_at = now()`,
+         runs = EXCLUDED.runs, running = EXCLUDED.running, jobs = EXCLUDED.jobs, updated_at = now()`,
       [
         this.sweep(),
         session.worker,
@@ -299,6 +303,7 @@ export class PgStore implements SweepStore {
         session.wallSeconds,
         session.runs,
         JSON.stringify(running),
+        JSON.stringify(jobs),
       ],
     );
   }
@@ -308,7 +313,7 @@ export class PgStore implements SweepStore {
     const r = await this.pool.query(
       `SELECT worker, running, updated_at, (now() - updated_at) > $2::interval AS dead
        FROM narrownet.worker WHERE sweep = $1 ORDER BY worker`,
-      [this.name, `${6 * BEAT_SECONDS} seconds`],
+      [this.name, `${STALE_SECONDS} seconds`],
     );
     return r.rows.map((x) => ({
       worker: x.worker,
@@ -407,6 +412,49 @@ export async function createDbSweep(
   }
 }
 
+/**
+ * Gives the jobs of workers silent for {@link STALE_SECONDS} back to the queue: in one
+ * transaction, takes their job lists off the worker rows (so only one worker does it) and fails
+ * those jobs that are still active through pg-boss (`fail`: retried while attempts remain; the
+ * next worker resumes from the unit's checkpoint). The job timeout stays as a backstop.
+ */
+async function reapSilentWorkers(pool: pg.Pool, boss: PgBoss, log: ProgressStream): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const stale = await client.query(
+      `WITH stale AS (
+         SELECT sweep, worker, jobs FROM narrownet.worker
+         WHERE updated_at < now() - $1::interval AND jobs <> '[]'::jsonb FOR UPDATE SKIP LOCKED)
+       UPDATE narrownet.worker w SET jobs = '[]'::jsonb, running = '[]'::jsonb FROM stale
+       WHERE w.sweep = stale.sweep AND w.worker = stale.worker
+       RETURNING stale.worker AS worker, stale.jobs AS jobs`,
+      [`${STALE_SECONDS} seconds`],
+    );
+    const ids = stale.rows.flatMap((r) => r.jobs as string[]);
+    const active = ids.length
+      ? (
+          await client.query(
+            "SELECT id::text AS id FROM pgboss.job WHERE id = ANY($1::uuid[]) AND state = 'active'",
+            [ids],
+          )
+        ).rows.map((r) => r.id as string)
+      : [];
+    for (const id of active)
+      await boss.fail(QUEUE, id, { message: `worker silent for ${STALE_SECONDS} s` }, { db: dbOf(client) });
+    await client.query('COMMIT');
+    for (const r of stale.rows)
+      log.write(
+        `narrownet: worker ${r.worker} silent for ${STALE_SECONDS} s: its ${(r.jobs as string[]).length} job(s) go back to the queue\n`,
+      );
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw e;
+  } finally {
+    client.release();
+  }
+}
+
 /** What a worker needs. */
 export interface WorkerOptions {
   url: string;
@@ -439,15 +487,22 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const me = workerName();
   const sessions = new Map<string, SweepSession>();
   const running = new Map<string, Set<string>>();
+  const held = new Map<string, Set<string>>();
+  const add = (m: Map<string, Set<string>>, k: string, ids: string[]) =>
+    m.set(k, new Set([...(m.get(k) ?? []), ...ids]));
+  const drop = (m: Map<string, Set<string>>, k: string, ids: string[]) => {
+    for (const id of ids) m.get(k)?.delete(id);
+  };
   const t0 = performance.now();
   const beat = async (sweep: string) => {
     const s = sessions.get(sweep);
     if (!s) return;
     s.wallSeconds = (performance.now() - t0) / 1000;
-    await base.forSweep(sweep).beat([...(running.get(sweep) ?? [])], s);
+    await base.forSweep(sweep).beat([...(running.get(sweep) ?? [])], s, [...(held.get(sweep) ?? [])]);
   };
   const timer = setInterval(() => {
     for (const sweep of sessions.keys()) void beat(sweep).catch(() => {});
+    void reapSilentWorkers(base.pool, boss, o.log).catch(() => {});
   }, BEAT_SECONDS * 1000);
   const one = async (): Promise<boolean> => {
     const [job] = await boss.fetch<JobData>(QUEUE, { includeMetadata: true, batchSize: 1 });
@@ -476,7 +531,12 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       };
       sessions.set(meta.name, session);
     }
-    running.set(meta.name, new Set([...(running.get(meta.name) ?? []), ...runs.map((r) => r.id)]));
+    add(
+      running,
+      meta.name,
+      runs.map((r) => r.id),
+    );
+    add(held, meta.name, [job.id]);
     await beat(meta.name);
     const bar = new ProgressBar(
       o.log,
@@ -508,7 +568,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     } catch (e) {
       // not the last attempt: pg-boss queues the job again (retryLimit)
       await boss.fail(QUEUE, job.id, { message: (e as Error).message });
-      running.get(meta.name)?.clear();
+      drop(running, meta.name, job.data.runs);
+      drop(held, meta.name, [job.id]);
       return true;
     }
     if (recs === undefined) {
@@ -530,7 +591,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     }
     const before = session.runs;
     session.runs += recs.length;
-    for (const id of job.data.runs) running.get(meta.name)?.delete(id);
+    drop(running, meta.name, job.data.runs);
+    drop(held, meta.name, [job.id]);
     await beat(meta.name);
     for (const [i, r] of recs.entries()) o.hooks.onRunDone?.(r, before + i + 1);
     o.log.write(`${me}: ${job.data.unit} stored (${recs.length} run${recs.length === 1 ? '' : 's'})\n`);
@@ -558,6 +620,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     clearInterval(timer);
     for (const sweep of sessions.keys()) {
       running.get(sweep)?.clear();
+      held.get(sweep)?.clear();
       await beat(sweep).catch(() => {});
     }
     await boss.stop({ graceful: false, wait: true }).catch(() => {});
