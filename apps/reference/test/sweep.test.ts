@@ -78,25 +78,29 @@ function fakeExperiment(tries: Map<string, number>): Experiment<FakeSettings, nu
 
 const fakeEngine = { label: 'fake', createTrainer: async () => Promise.reject(new Error('unused')) };
 
+/** A request to run the stand-in experiment in `dir` with `count` runs. */
+function fakeSweep(dir: string, count: number, attempts: number, tries = new Map<string, number>()) {
+  return {
+    exp: fakeExperiment(tries),
+    store: new DirStore(dir),
+    create: {
+      name: dir,
+      experiment: 'fake',
+      settings: { count, checkpointEvery: 0 },
+      execution: { batched: false, attempts },
+    },
+    engine: fakeEngine,
+    command: 'test',
+    progress: sink,
+    reportDir: dir,
+  };
+}
+
 describe('the sweep engine', () => {
   it('a run that throws is retried, then recorded failed with its error; a diverged run is recorded; the sweep completes', async () => {
     const tries = new Map<string, number>();
-    const exp = fakeExperiment(tries);
     const dir = join(root, 'fake');
-    const res = await runSweep({
-      exp,
-      store: new DirStore(dir),
-      create: {
-        name: dir,
-        experiment: 'fake',
-        settings: { count: 5, checkpointEvery: 0 },
-        execution: { batched: false, attempts: 3 },
-      },
-      engine: fakeEngine,
-      command: 'test',
-      progress: sink,
-      reportDir: dir,
-    });
+    const res = await runSweep(fakeSweep(dir, 5, 3, tries));
     expect(res.complete).toBe(true);
     expect(res.lines).toEqual(['5/5 complete']);
     const byId = new Map((await new DirStore(dir).records()).map((r) => [r.id, r as FakeRecord]));
@@ -112,22 +116,7 @@ describe('the sweep engine', () => {
     expect(cfg.sessions).toHaveLength(1);
     expect(cfg.sessions[0]).toMatchObject({ engine: 'fake', runs: 5 });
     // a second sweep with other settings in the same store is refused, nothing written
-    await expect(
-      runSweep({
-        exp,
-        store: new DirStore(dir),
-        create: {
-          name: dir,
-          experiment: 'fake',
-          settings: { count: 6, checkpointEvery: 0 },
-          execution: { batched: false, attempts: 3 },
-        },
-        engine: fakeEngine,
-        command: 'test',
-        progress: sink,
-        reportDir: dir,
-      }),
-    ).rejects.toThrow(/other settings/);
+    await expect(runSweep(fakeSweep(dir, 6, 3))).rejects.toThrow(/other settings/);
     expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).sessions).toHaveLength(1);
   });
 
@@ -139,20 +128,7 @@ describe('the sweep engine', () => {
       { worker: `${hostname()}:${process.ppid}`, running: ['r0'], updatedAt: new Date().toISOString() },
     ];
     writeFileSync(join(dir, 'workers.json'), JSON.stringify(beat));
-    const req = {
-      exp: fakeExperiment(new Map()),
-      store: new DirStore(dir),
-      create: {
-        name: dir,
-        experiment: 'fake',
-        settings: { count: 2, checkpointEvery: 0 },
-        execution: { batched: false, attempts: 1 },
-      },
-      engine: fakeEngine,
-      command: 'test',
-      progress: sink,
-      reportDir: dir,
-    };
+    const req = fakeSweep(dir, 2, 1);
     await expect(runSweep(req)).rejects.toThrow(`worker ${hostname()}:${process.ppid} is training 1 run(s)`);
     expect(existsSync(join(dir, 'config.json'))).toBe(false);
     // once that process is gone (a pid that does not exist), the directory is free
