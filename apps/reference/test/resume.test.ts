@@ -160,8 +160,23 @@ describe('SIGKILL of a grid sweep mid-batch, then --resume', () => {
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     // kill once a batch is stored and the next one has a checkpoint
     const t0 = Date.now();
-    const ready = () =>
-      records(dir).length >= 4 && files(join(dir, 'checkpoints')).some((p) => p.endsWith('batch.json'));
+    // (a batch.json of runs not yet stored: the previous batch's is deleted only after its records)
+    const ready = () => {
+      const stored = new Set(records(dir).map((r) => r.id));
+      return (
+        stored.size >= 4 &&
+        files(join(dir, 'checkpoints')).some((p) => {
+          if (!p.endsWith('batch.json')) return false;
+          try {
+            return (JSON.parse(readFileSync(p, 'utf8')) as { ids: string[] }).ids.some(
+              (id) => !stored.has(id),
+            );
+          } catch {
+            return false;
+          }
+        })
+      );
+    };
     while (!ready() && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 5));
     child.kill('SIGKILL');
     await exited;
@@ -169,6 +184,9 @@ describe('SIGKILL of a grid sweep mid-batch, then --resume', () => {
     const before = readFileSync(join(dir, 'runs.jsonl'), 'utf8');
     const first = records(dir);
     expect(first.length).toBeLessThan(16);
+    // what a kill between storing a batch's records and dropping its checkpoint leaves
+    mkdirSync(join(dir, 'checkpoints', 'batch-0123456789abcdef'), { recursive: true });
+    writeFileSync(join(dir, 'checkpoints', 'batch-0123456789abcdef', 'batch.json'), '{}');
     const c2 = io();
     const seen: string[] = [];
     expect(
@@ -179,6 +197,8 @@ describe('SIGKILL of a grid sweep mid-batch, then --resume', () => {
       c2.err(),
     ).toBe(0);
     expect(c2.err()).toMatch(/resumed at step [1-9]/);
+    expect(c2.err()).toContain('batch-0123456789abcdef (checkpoint of a unit whose runs are stored)');
+    expect(existsSync(join(dir, 'checkpoints'))).toBe(false);
     const all = records(dir);
     expect(readFileSync(join(dir, 'runs.jsonl'), 'utf8').startsWith(before)).toBe(true);
     expect(all).toHaveLength(16);

@@ -100,6 +100,19 @@ export class DirStore implements SweepStore {
       rmSync(this.ckRoot, { recursive: true });
   }
 
+  /** Removes checkpoints of units not in `keep` (left when a process died between storing a unit's runs and dropping its checkpoint). */
+  pruneCheckpoints(keep: string[]): string[] {
+    if (!existsSync(this.ckRoot)) return [];
+    const wanted = new Set(keep.map(safeName));
+    const removed: string[] = [];
+    for (const name of readdirSync(this.ckRoot))
+      if (!wanted.has(name)) {
+        rmSync(join(this.ckRoot, name), { recursive: true, force: true });
+        removed.push(join(this.ckRoot, name));
+      }
+    return removed;
+  }
+
   async beat(running: string[]): Promise<void> {
     const beat: WorkerBeat = { worker: workerName(), running, updatedAt: new Date().toISOString() };
     writeFileAtomic(this.beatPath, `${JSON.stringify([beat])}\n`);

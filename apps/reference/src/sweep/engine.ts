@@ -234,7 +234,10 @@ export async function runSweep(req: SweepRequest): Promise<SweepResult> {
       `resuming ${store.where}: ${all.length - todo.length} of ${all.length} runs already finished\n`,
     );
   let aborted = false;
-  for (const unit of unitsOf(exp, settings, todo, meta.execution.batched && !!engine.grid)) {
+  const units = unitsOf(exp, settings, todo, meta.execution.batched && !!engine.grid);
+  for (const p of store.pruneCheckpoints?.(units.map((u) => u.id)) ?? [])
+    req.progress.write(`narrownet: removed ${p} (checkpoint of a unit whose runs are stored)\n`);
+  for (const unit of units) {
     if (hooks.signal?.aborted) {
       aborted = true;
       break;

@@ -59,6 +59,8 @@ export interface SweepStore {
   put(records: SweepRecord[]): Promise<void>;
   /** The checkpoint slot of a unit (its files restored locally). */
   checkpoint(unit: string): Promise<CheckpointSlot>;
+  /** Removes checkpoints of units not in `keep`; returns what it removed (optional: a store that drops them atomically needs none). */
+  pruneCheckpoints?(keep: string[]): string[];
   /** Drops a unit's checkpoint (its runs are stored). */
   dropCheckpoint(unit: string): Promise<void>;
   /** Says which runs this worker is training now (empty = idle / done), with its session. */
