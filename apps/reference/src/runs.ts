@@ -1,4 +1,5 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+import type { SweepRecord } from './sweep/experiment.js';
 
 /** Identity of one run of the synthetic sweep: regime × width × radius × step sizes. */
 export interface RunKey {
@@ -9,8 +10,8 @@ export interface RunKey {
   lr2: number;
 }
 
-/** One line of `runs.jsonl`. */
-export interface RunRecord extends RunKey {
+/** One line of `runs.jsonl` of the synthetic experiment. */
+export interface RunRecord extends RunKey, SweepRecord {
   /** `<regime>/m<width>/eps<radius>/lr<lr1>,<lr2>`. */
   id: string;
   /** The regime and data settings the run used. */
@@ -28,7 +29,8 @@ export interface RunRecord extends RunKey {
     seed: number;
     loss: string;
   };
-  status: 'converged' | 'budget' | 'diverged';
+  /** Step of the checkpoint the run's last session continued from (absent: trained from step 0 in one go). */
+  resumedFrom?: number;
   /** Steps taken. */
   steps: number;
   divergedAt?: number;
@@ -55,9 +57,6 @@ export interface RunRecord extends RunKey {
    * at the end); absent in records written before narrownet-reference 0.2.
    */
   curve?: [number, number][];
-  wallMs: number;
-  engine: { engine: string; backend: string; device: string; version?: string };
-  finishedAt: string;
 }
 
 /** The id of a run (stable across sessions: the resume key). */
@@ -70,18 +69,18 @@ export function runId(k: RunKey): string {
  * not parseable) is ignored and cut off the file so appends start on a fresh line; a bad line
  * elsewhere is an error naming the file and line.
  */
-export function readRuns(path: string): RunRecord[] {
+export function readRuns<R extends { id: string } = RunRecord>(path: string): R[] {
   if (!existsSync(path)) return [];
   const text = readFileSync(path, 'utf8');
   const lines = text.split('\n');
-  const out: RunRecord[] = [];
+  const out: R[] = [];
   let goodBytes = 0;
   for (const [i, line] of lines.entries()) {
     const last = i === lines.length - 1;
     if (last && line === '') break;
-    let rec: RunRecord | undefined;
+    let rec: R | undefined;
     try {
-      rec = JSON.parse(line) as RunRecord;
+      rec = JSON.parse(line) as R;
     } catch {
       rec = undefined;
     }
@@ -100,7 +99,7 @@ export function readRuns(path: string): RunRecord[] {
 }
 
 /** Appends one record as a line and flushes it to disk. */
-export function appendRun(path: string, rec: RunRecord): void {
+export function appendRun(path: string, rec: { id: string }): void {
   const fd = openSync(path, 'a');
   try {
     writeSync(fd, `${JSON.stringify(rec)}\n`);

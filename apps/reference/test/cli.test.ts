@@ -17,22 +17,11 @@ import { initParams } from '@narrownet/init';
 import { type RegimeSpec, constrainedRegular, createTfjsTrainer, train, zhang2021 } from '@narrownet/regime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/main.js';
+import { io } from './helpers.js';
 import type { RunRecord } from '../src/runs.js';
 
 const root = mkdtempSync(join(tmpdir(), 'narrownet-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-/** Captures what the CLI writes. */
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    stdout: { write: (s: string) => out.push(s) },
-    stderr: { write: (s: string) => err.push(s) },
-    out: () => out.join(''),
-    err: () => err.join(''),
-  };
-}
 
 const TINY = [
   ...['--widths', '4,6', '--radii', '0.3,1000', '--lrs1', '0.01', '--lrs2', '0.01,0.05'],

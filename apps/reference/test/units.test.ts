@@ -10,7 +10,7 @@ import { createRng, lossAndGrad64 } from '@narrownet/models';
 import { checkClaims } from '../src/claims.js';
 import { bestPerCell } from '../src/report.js';
 import { type RunRecord, appendRun, readRuns, runId } from '../src/runs.js';
-import { SCALES, sweepRuns } from '../src/synthetic.js';
+import { SCALES, sweepRuns } from '../src/experiments/synthetic/settings.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'narrownet-units-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,0 +1,16 @@
+import { UsageError } from '../options.js';
+import type { AnyExperiment } from '../sweep/experiment.js';
+import { synthetic } from './synthetic/index.js';
+
+/** Every experiment of the app: adding one is its folder plus one line here. */
+export const EXPERIMENTS: readonly AnyExperiment[] = [synthetic];
+
+/** The experiment of that name, or a UsageError listing the available ones. */
+export function experimentNamed(name: string): AnyExperiment {
+  const exp = EXPERIMENTS.find((e) => e.name === name);
+  if (!exp)
+    throw new UsageError(
+      `unknown experiment "${name}" (available: ${EXPERIMENTS.map((e) => e.name).join(', ')}; see narrownet list)`,
+    );
+  return exp;
+}
