@@ -3,37 +3,30 @@ import { join } from 'node:path';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { type ClaimCheck, checkClaims } from './claims.js';
+import { type CellEvidence, judgeCell, usableBest } from './evidence.js';
 import type { RunRecord } from './runs.js';
 
-/** The best run of one cell (regime × width × ε): lowest finite final loss over the step sizes. */
-export interface CellBest {
+/**
+ * The best run of one cell (regime × width × ε): lowest finite final loss over the step sizes,
+ * with the cell's evidence judgement ({@link judgeCell}: not covered when every run diverged or
+ * the best loss is not below the initial loss).
+ */
+export interface CellBest extends CellEvidence<RunRecord> {
   regime: RunRecord['regime'];
   width: number;
   radius: number;
-  /** Runs in the cell (step-size pairs tried) and how many diverged. */
-  runs: number;
-  diverged: number;
-  best: RunRecord | null;
 }
 
-/** Groups records into cells and picks each cell's best run. */
+/** Groups records into cells and judges each cell (best run, covered or not). */
 export function bestPerCell(records: readonly RunRecord[]): CellBest[] {
-  const cells = new Map<string, CellBest>();
+  const groups = new Map<string, RunRecord[]>();
   for (const r of records) {
     const key = `${r.regime}/${r.width}/${r.radius}`;
-    let c = cells.get(key);
-    if (!c) {
-      c = { regime: r.regime, width: r.width, radius: r.radius, runs: 0, diverged: 0, best: null };
-      cells.set(key, c);
-    }
-    c.runs++;
-    if (r.status === 'diverged' || r.finalLoss === null) {
-      c.diverged++;
-      continue;
-    }
-    if (!c.best || r.finalLoss < c.best.finalLoss!) c.best = r;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
   }
-  return [...cells.values()].sort((a, b) => a.width - b.width || a.radius - b.radius);
+  return [...groups.values()]
+    .map((rs) => ({ regime: rs[0]!.regime, width: rs[0]!.width, radius: rs[0]!.radius, ...judgeCell(rs) }))
+    .sort((a, b) => a.width - b.width || a.radius - b.radius);
 }
 
 /** Writes a file through a temporary name, so a reader never sees half of it. */
@@ -191,9 +184,11 @@ export async function writeReport(
 ): Promise<{ cells: CellBest[]; claims: ClaimCheck[] }> {
   const cells = bestPerCell(records);
   const claims = checkClaims(cells, { constantLoss: ctx.constantLoss });
-  const loss = (c: CellBest) =>
-    c.best?.finalLoss != null && c.best.finalLoss > 0 ? Math.log10(c.best.finalLoss) : null;
-  const lam = (c: CellBest) => c.best?.lambdaMin ?? null;
+  const loss = (c: CellBest) => {
+    const l = usableBest(c)?.finalLoss;
+    return l != null && l > 0 ? Math.log10(l) : null;
+  };
+  const lam = (c: CellBest) => usableBest(c)?.lambdaMin ?? null;
   const lossVals = cells.map(loss).filter((v): v is number => v !== null);
   const lamVals = cells.map(lam).filter((v): v is number => v !== null);
   const lossDomain: [number, number] = lossVals.length
@@ -220,12 +215,11 @@ export async function writeReport(
     const svg = await heatmapSvg(
       mine.map((c) => {
         const v = what === 'loss' ? loss(c) : lam(c);
-        const label =
-          c.best === null
-            ? 'diverged'
-            : what === 'loss'
-              ? fmt(c.best.finalLoss, 2)
-              : fmt(c.best.lambdaMin, 2);
+        const label = c.notCovered
+          ? c.notCovered.label
+          : what === 'loss'
+            ? fmt(c.best?.finalLoss, 2)
+            : fmt(c.best?.lambdaMin, 2);
         return { width: c.width, radius: c.radius, value: v, label };
       }),
       title,
@@ -248,7 +242,7 @@ export async function writeReport(
   const widths = [...new Set(cells.map((c) => c.width))].sort((a, b) => a - b);
   const radii = [...new Set(cells.map((c) => c.radius))].sort((a, b) => a - b);
   const cell = (regime: RunRecord['regime'], m: number, eps: number) =>
-    cells.find((c) => c.regime === regime && c.width === m && c.radius === eps)?.best ?? null;
+    usableBest(cells.find((c) => c.regime === regime && c.width === m && c.radius === eps));
   const summaryRows: string[] = [];
   for (const m of widths.slice(0, 2)) {
     for (const eps of radii) {
