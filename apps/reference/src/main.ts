@@ -3,7 +3,15 @@ import { join } from 'node:path';
 import pkg from '../package.json';
 import { analyze } from './analyze.js';
 import { startTrainerEngine } from './engines.js';
-import { type OptionDef, UsageError, optionsHelp, parseOptions } from './options.js';
+import {
+  MAX_THREADS,
+  type OptionDef,
+  SEED_MAX,
+  UsageError,
+  checkOptions,
+  optionsHelp,
+  parseOptions,
+} from './options.js';
 import type { ProgressStream } from './progress.js';
 import type { RunRecord } from './runs.js';
 import {
@@ -51,7 +59,15 @@ const ENGINE_DEFS: OptionDef[] = [
     defaultText: 'auto (onnx, then tfjs)',
   },
   { key: 'device', kind: 'string', values: ['cpu', 'gpu', 'auto'], help: 'device', defaultText: 'auto' },
-  { key: 'threads', kind: 'int', min: 0, help: 'onnxruntime CPU threads (0 = all cores)', defaultText: '0' },
+  {
+    key: 'threads',
+    kind: 'int',
+    min: 0,
+    // more threads than this only oversubscribes the cores (999 threads hang for minutes)
+    max: MAX_THREADS,
+    help: 'onnxruntime CPU threads (0 = all cores)',
+    defaultText: '0',
+  },
   {
     key: 'sequential',
     kind: 'bool',
@@ -67,22 +83,40 @@ const SWEEP_DEFS: OptionDef[] = [
     help: 'preset of all settings below',
     defaultText: 'default',
   },
-  { key: 'widths', kind: 'intList', min: 2, help: 'hidden widths m, comma-separated' },
+  {
+    key: 'widths',
+    kind: 'intList',
+    min: 2,
+    unique: true,
+    help: 'hidden widths m, comma-separated',
+    check: (w, s) =>
+      (s.regimes as string[]).includes('zhang2021') && (w as number[]).some((m) => m % 2 !== 0)
+        ? `the paired net of zhang2021 needs even widths, got ${(w as number[]).filter((m) => m % 2 !== 0).join(', ')}`
+        : undefined,
+  },
   {
     key: 'radii',
     kind: 'numberList',
     min: 0,
     minExclusive: true,
+    unique: true,
     help: 'ball radii ε (1000 = unconstrained)',
   },
-  { key: 'lrs1', kind: 'numberList', min: 0, minExclusive: true, help: 'step-size grid of W' },
-  { key: 'lrs2', kind: 'numberList', min: 0, minExclusive: true, help: 'step-size grid of v' },
-  { key: 'regimes', kind: 'enumList', values: SYNTHETIC_REGIMES, help: 'regimes to run' },
+  { key: 'lrs1', kind: 'numberList', min: 0, minExclusive: true, unique: true, help: 'step-size grid of W' },
+  { key: 'lrs2', kind: 'numberList', min: 0, minExclusive: true, unique: true, help: 'step-size grid of v' },
+  { key: 'regimes', kind: 'enumList', values: SYNTHETIC_REGIMES, unique: true, help: 'regimes to run' },
   { key: 'steps', kind: 'int', min: 1, help: 'optimizer steps per run' },
   { key: 'n', kind: 'int', min: 1, help: 'sample size of the synthetic set' },
   { key: 'd', kind: 'int', min: 1, help: 'input dimension of the synthetic set' },
-  { key: 'seed', kind: 'int', help: 'seed of the data and the inits' },
-  { key: 'momentum', kind: 'number', min: 0, help: 'heavy-ball momentum (with --update sgd)' },
+  { key: 'seed', kind: 'int', min: 0, max: SEED_MAX, help: 'seed of the data and the inits' },
+  {
+    key: 'momentum',
+    kind: 'number',
+    min: 0,
+    max: 1,
+    maxExclusive: true,
+    help: 'heavy-ball momentum (with --update sgd)',
+  },
   {
     key: 'update',
     kind: 'string',
@@ -136,7 +170,7 @@ const ANALYZE_DEFS: OptionDef[] = [
   { key: 'data', kind: 'string', help: '"x.npy,y.npy" or a dataset name (e.g. zhang-synthetic)' },
   { key: 'n', kind: 'int', min: 1, help: 'sample size for a generated dataset' },
   { key: 'd', kind: 'int', min: 1, help: 'input dimension for a generated dataset' },
-  { key: 'seed', kind: 'int', help: 'seed for a generated dataset' },
+  { key: 'seed', kind: 'int', min: 0, max: SEED_MAX, help: 'seed for a generated dataset' },
 ];
 
 function timestamp(): string {
@@ -155,7 +189,7 @@ async function runCommand(
     return what === undefined ? 2 : 0;
   }
   if (what !== 'synthetic') throw new UsageError(`run: unknown experiment "${what}" (available: synthetic)`);
-  const { values, help, positionals } = parseOptions(rest, RUN_DEFS, 'run synthetic');
+  const { values, sources, help, positionals } = parseOptions(rest, RUN_DEFS, 'run synthetic');
   if (help) {
     io.stdout.write(
       `Usage: narrownet run synthetic [options]\n\nReproduces Zhang et al. 2021 Fig. 4: widths × radii × {zhang2021, constrainedRegular},\nthe best final loss over the step-size grid per cell, and λ_min(J) at the end points.\nWrites runs.jsonl, four SVG heat maps and report.html into the run directory.\n\nOptions:\n${optionsHelp(RUN_DEFS)}\n`,
@@ -185,6 +219,12 @@ async function runCommand(
     for (const d of SWEEP_DEFS)
       if (d.key !== 'scale' && d.key in values)
         (settings as unknown as Record<string, unknown>)[d.key] = values[d.key];
+    checkOptions(
+      SWEEP_DEFS,
+      settings as unknown as Record<string, unknown>,
+      sources,
+      `--scale ${scale}: field`,
+    );
     dir = (values.out as string | undefined) ?? join('runs', `synthetic-${timestamp()}`);
     if (existsSync(join(dir, 'runs.jsonl')))
       throw new UsageError(

@@ -38,7 +38,15 @@ let ortModule: Promise<OrtModule> | undefined;
 
 async function loadOrt(): Promise<OrtModule> {
   ortModule ??= import('onnxruntime-node').then(
-    (m) => ((m as { default?: OrtModule }).default ?? m) as OrtModule,
+    (m) => {
+      const ort = ((m as { default?: OrtModule }).default ?? m) as OrtModule;
+      // onnxruntime's logger prints raw lines to stderr (a missing CUDA provider library, ...)
+      // before the exception carrying the same message reaches startOnnx, which turns it into a
+      // clear error: keep only fatal lines. The level is read once, when the first session is
+      // created; a level the caller set on `ort.env.logLevel` (other than the default) is kept.
+      if (ort.env.logLevel === 'warning') ort.env.logLevel = 'fatal';
+      return ort;
+    },
     (err) => {
       ortModule = undefined;
       throw new EngineUnavailableError(
@@ -66,7 +74,26 @@ const HOW: Record<Exclude<OnnxDevice, 'cpu'>, string> = {
     'The WebGPU execution provider (Dawn, bundled in onnxruntime-node for Linux, Windows and macOS) needs a GPU adapter: a Vulkan driver and loader on Linux (Debian: `apt-get install libvulkan1 mesa-vulkan-drivers`, or the NVIDIA driver), Metal on macOS, D3D12 on Windows. Use device "cpu" to run without a GPU.',
 };
 
+/**
+ * On Linux the WebGPU provider (Dawn) needs the Vulkan loader; without it Dawn prints a raw
+ * warning to stderr before failing. Ask the dynamic loader first (the same search Dawn does):
+ * the reason of the failure, or undefined when the loader is there.
+ */
+function vulkanLoaderMissing(): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    process.dlopen({ exports: {} }, 'libvulkan.so.1');
+  } catch (err) {
+    // a library that loads but is no Node addon fails later with "did not self-register"
+    const msg = (err as Error).message;
+    if (/cannot open shared object/.test(msg)) return `the Vulkan loader is not installed (${msg})`;
+  }
+  return undefined;
+}
+
 async function probe(ort: OrtModule, device: OnnxDevice, threads: number): Promise<void> {
+  const missing = device === 'webgpu' ? vulkanLoaderMissing() : undefined;
+  if (missing) throw new Error(missing);
   const session = await ort.InferenceSession.create(PROBE_MODEL, {
     ...sessionOptions(device, threads),
     logSeverityLevel: 4,
