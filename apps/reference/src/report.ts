@@ -61,8 +61,7 @@ export async function curvesSvg(cells: readonly CellBest[], width: number): Prom
     title: `training loss of each cell's best run, m = ${width}`,
     xTitle: 'step',
     yTitle: '½Σ(y − f)²',
-    seriesTitle: 'cell: regime, ε, lr1 / lr2',
-    groupTitle: 'regime',
+    seriesTitle: 'cell: regime, ε, lr1 / lr2 (dashed: regular init)',
     logY: true,
   });
 }

@@ -120,22 +120,21 @@ export async function heatmapSvg(
     scale: ColourScale;
   },
 ): Promise<string> {
-  const detailKeys = [...new Set(cells.flatMap((c) => Object.keys(c.details ?? {})))];
-  const values = cells.map((c, i) => ({
+  const values = cells.map((c) => ({
     x: c.x,
     y: c.y,
     value: c.value,
     label: c.label,
     text: c.value === null ? textColourOn(NO_VALUE_FILL) : textColourOn(o.scale.colourOf(c.value)),
-    ...Object.fromEntries(detailKeys.map((k, j) => [`d${j}`, c.details?.[k] ?? ''])),
-    i,
+    tip: [
+      `${o.yTitle}: ${c.y}`,
+      `${o.xTitle}: ${c.x}`,
+      `${o.colourTitle}: ${c.value === null ? c.label : Number(c.value.toPrecision(6))}`,
+      ...Object.entries(c.details ?? {}).map(([k, v]) => `${k}: ${v}`),
+    ].join('; '),
   }));
-  const tooltip = [
-    { field: 'y', title: o.yTitle },
-    { field: 'x', title: o.xTitle },
-    { field: 'label', title: o.colourTitle },
-    ...detailKeys.map((k, j) => ({ field: `d${j}`, title: k })),
-  ];
+  // the tooltip text is also the mark's description (aria-label; a <title> in the SVG)
+  const tooltip = { field: 'tip', type: 'nominal' } as const;
   const spec: vl.TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: o.title,
@@ -148,7 +147,10 @@ export async function heatmapSvg(
     },
     layer: [
       // every cell, grey: what shows where a cell has no value
-      { mark: { type: 'rect', stroke: 'white', fill: NO_VALUE_FILL }, encoding: { tooltip } },
+      {
+        mark: { type: 'rect', stroke: 'white', fill: NO_VALUE_FILL },
+        encoding: { tooltip, description: tooltip },
+      },
       {
         transform: [{ filter: 'datum.value !== null && isFinite(datum.value)' }],
         mark: { type: 'rect', stroke: 'white' },
@@ -166,15 +168,16 @@ export async function heatmapSvg(
             },
             legend: o.scale.empty
               ? null
-              : { format: o.scale.type === 'log' ? '.0e' : '.2~g', gradientLength: 120, titleLimit: 0 },
+              : { format: o.scale.type === 'log' ? '.2~e' : '.2~g', gradientLength: 120, titleLimit: 0 },
           },
           tooltip,
+          description: tooltip,
         },
       },
       // labels in black or white, whichever contrasts more with the fill beneath
       ...(['#000000', '#ffffff'] as const).map((colour) => ({
         transform: [{ filter: `datum.text === '${colour}'` }],
-        mark: { type: 'text' as const, fontSize: 10, color: colour },
+        mark: { type: 'text' as const, fontSize: 10, color: colour, aria: false },
         encoding: { text: { field: 'label', type: 'nominal' as const } },
       })),
     ],
@@ -194,18 +197,27 @@ export function decades(values: readonly number[]): number[] {
   return out;
 }
 
+/** Dash patterns of the groups of a line chart, in order (solid first). */
+const DASHES: number[][] = [
+  [1, 0],
+  [6, 3],
+  [2, 2],
+  [8, 3, 2, 3],
+];
+
 /** One point of a line chart. */
 export interface LinePoint {
   x: number;
   y: number;
   /** The line it belongs to (legend entry). */
   series: string;
-  /** A second grouping drawn as the dash pattern (its own legend), e.g. the regime. */
+  /** A grouping of the series drawn as the dash pattern, e.g. the regime (say it in `series`). */
   group: string;
 }
 
 /**
- * A line chart: one line per `series` (colour legend), dash pattern per `group` (second legend),
+ * A line chart: one line per `series` (colour legend), dash pattern per `group` (no legend: name the
+ * group in the series),
  * a log y axis when `logY`, a tooltip on every point (series, x, y).
  */
 export async function linesSvg(
@@ -215,19 +227,23 @@ export async function linesSvg(
     xTitle: string;
     yTitle: string;
     seriesTitle: string;
-    groupTitle: string;
     logY: boolean;
   },
 ): Promise<string> {
-  const tooltip = [
-    { field: 'series', title: o.seriesTitle },
-    { field: 'x', title: o.xTitle },
-    { field: 'y', title: o.yTitle, format: '.4~e' },
-  ];
+  // the tooltip text is also the mark's description (aria-label; a <title> in the SVG)
+  const tooltip = { field: 'tip', type: 'nominal' } as const;
+  const series = [...new Set(points.map((p) => p.series))].sort();
+  const groupOf = new Map(points.map((p) => [p.series, p.group]));
+  const groups = [...new Set(points.map((p) => p.group))].sort();
   const spec: vl.TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: o.title,
-    data: { values: points.map((p) => ({ ...p })) },
+    data: {
+      values: points.map((p) => ({
+        ...p,
+        tip: `${p.series}; ${o.xTitle}: ${p.x}; ${o.yTitle}: ${Number(p.y.toPrecision(6))}`,
+      })),
+    },
     width: 360,
     height: 220,
     mark: { type: 'line', point: { size: 14 } },
@@ -248,13 +264,18 @@ export async function linesSvg(
         // Node has no text metrics (Vega estimates widths coarsely): no truncation
         legend: { labelLimit: 0, titleLimit: 0, symbolType: 'stroke', symbolStrokeWidth: 3 },
       },
+      // dash by group (the legend shows the colours; the series names say the group)
       strokeDash: {
-        field: 'group',
+        field: 'series',
         type: 'nominal',
-        title: o.groupTitle,
-        legend: { symbolType: 'stroke', symbolSize: 400, symbolStrokeColor: '#333', symbolStrokeWidth: 2 },
+        legend: null,
+        scale: {
+          domain: series,
+          range: series.map((s) => DASHES[groups.indexOf(groupOf.get(s)!) % DASHES.length]!),
+        },
       },
       tooltip,
+      description: tooltip,
     },
   };
   return renderSvg(spec);
