@@ -241,14 +241,19 @@ export async function writeReport(
   // Summary: the paper's comparisons, computed from the cells (smallest width; every ε).
   const widths = [...new Set(cells.map((c) => c.width))].sort((a, b) => a - b);
   const radii = [...new Set(cells.map((c) => c.radius))].sort((a, b) => a - b);
-  const cell = (regime: RunRecord['regime'], m: number, eps: number) =>
-    usableBest(cells.find((c) => c.regime === regime && c.width === m && c.radius === eps));
+  const find = (regime: RunRecord['regime'], m: number, eps: number) =>
+    cells.find((c) => c.regime === regime && c.width === m && c.radius === eps);
+  // a number of a cell's best run, or why the cell is not covered
+  const shown = (c: CellBest | undefined, v: (r: RunRecord) => number | null | undefined) =>
+    c === undefined ? '—' : c.notCovered ? c.notCovered.label : fmt(v(c.best!));
   const summaryRows: string[] = [];
   for (const m of widths.slice(0, 2)) {
     for (const eps of radii) {
-      const z = cell('zhang2021', m, eps);
-      const r = cell('constrainedRegular', m, eps);
-      if (!z && !r) continue;
+      const zc = find('zhang2021', m, eps);
+      const rc = find('constrainedRegular', m, eps);
+      if (!zc && !rc) continue;
+      const z = usableBest(zc);
+      const r = usableBest(rc);
       // below 1e-6 both fits are exact to float32 precision: no winner
       const lower =
         z && r
@@ -261,14 +266,15 @@ export async function writeReport(
                 : 'tie'
           : '—';
       summaryRows.push(
-        `<tr><td>${m}</td><td>${eps}</td><td>${fmt(z?.finalLoss)}</td><td>${fmt(r?.finalLoss)}</td><td>${lower}</td>` +
-          `<td>${fmt(z?.lambdaMin)}</td><td>${fmt(r?.lambdaMin)}</td></tr>`,
+        `<tr><td>${m}</td><td>${eps}</td><td>${shown(zc, (x) => x.finalLoss)}</td><td>${shown(rc, (x) => x.finalLoss)}</td><td>${lower}</td>` +
+          `<td>${shown(zc, (x) => x.lambdaMin)}</td><td>${shown(rc, (x) => x.lambdaMin)}</td></tr>`,
       );
     }
   }
   const zl = cells
-    .filter((c) => c.regime === 'zhang2021' && c.best?.lambdaMin != null)
-    .map((c) => c.best!.lambdaMin!);
+    .filter((c) => c.regime === 'zhang2021')
+    .map((c) => usableBest(c)?.lambdaMin)
+    .filter((l): l is number => l != null);
   const curveSvgs: string[] = [];
   for (const m of widths.slice(0, 3)) {
     const svg = await curvesSvg(cells, m);
@@ -285,7 +291,7 @@ ${claimsHtml(claims)}
 ${curveSvgs.length ? `<h2>Loss curves</h2><div class="figs">${curveSvgs.map((s) => `<div>${s}</div>`).join('\n')}</div>` : ''}
 <h2>Summary</h2>
 <p>Smallest widths: best final loss and λ_min(J) of Alg. 2 (zhang2021) and of the regular init with the same ball
-(constrainedRegular; ε = 1000 = regular training). ${zl.length ? `Smallest λ_min(J) at the end points of Alg. 2 over all cells: ${fmt(Math.min(...zl))}.` : ''}</p>
+(constrainedRegular; ε = 1000 = regular training). ${zl.length ? `Smallest λ_min(J) at the end points of Alg. 2 over all covered cells: ${fmt(Math.min(...zl))}.` : ''}</p>
 <table><tr><th>m</th><th>ε</th><th>loss zhang2021</th><th>loss constrainedRegular</th><th>lower</th><th>λ_min zhang2021</th><th>λ_min constrainedRegular</th></tr>
 ${summaryRows.join('\n')}
 </table>`;
