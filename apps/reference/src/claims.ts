@@ -1,4 +1,4 @@
-import { usableBest } from './evidence.js';
+import { fmt, usableBest } from './evidence.js';
 import type { CellBest } from './report.js';
 
 /** Thresholds that turn Zhang et al. Sec. 5.1's words into tests (stated in the report). */
@@ -29,10 +29,6 @@ export interface ClaimCheck {
   /** What the cells show, with the numbers. */
   measured: string;
   verdict: 'reproduced' | 'not reproduced' | 'partly' | 'not covered';
-}
-
-function fmt(x: number): string {
-  return x === 0 ? '0' : Math.abs(x) >= 1e4 || Math.abs(x) < 1e-2 ? x.toExponential(2) : x.toPrecision(3);
 }
 
 /** "m = 20, ε = 1 (regular init): every run diverged (2 of 2)" — a cell that is not evidence. */

@@ -42,7 +42,8 @@ export function initialLoss(run: RunOutcome): number | null {
   return first && first[0] === 0 && Number.isFinite(first[1]) ? first[1] : null;
 }
 
-function fmt(x: number): string {
+/** A number in three significant digits, exponential outside [0.01, 1e4) (claims and reasons). */
+export function fmt(x: number): string {
   return x === 0 ? '0' : Math.abs(x) >= 1e4 || Math.abs(x) < 1e-2 ? x.toExponential(2) : x.toPrecision(3);
 }
 

@@ -2,48 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { checkClaims } from '../src/claims.js';
 import { initialLoss, judgeCell } from '../src/evidence.js';
 import { bestPerCell } from '../src/report.js';
-import { type RunRecord, runId } from '../src/runs.js';
+import type { RunRecord } from '../src/runs.js';
+import { syntheticRecord } from './records.js';
 
-/** A run record as the synthetic sweep writes it, with its loss curve from step 0. */
+/** A record of the lr = 10 sweep (300 steps, one evaluation at the end). */
 function rec(
   regime: RunRecord['regime'],
   width: number,
   radius: number,
   o: { status: RunRecord['status']; loss0: number; finalLoss: number | null; lambdaMin?: number | null },
 ): RunRecord {
-  const k = { regime, width, radius, lr1: 10, lr2: 10 };
-  return {
-    id: runId(k),
-    ...k,
-    config: {
-      momentum: 0.9,
-      vConstraint: 'none',
-      stepBudget: 300,
-      lossTolerance: 0,
-      n: 1000,
-      d: 200,
-      seed: 0,
-      loss: 'halfSse',
-    },
-    status: o.status,
-    steps: 300,
-    ...(o.status === 'diverged' ? { divergedAt: 300 } : {}),
-    finalLoss: o.finalLoss,
-    distanceW: null,
-    kktResidual: null,
-    stationarity: o.finalLoss === null ? null : 1,
-    lambdaMin: o.lambdaMin ?? null,
-    curve:
-      o.finalLoss === null
-        ? [[0, o.loss0]]
-        : [
-            [0, o.loss0],
-            [300, o.finalLoss],
-          ],
-    wallMs: 1,
-    engine: { engine: 'onnx', backend: 'cpu', device: 'cpu' },
-    finishedAt: '',
-  };
+  return syntheticRecord({ regime, width, radius, lr1: 10, lr2: 10 }, { ...o, steps: 300, points: 1 });
 }
 
 // ½Σ(y − ȳ)² of the synthetic set with n = 1000, seed 0 (low cost = ≤ 9.84)

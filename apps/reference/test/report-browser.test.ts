@@ -6,7 +6,8 @@ import { type Browser, type Page, chromium } from 'playwright-core';
 import * as vega from 'vega';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeReport } from '../src/report.js';
-import { type RunRecord, appendRun, runId } from '../src/runs.js';
+import { type RunRecord, appendRun } from '../src/runs.js';
+import { syntheticRecord } from './records.js';
 
 // Debian's chromium, driven by playwright-core (which never downloads a browser)
 const CHROMIUM = process.env.NARROWNET_CHROMIUM ?? '/usr/bin/chromium';
@@ -18,7 +19,7 @@ const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'narrownet-browser-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** A run record with a loss curve every 50 steps from `loss0` to `finalLoss` (geometric). */
+/** A record of a 200-step run with step sizes (lr1, 0.1), evaluated every 50 steps. */
 function rec(
   regime: RunRecord['regime'],
   width: number,
@@ -26,37 +27,7 @@ function rec(
   lr1: number,
   o: { loss0: number; finalLoss: number | null; lambdaMin?: number },
 ): RunRecord {
-  const k = { regime, width, radius, lr1, lr2: 0.1 };
-  const curve: [number, number][] = [[0, o.loss0]];
-  if (o.finalLoss !== null)
-    for (let s = 50; s <= 200; s += 50) curve.push([s, o.loss0 * (o.finalLoss / o.loss0) ** (s / 200)]);
-  return {
-    id: runId(k),
-    ...k,
-    config: {
-      momentum: 0.9,
-      vConstraint: 'none',
-      stepBudget: 200,
-      lossTolerance: 0,
-      n: 24,
-      d: 5,
-      seed: 0,
-      loss: 'halfSse',
-    },
-    status: o.finalLoss === null ? 'diverged' : 'budget',
-    steps: o.finalLoss === null ? 120 : 200,
-    ...(o.finalLoss === null ? { divergedAt: 120 } : {}),
-    finalLoss: o.finalLoss,
-    distanceW: o.finalLoss === null ? null : Math.min(radius, 2),
-    distanceV: o.finalLoss === null ? null : 0.5,
-    kktResidual: null,
-    stationarity: o.finalLoss === null ? null : 0.5,
-    lambdaMin: o.lambdaMin ?? null,
-    curve,
-    wallMs: 1,
-    engine: { engine: 'onnx', backend: 'cpu', device: 'cpu' },
-    finishedAt: '',
-  };
+  return syntheticRecord({ regime, width, radius, lr1, lr2: 0.1 }, o);
 }
 
 const L0 = 15;
