@@ -246,7 +246,6 @@ export async function linesSvg(
     },
     width: 360,
     height: 220,
-    mark: { type: 'line', point: { size: 14 } },
     encoding: {
       x: { field: 'x', type: 'quantitative', title: o.xTitle },
       y: {
@@ -274,9 +273,18 @@ export async function linesSvg(
           range: series.map((s) => DASHES[groups.indexOf(groupOf.get(s)!) % DASHES.length]!),
         },
       },
-      tooltip,
-      description: tooltip,
     },
+    layer: [
+      // a line's tooltip names its series; a point's says series, x and y
+      {
+        mark: { type: 'line' },
+        encoding: {
+          tooltip: { field: 'series', type: 'nominal' },
+          description: { field: 'series', type: 'nominal' },
+        },
+      },
+      { mark: { type: 'point', filled: true, size: 14 }, encoding: { tooltip, description: tooltip } },
+    ],
   };
   return renderSvg(spec);
 }

@@ -173,7 +173,7 @@ describe('narrownet run synthetic (tiny grid, in-process)', () => {
     for (const m of [4, 6]) {
       const svg = readFileSync(join(dir, `loss-curves-m${m}.svg`), 'utf8');
       expect(svg.startsWith('<svg')).toBe(true);
-      expect(svg).toContain('Alg. 2 ε=0.3');
+      expect(svg).toContain('Alg. 2, ε = 0.3, lr 0.01 / ');
     }
   });
 
