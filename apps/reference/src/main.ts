@@ -4,7 +4,15 @@ import pkg from '../package.json';
 import { analyze } from './analyze.js';
 import { startTrainerEngine } from './engines.js';
 import { EXPERIMENTS, experimentNamed } from './experiments/registry.js';
-import { type OptionDef, UsageError, optionsHelp, parseOptions } from './options.js';
+import {
+  MAX_THREADS,
+  type OptionDef,
+  SEED_MAX,
+  UsageError,
+  checkOptions,
+  optionsHelp,
+  parseOptions,
+} from './options.js';
 import type { ProgressStream } from './progress.js';
 import { DirStore } from './sweep/dir-store.js';
 import { type SweepHooks, enginesOf, runSweep } from './sweep/engine.js';
@@ -60,7 +68,14 @@ const ENGINE_DEFS: OptionDef[] = [
     defaultText: 'auto (onnx, then tfjs)',
   },
   { key: 'device', kind: 'string', values: ['cpu', 'gpu', 'auto'], help: 'device', defaultText: 'auto' },
-  { key: 'threads', kind: 'int', min: 0, help: 'onnxruntime CPU threads (0 = all cores)', defaultText: '0' },
+  {
+    key: 'threads',
+    kind: 'int',
+    min: 0,
+    max: MAX_THREADS,
+    help: 'onnxruntime CPU threads (0 = all cores)',
+    defaultText: '0',
+  },
   {
     key: 'sequential',
     kind: 'bool',
@@ -114,7 +129,7 @@ const ANALYZE_DEFS: OptionDef[] = [
   { key: 'data', kind: 'string', help: '"x.npy,y.npy" or a dataset name (e.g. zhang-synthetic)' },
   { key: 'n', kind: 'int', min: 1, help: 'sample size for a generated dataset' },
   { key: 'd', kind: 'int', min: 1, help: 'input dimension for a generated dataset' },
-  { key: 'seed', kind: 'int', help: 'seed for a generated dataset' },
+  { key: 'seed', kind: 'int', min: 0, max: SEED_MAX, help: 'seed for a generated dataset' },
 ];
 
 function timestamp(): string {
@@ -173,7 +188,7 @@ async function runCommand(argv: readonly string[], io: Io): Promise<number> {
   }
   const exp = experimentNamed(what);
   const defs = [...exp.options, ...ENGINE_DEFS, ...RUN_DEFS];
-  const { values, help, positionals } = parseOptions(rest, defs, `run ${exp.name}`);
+  const { values, sources, help, positionals } = parseOptions(rest, defs, `run ${exp.name}`);
   if (help) {
     io.stdout.write(
       `Usage: narrownet run ${exp.name} [options]\n\n${exp.help}\n\nOptions:\n${optionsHelp(defs)}\n`,
@@ -202,7 +217,7 @@ async function runCommand(argv: readonly string[], io: Io): Promise<number> {
         store as never,
         exp,
         resume === undefined
-          ? newSweep(exp, values, !values.sequential, values.name as string | undefined)
+          ? newSweep(exp, values, !values.sequential, values.name as string | undefined, sources)
           : undefined,
         values,
         command,
@@ -236,7 +251,7 @@ async function runCommand(argv: readonly string[], io: Io): Promise<number> {
         `--resume ${dir}: the sweep was created ${stored.execution.batched ? 'in grid mode' : 'with --sequential'}; resume it without ${stored.execution.batched ? '--sequential' : '--sequential false'}`,
       );
   }
-  const create = stored ? undefined : newSweep(exp, values, values.sequential !== true, dir);
+  const create = stored ? undefined : newSweep(exp, values, values.sequential !== true, dir, sources);
   const meta = (stored ?? create)!;
   const engine = await startEngine(values, meta.execution.batched, exp.stepsPerCall?.(meta.settings) ?? 1);
   if (create && !engine.grid) create.execution.batched = false;
@@ -267,8 +282,18 @@ function newSweep(
   values: Record<string, unknown>,
   batched: boolean,
   name: string | undefined,
+  sources: Readonly<Record<string, string>>,
 ): Omit<SweepMeta, 'sessions' | 'createdAt' | 'format' | 'version'> {
-  const settings = exp.validate(settingsFrom(exp, values));
+  const raw = settingsFrom(exp, values);
+  // every option's range and the cross-option checks, on the final settings; errors name the flag,
+  // the config file and field, or the scale's preset
+  checkOptions(
+    exp.options,
+    raw,
+    sources,
+    `--scale ${(values.scale as string | undefined) ?? 'default'}: field`,
+  );
+  const settings = exp.validate(raw);
   return {
     name: name ?? defaultName(exp, values),
     experiment: exp.name,

@@ -1,39 +1,31 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
 import { type ClaimCheck, checkClaims } from './claims.js';
+import { type CellEvidence, judgeCell, usableBest } from './evidence.js';
 import type { RunRecord } from './runs.js';
+import { type HeatCell, type LinePoint, colourScale, heatmapSvg, linesSvg } from './vega.js';
 
-/** The best run of one cell (regime × width × ε): lowest finite final loss over the step sizes. */
-export interface CellBest {
+/**
+ * The best run of one cell (regime × width × ε): lowest finite final loss over the step sizes,
+ * with the cell's evidence judgement ({@link judgeCell}: not covered when every run diverged or
+ * the best loss is not below the initial loss).
+ */
+export interface CellBest extends CellEvidence<RunRecord> {
   regime: RunRecord['regime'];
   width: number;
   radius: number;
-  /** Runs in the cell (step-size pairs tried) and how many diverged. */
-  runs: number;
-  diverged: number;
-  best: RunRecord | null;
 }
 
-/** Groups records into cells and picks each cell's best run. */
+/** Groups records into cells and judges each cell (best run, covered or not). */
 export function bestPerCell(records: readonly RunRecord[]): CellBest[] {
-  const cells = new Map<string, CellBest>();
+  const groups = new Map<string, RunRecord[]>();
   for (const r of records) {
     const key = `${r.regime}/${r.width}/${r.radius}`;
-    let c = cells.get(key);
-    if (!c) {
-      c = { regime: r.regime, width: r.width, radius: r.radius, runs: 0, diverged: 0, best: null };
-      cells.set(key, c);
-    }
-    c.runs++;
-    if (r.status === 'diverged' || r.finalLoss === null) {
-      c.diverged++;
-      continue;
-    }
-    if (!c.best || r.finalLoss < c.best.finalLoss!) c.best = r;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
   }
-  return [...cells.values()].sort((a, b) => a.width - b.width || a.radius - b.radius);
+  return [...groups.values()]
+    .map((rs) => ({ regime: rs[0]!.regime, width: rs[0]!.width, radius: rs[0]!.radius, ...judgeCell(rs) }))
+    .sort((a, b) => a.width - b.width || a.radius - b.radius);
 }
 
 /** Writes a file through a temporary name, so a reader never sees half of it. */
@@ -43,90 +35,83 @@ export function writeFileAtomic(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
-/** Renders a Vega-Lite spec to SVG headless (Vega View.toSVG(), no DOM). */
-async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+const REGIME_NAME = { zhang2021: 'Alg. 2', constrainedRegular: 'regular init' } as const;
+
+/** "Alg. 2, ε = 0.1, lr 0.01 / 0.1" — a cell's best run, as a legend names it. */
+function runLabel(c: CellBest): string {
+  const lrs = c.best ? `, lr ${c.best.lr1} / ${c.best.lr2}` : '';
+  return `${REGIME_NAME[c.regime]}, ε = ${c.radius}${lrs}${c.notCovered ? ' (not covered)' : ''}`;
 }
 
 /**
- * Renders a Zhang Fig. 4-style heat map headless (Vega-Lite → Vega View.toSVG()): ε on x, width
- * on y, colour = `value`, each cell labelled with its value; cells without a value are grey.
- */
-export async function heatmapSvg(
-  cells: { width: number; radius: number; value: number | null; label: string }[],
-  title: string,
-  colorTitle: string,
-  domain: [number, number],
-  scheme: 'viridis' | 'inferno',
-): Promise<string> {
-  const values = cells.map((c) => ({ ...c, eps: String(c.radius), m: String(c.width) }));
-  const epsOrder = [...new Set(cells.map((c) => c.radius))].sort((a, b) => a - b).map(String);
-  const mOrder = [...new Set(cells.map((c) => c.width))].sort((a, b) => b - a).map(String);
-  const spec: vl.TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title,
-    data: { values },
-    width: Math.max(180, 48 * epsOrder.length),
-    height: Math.max(120, 30 * mOrder.length),
-    encoding: {
-      x: { field: 'eps', type: 'ordinal', sort: epsOrder, title: 'hidden-weight constraint ε' },
-      y: { field: 'm', type: 'ordinal', sort: mOrder, title: 'width m' },
-    },
-    layer: [
-      {
-        mark: { type: 'rect', stroke: 'white' },
-        encoding: {
-          color: {
-            condition: {
-              test: 'datum.value !== null && isFinite(datum.value)',
-              field: 'value',
-              type: 'quantitative',
-              title: colorTitle,
-              scale: { scheme, domain },
-            },
-            value: '#cccccc',
-          },
-        },
-      },
-      { mark: { type: 'text', fontSize: 9 }, encoding: { text: { field: 'label', type: 'nominal' } } },
-    ],
-  };
-  return renderSvg(spec);
-}
-
-/**
- * Loss curves of the best run of every (regime, ε) cell at one width: log10 ½Σ(y − f)² against the
- * step, one line per cell (from the records' `curve`; cells without one are left out).
+ * Loss curves of the best run of every (regime, ε) cell at one width: ½Σ(y − f)² on a log axis
+ * against the step, one line per cell named in the legend (regime, ε, step sizes), dashed by
+ * regime, with a tooltip per point (from the records' `curve`; cells without one are left out).
  */
 export async function curvesSvg(cells: readonly CellBest[], width: number): Promise<string | null> {
-  const values: { step: number; loss: number; run: string }[] = [];
+  const points: LinePoint[] = [];
   for (const c of cells) {
     if (c.width !== width || !c.best?.curve?.length) continue;
-    const run = `${c.regime === 'zhang2021' ? 'Alg. 2' : 'regular init'} ε=${c.radius}`;
     for (const [step, loss] of c.best.curve)
-      if (loss > 0 && Number.isFinite(loss)) values.push({ step, loss: Math.log10(loss), run });
+      if (loss > 0 && Number.isFinite(loss))
+        points.push({ x: step, y: loss, series: runLabel(c), group: REGIME_NAME[c.regime] });
   }
-  if (values.length === 0) return null;
-  const spec: vl.TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+  if (points.length === 0) return null;
+  return linesSvg(points, {
     title: `training loss of each cell's best run, m = ${width}`,
-    data: { values },
-    width: 360,
-    height: 220,
-    mark: { type: 'line', point: { size: 12 } },
-    encoding: {
-      x: { field: 'step', type: 'quantitative', title: 'step' },
-      y: { field: 'loss', type: 'quantitative', title: 'log10 ½Σ(y − f)²' },
-      color: { field: 'run', type: 'nominal', title: 'cell' },
-      strokeDash: { field: 'run', type: 'nominal', legend: null },
-    },
+    xTitle: 'step',
+    yTitle: '½Σ(y − f)²',
+    seriesTitle: 'cell: regime, ε, lr1 / lr2 (dashed: regular init)',
+    logY: true,
+  });
+}
+
+/** CSV of the best-run-per-cell table (RFC 4180 quoting). */
+export function cellsCsv(cells: readonly CellBest[]): string {
+  const q = (v: unknown) => {
+    const t = v === null || v === undefined ? '' : String(v);
+    return /[",\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
   };
-  return renderSvg(spec);
+  const head = [
+    'regime',
+    'width',
+    'radius',
+    'covered',
+    'not_covered_reason',
+    'best_final_loss',
+    'lambda_min',
+    'lr1',
+    'lr2',
+    'distance_w',
+    'distance_v',
+    'stationarity',
+    'status',
+    'runs',
+    'diverged',
+    'best_run_id',
+  ];
+  const rows = cells.map((c) => {
+    const b = c.best;
+    return [
+      c.regime,
+      c.width,
+      c.radius,
+      c.notCovered ? 'no' : 'yes',
+      c.notCovered?.reason,
+      b?.finalLoss,
+      usableBest(c)?.lambdaMin,
+      b?.lr1,
+      b?.lr2,
+      b?.distanceW,
+      b?.distanceV,
+      usableBest(c)?.stationarity,
+      b?.status,
+      c.runs,
+      c.diverged,
+      b?.id,
+    ];
+  });
+  return `${[head, ...rows].map((r) => r.map(q).join(',')).join('\n')}\n`;
 }
 
 /** The claims table of the report (Zhang et al. Sec. 5.1 checked on this sweep). */
@@ -168,6 +153,9 @@ export const FIGURES = {
   regularLambda: 'fig4d-constrained-regular-lambda-min.svg',
 } as const;
 
+/** The CSV of the best-run-per-cell table, beside report.html. */
+export const CELLS_CSV = 'cells.csv';
+
 /** What the report shows besides the runs. */
 export interface ReportContext {
   settings: Record<string, unknown>;
@@ -191,70 +179,81 @@ export async function writeReport(
 ): Promise<{ cells: CellBest[]; claims: ClaimCheck[] }> {
   const cells = bestPerCell(records);
   const claims = checkClaims(cells, { constantLoss: ctx.constantLoss });
-  const loss = (c: CellBest) =>
-    c.best?.finalLoss != null && c.best.finalLoss > 0 ? Math.log10(c.best.finalLoss) : null;
-  const lam = (c: CellBest) => c.best?.lambdaMin ?? null;
-  const lossVals = cells.map(loss).filter((v): v is number => v !== null);
-  const lamVals = cells.map(lam).filter((v): v is number => v !== null);
-  const lossDomain: [number, number] = lossVals.length
-    ? [Math.min(...lossVals), Math.max(...lossVals)]
-    : [0, 1];
-  const lamDomain: [number, number] = lamVals.length ? [0, Math.max(...lamVals)] : [0, 1];
-  if (lossDomain[0] === lossDomain[1]) lossDomain[1] = lossDomain[0] + 1;
-  if (lamDomain[1] === 0) lamDomain[1] = 1;
+  const loss = (c: CellBest) => usableBest(c)?.finalLoss ?? null;
+  const lam = (c: CellBest) => usableBest(c)?.lambdaMin ?? null;
+  // one scale per quantity over the covered cells of both regimes, so (a)/(b) and (c)/(d) compare;
+  // a cell that is not covered (diverged, no descent) is grey and outside the scale
+  const nums = (f: (c: CellBest) => number | null) => cells.map(f).filter((v): v is number => v !== null);
+  const scales = { loss: colourScale(nums(loss), 'viridis'), lambda: colourScale(nums(lam), 'inferno') };
   const figs: [keyof typeof FIGURES, RunRecord['regime'], 'loss' | 'lambda', string][] = [
-    ['zhangLoss', 'zhang2021', 'loss', '(a) ours (Alg. 2): log10 final training loss'],
+    ['zhangLoss', 'zhang2021', 'loss', '(a) ours (Alg. 2): final training loss'],
     [
       'regularLoss',
       'constrainedRegular',
       'loss',
-      '(b) regular init + W ball (ε = 1000: regular): log10 loss',
+      '(b) regular init + W ball (ε = 1000: regular): final loss',
     ],
     ['zhangLambda', 'zhang2021', 'lambda', '(c) ours: λ_min(J(w*, v*))'],
     ['regularLambda', 'constrainedRegular', 'lambda', '(d) regular init + W ball: λ_min(J(w*, v*))'],
   ];
+  const xOrder = [...new Set(cells.map((c) => c.radius))].sort((a, b) => a - b).map(String);
+  const yOrder = [...new Set(cells.map((c) => c.width))].sort((a, b) => b - a).map(String);
   const svgs: Record<string, string> = {};
   for (const [name, regime, what, title] of figs) {
     const mine = cells.filter((c) => c.regime === regime);
     if (mine.length === 0) continue;
-    const svg = await heatmapSvg(
-      mine.map((c) => {
-        const v = what === 'loss' ? loss(c) : lam(c);
-        const label =
-          c.best === null
-            ? 'diverged'
-            : what === 'loss'
-              ? fmt(c.best.finalLoss, 2)
-              : fmt(c.best.lambdaMin, 2);
-        return { width: c.width, radius: c.radius, value: v, label };
-      }),
+    const heat: HeatCell[] = mine.map((c) => {
+      const v = what === 'loss' ? loss(c) : lam(c);
+      return {
+        x: String(c.radius),
+        y: String(c.width),
+        value: v,
+        label: c.notCovered ? c.notCovered.label : v === null ? 'not computed' : fmt(v, 2),
+        details: {
+          'best lr1, lr2': c.best ? `${c.best.lr1}, ${c.best.lr2}` : '—',
+          'runs (diverged)': `${c.runs} (${c.diverged})`,
+          evidence: c.notCovered ? `not covered: ${c.notCovered.reason}` : 'covered',
+        },
+      };
+    });
+    const svg = await heatmapSvg(heat, {
       title,
-      what === 'loss' ? 'log10 loss' : 'λ_min',
-      what === 'loss' ? lossDomain : lamDomain,
-      what === 'loss' ? 'viridis' : 'inferno',
-    );
+      xTitle: 'hidden-weight constraint ε',
+      yTitle: 'width m',
+      xOrder: xOrder.filter((x) => mine.some((c) => String(c.radius) === x)),
+      yOrder: yOrder.filter((y) => mine.some((c) => String(c.width) === y)),
+      colourTitle: what === 'loss' ? '½Σ(y − f)²' : 'λ_min(J)',
+      scale: scales[what],
+    });
     writeFileAtomic(join(dir, FIGURES[name]), svg);
     svgs[name] = svg;
   }
+  writeFileAtomic(join(dir, CELLS_CSV), cellsCsv(cells));
   const rows = cells
     .map(
       (c) =>
         `<tr><td>${c.regime}</td><td>${c.width}</td><td>${c.radius}</td><td>${fmt(c.best?.finalLoss)}</td>` +
-        `<td>${fmt(c.best?.lambdaMin)}</td><td>${c.best ? `${c.best.lr1}, ${c.best.lr2}` : '—'}</td>` +
-        `<td>${fmt(c.best?.distanceW)}</td><td>${fmt(c.best?.distanceV)}</td><td>${fmt(c.best?.stationarity)}</td><td>${c.best?.status ?? '—'}</td><td>${c.runs}</td><td>${c.diverged}</td></tr>`,
+        `<td>${fmt(lam(c))}</td><td>${c.best ? `${c.best.lr1}, ${c.best.lr2}` : '—'}</td>` +
+        `<td>${fmt(c.best?.distanceW)}</td><td>${fmt(c.best?.distanceV)}</td><td>${fmt(usableBest(c)?.stationarity)}</td><td>${c.best?.status ?? '—'}</td><td>${c.runs}</td><td>${c.diverged}</td>` +
+        `<td>${c.notCovered ? `not covered: ${esc(c.notCovered.reason)}` : 'covered'}</td></tr>`,
     )
     .join('\n');
   // Summary: the paper's comparisons, computed from the cells (smallest width; every ε).
   const widths = [...new Set(cells.map((c) => c.width))].sort((a, b) => a - b);
   const radii = [...new Set(cells.map((c) => c.radius))].sort((a, b) => a - b);
-  const cell = (regime: RunRecord['regime'], m: number, eps: number) =>
-    cells.find((c) => c.regime === regime && c.width === m && c.radius === eps)?.best ?? null;
+  const find = (regime: RunRecord['regime'], m: number, eps: number) =>
+    cells.find((c) => c.regime === regime && c.width === m && c.radius === eps);
+  // a number of a cell's best run, or why the cell is not covered
+  const shown = (c: CellBest | undefined, v: (r: RunRecord) => number | null | undefined) =>
+    c === undefined ? '—' : c.notCovered ? c.notCovered.label : fmt(v(c.best!));
   const summaryRows: string[] = [];
   for (const m of widths.slice(0, 2)) {
     for (const eps of radii) {
-      const z = cell('zhang2021', m, eps);
-      const r = cell('constrainedRegular', m, eps);
-      if (!z && !r) continue;
+      const zc = find('zhang2021', m, eps);
+      const rc = find('constrainedRegular', m, eps);
+      if (!zc && !rc) continue;
+      const z = usableBest(zc);
+      const r = usableBest(rc);
       // below 1e-6 both fits are exact to float32 precision: no winner
       const lower =
         z && r
@@ -267,14 +266,15 @@ export async function writeReport(
                 : 'tie'
           : '—';
       summaryRows.push(
-        `<tr><td>${m}</td><td>${eps}</td><td>${fmt(z?.finalLoss)}</td><td>${fmt(r?.finalLoss)}</td><td>${lower}</td>` +
-          `<td>${fmt(z?.lambdaMin)}</td><td>${fmt(r?.lambdaMin)}</td></tr>`,
+        `<tr><td>${m}</td><td>${eps}</td><td>${shown(zc, (x) => x.finalLoss)}</td><td>${shown(rc, (x) => x.finalLoss)}</td><td>${lower}</td>` +
+          `<td>${shown(zc, (x) => x.lambdaMin)}</td><td>${shown(rc, (x) => x.lambdaMin)}</td></tr>`,
       );
     }
   }
   const zl = cells
-    .filter((c) => c.regime === 'zhang2021' && c.best?.lambdaMin != null)
-    .map((c) => c.best!.lambdaMin!);
+    .filter((c) => c.regime === 'zhang2021')
+    .map((c) => usableBest(c)?.lambdaMin)
+    .filter((l): l is number => l != null);
   const curveSvgs: string[] = [];
   for (const m of widths.slice(0, 3)) {
     const svg = await curvesSvg(cells, m);
@@ -291,7 +291,7 @@ ${claimsHtml(claims)}
 ${curveSvgs.length ? `<h2>Loss curves</h2><div class="figs">${curveSvgs.map((s) => `<div>${s}</div>`).join('\n')}</div>` : ''}
 <h2>Summary</h2>
 <p>Smallest widths: best final loss and λ_min(J) of Alg. 2 (zhang2021) and of the regular init with the same ball
-(constrainedRegular; ε = 1000 = regular training). ${zl.length ? `Smallest λ_min(J) at the end points of Alg. 2 over all cells: ${fmt(Math.min(...zl))}.` : ''}</p>
+(constrainedRegular; ε = 1000 = regular training). ${zl.length ? `Smallest λ_min(J) at the end points of Alg. 2 over all covered cells: ${fmt(Math.min(...zl))}.` : ''}</p>
 <table><tr><th>m</th><th>ε</th><th>loss zhang2021</th><th>loss constrainedRegular</th><th>lower</th><th>λ_min zhang2021</th><th>λ_min constrainedRegular</th></tr>
 ${summaryRows.join('\n')}
 </table>`;
@@ -310,8 +310,10 @@ td,th{border:1px solid #ccc;padding:2px 8px;text-align:left;font-size:13px}.figs
 Wall time of the sessions that wrote this directory: ${ctx.wallSeconds.toFixed(0)} s.</p>
 <p class="note">Each cell shows the best final training loss ½Σ(y − f)² over the step-size grid (lr1 for W, lr2 for v),
 and λ_min(J(w*, v*)) of the Jacobian w.r.t. the hidden weights (eq. 3) at that run's final iterate.
-ε = 1000 is the unconstrained regime (its column in (b) is the regular training regime). Grey: every step size diverged.</p>
-<p>Command: <code>${esc(ctx.command)}</code></p>
+ε = 1000 is the unconstrained regime (its column in (b) is the regular training regime).
+Colour scales are logarithmic where the values span a decade or more. Grey: the cell is not covered — every step size diverged
+("diverged") or its best loss is not below the initial loss ("no descent"); such a cell is outside the colour scale and is no evidence for or against a claim.</p>
+<p>Command: <code>${esc(ctx.command)}</code>. Data: <a href="runs.jsonl">runs.jsonl</a> (every run), <a href="${CELLS_CSV}">${CELLS_CSV}</a> (best run per cell).</p>
 <h2>Figures</h2><div class="figs">
 ${Object.values(svgs)
   .map((s) => `<div>${s}</div>`)
@@ -320,10 +322,11 @@ ${Object.values(svgs)
 ${summary}
 <h2>Settings</h2><table>${settingsRows}</table>
 <h2>Best run per cell</h2>
-<table><tr><th>regime</th><th>m</th><th>ε</th><th>final loss</th><th>λ_min(J)</th><th>lr1, lr2</th><th>‖W − W0‖_F</th><th>‖v − v0‖</th><th title="‖P_T(−∇ℓ)‖/‖∇ℓ‖: 0 = KKT point, 1 = no constraint blocks the gradient">stationarity</th><th>status</th><th>runs</th><th>diverged</th></tr>
+<table><tr><th>regime</th><th>m</th><th>ε</th><th>final loss</th><th>λ_min(J)</th><th>lr1, lr2</th><th>‖W − W0‖_F</th><th>‖v − v0‖</th><th title="‖P_T(−∇ℓ)‖/‖∇ℓ‖: 0 = KKT point, 1 = no constraint blocks the gradient">stationarity</th><th>status</th><th>runs</th><th>diverged</th><th>evidence</th></tr>
 ${rows}
 </table>
-<p class="note">All runs: <code>runs.jsonl</code> (one JSON object per run).</p>
+<p class="note">Data: <a href="runs.jsonl">runs.jsonl</a> (every run, one JSON object per line) and
+<a href="${CELLS_CSV}">${CELLS_CSV}</a> (this table). λ_min and stationarity of a cell that is not covered are left out.</p>
 </body></html>
 `;
   writeFileAtomic(join(dir, 'report.html'), html);

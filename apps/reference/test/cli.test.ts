@@ -18,6 +18,7 @@ import { type RegimeSpec, constrainedRegular, createTfjsTrainer, train, zhang202
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/main.js';
 import { io } from './helpers.js';
+import { stationarityByHand } from './stationarity-by-hand.js';
 import type { RunRecord } from '../src/runs.js';
 
 const root = mkdtempSync(join(tmpdir(), 'narrownet-cli-'));
@@ -109,7 +110,6 @@ describe('narrownet run synthetic (tiny grid, in-process)', () => {
         // a run on its ball's boundary has part of its gradient blocked
         if (r.radius === 1000) expect(r.stationarity).toBeCloseTo(1, 9);
         else if (r.distanceW! >= r.radius * (1 - 1e-5)) expect(r.stationarity).toBeLessThan(1);
-        expect(r.stationarity).toBeGreaterThanOrEqual(0);
       }
     }
   });
@@ -141,6 +141,18 @@ describe('narrownet run synthetic (tiny grid, in-process)', () => {
     const dv = Math.sqrt(vEnd.reduce((acc, x, i) => acc + (x - v0[i]!) ** 2, 0));
     expect(dv).toBeGreaterThan(1e-3);
     expect(Math.abs(rec.distanceV! - dv) / dv).toBeLessThan(1e-3);
+    // the recorded stationarity against an independent one at the independent run's end point
+    // (finite-difference gradient, closed-form tangent cone); this run ends on its ball's sphere
+    expect(rec.distanceW).toBeCloseTo(0.3, 5);
+    const s = stationarityByHand(
+      regime.model,
+      res.params,
+      initParams(regime.model, regime.init, createRng(2)),
+      data,
+      0.3,
+    );
+    expect(s).toBeLessThan(0.99);
+    expect(Math.abs(rec.stationarity! - s)).toBeLessThan(1e-3);
   });
 
   it("the report checks the paper's claims and draws the loss curves of the smallest widths", () => {
@@ -150,7 +162,7 @@ describe('narrownet run synthetic (tiny grid, in-process)', () => {
     for (const m of [4, 6]) {
       const svg = readFileSync(join(dir, `loss-curves-m${m}.svg`), 'utf8');
       expect(svg.startsWith('<svg')).toBe(true);
-      expect(svg).toContain('Alg. 2 ε=0.3');
+      expect(svg).toContain('Alg. 2, ε = 0.3, lr 0.01 / ');
     }
   });
 

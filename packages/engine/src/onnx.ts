@@ -14,7 +14,15 @@ let ortModule: Promise<OrtModule> | undefined;
 
 async function loadOrt(): Promise<OrtModule> {
   ortModule ??= import('onnxruntime-node').then(
-    (m) => ((m as { default?: OrtModule }).default ?? m) as OrtModule,
+    (m) => {
+      const ort = ((m as { default?: OrtModule }).default ?? m) as OrtModule;
+      // onnxruntime's logger prints raw lines to stderr (a missing CUDA provider library, ...)
+      // before the exception carrying the same message reaches startOnnx, which turns it into a
+      // clear error: keep only fatal lines. The level is read once, when the first session is
+      // created; a level the caller set on `ort.env.logLevel` (other than the default) is kept.
+      if (ort.env.logLevel === 'warning') ort.env.logLevel = 'fatal';
+      return ort;
+    },
     (err) => {
       ortModule = undefined;
       throw new EngineUnavailableError(
@@ -35,6 +43,23 @@ const HOW: Record<OnnxDevice, string> = {
   webgpu:
     'The WebGPU execution provider (Dawn, bundled in onnxruntime-node for Linux, Windows and macOS) needs a GPU adapter: a Vulkan driver and loader on Linux (Debian: `apt-get install libvulkan1 mesa-vulkan-drivers`, or the NVIDIA driver), Metal on macOS, D3D12 on Windows. Use device "cpu" to run without a GPU.',
 };
+
+/**
+ * On Linux the WebGPU provider (Dawn) needs the Vulkan loader; without it Dawn prints a raw
+ * warning to stderr before failing. Ask the dynamic loader first (the same search Dawn does):
+ * the reason of the failure, or undefined when the loader is there.
+ */
+function vulkanLoaderMissing(): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    process.dlopen({ exports: {} }, 'libvulkan.so.1');
+  } catch (err) {
+    // a library that loads but is no Node addon fails later with "did not self-register"
+    const msg = (err as Error).message;
+    if (/cannot open shared object/.test(msg)) return `the Vulkan loader is not installed (${msg})`;
+  }
+  return undefined;
+}
 
 /**
  * Whether probing a device can succeed at all. On Linux a GPU needs its device nodes (NVIDIA:
@@ -72,6 +97,13 @@ export async function startOnnx(options: OnnxEngineOptions = {}): Promise<OnnxEn
         );
       tried = candidates.filter((c) => c !== 'cuda');
     }
+  }
+  // Dawn prints a raw warning before failing without the Vulkan loader: check for it first.
+  const vulkan = tried.includes('webgpu') && !options.ort ? vulkanLoaderMissing() : undefined;
+  if (vulkan) {
+    if (want === 'webgpu')
+      throw new EngineUnavailableError('onnxruntime execution provider "webgpu"', vulkan, HOW.webgpu);
+    tried = tried.filter((c) => c !== 'webgpu');
   }
   return openOnnx(ort, tried, want !== 'auto', options.threads ?? 0, (d) => HOW[d]);
 }

@@ -1,4 +1,4 @@
-import { UsageError, flagOf, parseOptions } from '../options.js';
+import { UsageError, checkOptions, flagOf, parseOptions } from '../options.js';
 import { type AnyExperiment, SCALE_NAMES, type ScaleName } from './experiment.js';
 
 /** The settings of a new sweep: the scale's preset, overridden by the option values given. */
@@ -46,5 +46,6 @@ export function checkStoredSettings(
         `${where}: settings field "${key}" is ${JSON.stringify(value)}, expected ${def.kind === 'string' ? 'a string' : `a value of kind ${def.kind}`}`,
       );
   }
+  checkOptions(exp.options, s, {}, `${where}: settings field`);
   return s;
 }

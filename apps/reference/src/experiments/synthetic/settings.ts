@@ -1,5 +1,5 @@
 import { type RegimeSpec, constrainedRegular, zhang2021 } from '@narrownet/regime';
-import { type OptionDef, UsageError } from '../../options.js';
+import { type OptionDef, SEED_MAX, checkOptions } from '../../options.js';
 import type { RunKey } from '../../runs.js';
 import { SCALE_NAMES, type ScaleName } from '../../sweep/experiment.js';
 
@@ -122,16 +122,12 @@ export const SCALES: Record<ScaleName, SyntheticSettings> = {
   },
 };
 
-/** Checks cross-field constraints of the settings (field names in the message). */
+/**
+ * Checks settings against {@link SYNTHETIC_OPTIONS} (every field's range and the cross-field rules,
+ * e.g. even widths for zhang2021); the message names the field.
+ */
 export function validateSettings(s: SyntheticSettings): SyntheticSettings {
-  if (s.regimes.includes('zhang2021')) {
-    const odd = s.widths.filter((m) => m % 2 !== 0);
-    if (odd.length)
-      throw new UsageError(`widths: the paired net of zhang2021 needs even widths, got ${odd.join(', ')}`);
-  }
-  if (s.widths.some((m) => m < 2)) throw new UsageError('widths: every width must be ≥ 2');
-  if (s.radii.some((r) => !(r > 0))) throw new UsageError('radii: every radius must be > 0');
-  if ([...s.lrs1, ...s.lrs2].some((r) => !(r > 0))) throw new UsageError('lrs1/lrs2: step sizes must be > 0');
+  checkOptions(SYNTHETIC_OPTIONS, s as unknown as Record<string, unknown>, {}, 'settings field');
   return s;
 }
 
@@ -187,22 +183,40 @@ export const SYNTHETIC_OPTIONS: OptionDef[] = [
     help: 'preset of all settings below',
     defaultText: 'default',
   },
-  { key: 'widths', kind: 'intList', min: 2, help: 'hidden widths m, comma-separated' },
+  {
+    key: 'widths',
+    kind: 'intList',
+    min: 2,
+    unique: true,
+    help: 'hidden widths m, comma-separated',
+    check: (w, s) =>
+      (s.regimes as string[]).includes('zhang2021') && (w as number[]).some((m) => m % 2 !== 0)
+        ? `the paired net of zhang2021 needs even widths, got ${(w as number[]).filter((m) => m % 2 !== 0).join(', ')}`
+        : undefined,
+  },
   {
     key: 'radii',
     kind: 'numberList',
     min: 0,
     minExclusive: true,
+    unique: true,
     help: 'ball radii ε (1000 = unconstrained)',
   },
-  { key: 'lrs1', kind: 'numberList', min: 0, minExclusive: true, help: 'step-size grid of W' },
-  { key: 'lrs2', kind: 'numberList', min: 0, minExclusive: true, help: 'step-size grid of v' },
-  { key: 'regimes', kind: 'enumList', values: SYNTHETIC_REGIMES, help: 'regimes to run' },
+  { key: 'lrs1', kind: 'numberList', min: 0, minExclusive: true, unique: true, help: 'step-size grid of W' },
+  { key: 'lrs2', kind: 'numberList', min: 0, minExclusive: true, unique: true, help: 'step-size grid of v' },
+  { key: 'regimes', kind: 'enumList', values: SYNTHETIC_REGIMES, unique: true, help: 'regimes to run' },
   { key: 'steps', kind: 'int', min: 1, help: 'optimizer steps per run' },
   { key: 'n', kind: 'int', min: 1, help: 'sample size of the synthetic set' },
   { key: 'd', kind: 'int', min: 1, help: 'input dimension of the synthetic set' },
-  { key: 'seed', kind: 'int', help: 'seed of the data and the inits' },
-  { key: 'momentum', kind: 'number', min: 0, help: 'heavy-ball momentum (with --update sgd)' },
+  { key: 'seed', kind: 'int', min: 0, max: SEED_MAX, help: 'seed of the data and the inits' },
+  {
+    key: 'momentum',
+    kind: 'number',
+    min: 0,
+    max: 1,
+    maxExclusive: true,
+    help: 'heavy-ball momentum (with --update sgd)',
+  },
   {
     key: 'update',
     kind: 'string',
