@@ -264,9 +264,13 @@ export async function trainBatch(
       );
       losses = await gt.run(k);
       step += k;
+      // the grid trainer knows each configuration's first non-finite step exactly (not only that
+      // the loss at this evaluation is non-finite)
+      const exact = gt.divergedAt();
       losses.forEach((l, i) => {
         if (divergedAt[i] !== undefined) return;
-        if (Number.isFinite(l)) curves[i]!.push([step, l]);
+        if (exact[i] !== undefined) divergedAt[i] = exact[i];
+        else if (Number.isFinite(l)) curves[i]!.push([step, l]);
         else divergedAt[i] = step;
       });
       ctx.progress(
