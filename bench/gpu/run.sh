@@ -28,6 +28,12 @@ fi || {
 t1=$(date +%s.%N)
 echo "{\"part\":\"unpack\",\"dir\":\"$work\",\"seconds\":$(awk "BEGIN{printf \"%.1f\", $t1-$t0}"),\"manifest\":$(cat "$work/MANIFEST.json")}"
 export LD_LIBRARY_PATH="$work/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# The NVIDIA Vulkan ICD of the lent machines lives outside the loader's default search path
+# (the device tool's notes): name it when it is there and nobody chose another.
+nv_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ] && [ -f "$nv_icd" ]; then
+  export VK_DRIVER_FILES="$nv_icd"
+fi
 cd "$work" || exit 2
 # Under the device tool, $OUT is a folder whose files come back: keep the JSON lines there too.
 if [ -n "${OUT:-}" ] && [ -d "${OUT:-}" ]; then
