@@ -21,7 +21,7 @@ export interface RunOutcome {
 
 /** Why a cell is not covered: a short label (heat-map cells) and a sentence (tables, claims). */
 export interface NotCovered {
-  label: 'diverged' | 'no descent' | 'no runs';
+  label: 'diverged' | 'failed' | 'no descent' | 'no runs';
   reason: string;
 }
 
@@ -47,9 +47,14 @@ export function fmt(x: number): string {
   return x === 0 ? '0' : Math.abs(x) >= 1e4 || Math.abs(x) < 1e-2 ? x.toExponential(2) : x.toPrecision(3);
 }
 
-/** A run that left the finite range: status `diverged`, or no finite final loss. */
+/** A run that left the finite range: status `diverged`, or no finite final loss (a failed run too). */
 export function isDiverged(run: RunOutcome): boolean {
   return run.status === 'diverged' || run.finalLoss === null || !Number.isFinite(run.finalLoss);
+}
+
+/** A run whose training threw on every attempt (status `failed`: no result, not a divergence). */
+export function isFailed(run: RunOutcome): boolean {
+  return run.status === 'failed';
 }
 
 /**
@@ -59,18 +64,22 @@ export function isDiverged(run: RunOutcome): boolean {
 export function judgeCell<R extends RunOutcome>(runs: readonly R[]): CellEvidence<R> {
   let best: R | null = null;
   let diverged = 0;
+  let failed = 0;
   for (const r of runs) {
-    if (isDiverged(r)) diverged++;
+    if (isFailed(r)) failed++;
+    else if (isDiverged(r)) diverged++;
     else if (best === null || r.finalLoss! < best.finalLoss!) best = r;
   }
   const n = runs.length;
   let notCovered: NotCovered | null = null;
   if (n === 0) notCovered = { label: 'no runs', reason: 'no runs' };
   else if (best === null)
-    notCovered = {
-      label: 'diverged',
-      reason: `every run diverged (${diverged} of ${n})`,
-    };
+    notCovered = failed
+      ? {
+          label: 'failed',
+          reason: `no run finished: ${failed} of ${n} failed (training threw)${diverged ? `, ${diverged} diverged` : ''}`,
+        }
+      : { label: 'diverged', reason: `every run diverged (${diverged} of ${n})` };
   else {
     const l0 = initialLoss(best);
     if (l0 !== null && best.finalLoss! >= l0)

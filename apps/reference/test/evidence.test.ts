@@ -50,6 +50,23 @@ describe('a failed cell is not evidence (judgeCell)', () => {
     expect(c.notCovered).toEqual({ label: 'diverged', reason: 'every run diverged (2 of 2)' });
   });
 
+  it('a cell whose runs failed (training threw) is not covered as "failed", not as "diverged"', () => {
+    const failed = {
+      ...rec('zhang2021', 20, 1, { status: 'budget', loss0: 10, finalLoss: null }),
+      status: 'failed' as const,
+    };
+    const c = judgeCell([
+      failed,
+      rec('zhang2021', 20, 1, { status: 'diverged', loss0: 10, finalLoss: null }),
+    ]);
+    expect(c.best).toBeNull();
+    expect(c.notCovered).toEqual({
+      label: 'failed',
+      reason: 'no run finished: 1 of 2 failed (training threw), 1 diverged',
+    });
+    expect(c.diverged).toBe(1);
+  });
+
   it('best loss not below the initial loss → not covered, "no descent"; one descending run makes it usable', () => {
     const up = rec('zhang2021', 20, 1, { status: 'budget', loss0: 1491.5, finalLoss: 1.175e11 });
     const flat = rec('zhang2021', 20, 1, { status: 'budget', loss0: 1491.5, finalLoss: 1491.5 });
