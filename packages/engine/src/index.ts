@@ -5,15 +5,6 @@
  * @packageDocumentation
  */
 export * from './browser.js';
-// Explicit exports shadow the browser entry's starters of the same names (ES module semantics).
-export { startOnnx, startTfjs, type EngineOptions, startEngine } from './node.js';
-export {
-  type ElfDynamicInfo,
-  readElfDynamic,
-  type CudaCheckOptions,
-  type CudaProviderReport,
-  CUDA_PROVIDER_FILES,
-  checkCudaProvider,
-  librarySearchPath,
-  onnxruntimeNodeDir,
-} from './node.js';
+export * from './node.js';
+// Both entries export the starters; the explicit export picks the Node ones (ES module semantics).
+export { startOnnx, startTfjs } from './node.js';
