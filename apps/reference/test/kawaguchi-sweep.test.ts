@@ -6,17 +6,12 @@ import { notCovered } from '../src/experiments/kawaguchi-depth-width/report.js';
 import { KAWAGUCHI_SCALES } from '../src/experiments/kawaguchi-depth-width/settings.js';
 import type { KawaguchiRecord } from '../src/experiments/kawaguchi-depth-width/train.js';
 import { main } from '../src/main.js';
-import { io } from './helpers.js';
+import { io, records } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'narrownet-kdw-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function readRecords(dir: string): KawaguchiRecord[] {
-  return readFileSync(join(dir, 'runs.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as KawaguchiRecord);
-}
+const readRecords = (dir: string) => records<KawaguchiRecord>(dir);
 
 describe('narrownet run kawaguchi-depth-width --scale smoke (end to end)', () => {
   const dir = join(root, 'smoke');
