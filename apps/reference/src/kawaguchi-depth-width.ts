@@ -1,5 +1,5 @@
 import { initParams } from '@narrownet/init';
-import { kawaguchiLoss } from '@narrownet/landscape';
+import { type CutoffCriterion, kawaguchiLoss } from '@narrownet/landscape';
 import { type LossName, type MlpSpec, type ParamTree, createRng, forward64, loss64 } from '@narrownet/models';
 import type { TrainerFactory } from '@narrownet/regime';
 
@@ -24,6 +24,8 @@ export interface KawaguchiDepthWidthSettings {
   trainLoss: Extract<LossName, 'mse' | 'halfSse'>;
   /** Seed of initialisation and mini-batch order (cell seeds derive from it). */
   seed: number;
+  /** App. C's singular-value cutoff of J (default 'numericalRecipes', the one App. C used). */
+  cutoff?: CutoffCriterion;
 }
 
 /** One depth × width cell: √J at initialisation and after training, with L(θ) beside it. */
@@ -40,6 +42,11 @@ export interface KawaguchiDepthWidthCell {
   sqrtLTrained: number | null;
   /** Whether both J computations converged and were certified, in words when not. */
   jStatus: { init: string; trained: string };
+  /** Each J's `converged` and `certified` flags (trained: null when training diverged). */
+  jFlags: {
+    init: { converged: boolean; certified: boolean };
+    trained: { converged: boolean; certified: boolean } | null;
+  };
   /** 'finished' or 'diverged' (the training loss left the finite range). */
   training: 'finished' | 'diverged';
   /** The kawaguchiLoss method of each J (sampleGram / parameterGram). */
@@ -48,9 +55,87 @@ export interface KawaguchiDepthWidthCell {
 }
 
 function jSummary(r: ReturnType<typeof kawaguchiLoss>) {
-  if (r.J === null) return { sqrt: null, status: `not converged: ${r.reason}`, method: r.method };
+  const flags = { converged: r.J !== null && r.converged, certified: r.J !== null && r.certified };
+  if (r.J === null) return { sqrt: null, status: `not converged: ${r.reason}`, method: r.method, flags };
   const status = r.certified ? 'converged, certified' : `converged; ${r.reason}`;
-  return { sqrt: Math.sqrt(r.J), status, method: r.method };
+  return { sqrt: Math.sqrt(r.J), status, method: r.method, flags };
+}
+
+/** A data set of the experiment: n samples, inputs X (n × d) and targets Y (n × k), row-major. */
+export interface KawaguchiData {
+  X: Float32Array;
+  Y: Float32Array;
+  n: number;
+  d: number;
+  k: number;
+}
+
+/**
+ * One depth × width cell of {@link kawaguchiDepthWidth}: initialises, evaluates √J and √L, trains
+ * for `settings.epochs` epochs on the supplied trainer and evaluates again. The cell's init and
+ * mini-batch seed derive from `settings.seed`, `depth` and `width` only, so a cell trained alone
+ * equals the same cell of a whole grid.
+ */
+export async function kawaguchiCell(args: {
+  data: KawaguchiData;
+  settings: KawaguchiDepthWidthSettings;
+  depth: number;
+  width: number;
+  createTrainer: TrainerFactory;
+}): Promise<KawaguchiDepthWidthCell> {
+  const { data, settings: s, depth, width, createTrainer } = args;
+  const t0 = performance.now();
+  const X64 = Float64Array.from(data.X);
+  const Y64 = Float64Array.from(data.Y);
+  const opts = s.cutoff ? { cutoff: s.cutoff } : {};
+  const spec: MlpSpec = {
+    kind: 'mlp',
+    layers: [data.d, ...Array.from({ length: depth }, () => width), data.k],
+    activation: 'relu',
+  };
+  const halfSse = (p: ParamTree) => {
+    const arrays = Object.fromEntries(Object.entries(p).map(([k, t]) => [k, t.data]));
+    return loss64('halfSse', forward64(spec, arrays, X64, data.n), Y64, data.k).value;
+  };
+  const steps = s.epochs * Math.ceil(data.n / s.batchSize);
+  const cellSeed = s.seed * 1000003 + depth * 1009 + width;
+  const params = initParams(spec, { kind: 'lecun', distribution: 'normal' }, createRng(cellSeed));
+  const j0 = jSummary(kawaguchiLoss(spec, params, X64, Y64, data.n, opts));
+  const l0 = halfSse(params);
+  const names = Object.keys(params);
+  const trainer = await createTrainer({
+    spec,
+    loss: s.trainLoss,
+    optimizer: { groups: [{ params: names, lr: s.lr, update: { kind: 'sgd', momentum: s.momentum } }] },
+    params,
+    data: { X: data.X, Y: data.Y, n: data.n },
+    batchSize: s.batchSize,
+    seed: cellSeed,
+  });
+  let trained: ParamTree | null = null;
+  try {
+    const last = await trainer.run(steps);
+    if (Number.isFinite(last)) trained = (await trainer.state()).params;
+  } finally {
+    await trainer.dispose();
+  }
+  const l1 = trained ? halfSse(trained) : Number.NaN;
+  const ok = trained !== null && Number.isFinite(l1);
+  const j1 = ok ? jSummary(kawaguchiLoss(spec, trained!, X64, Y64, data.n, opts)) : null;
+  return {
+    depth,
+    width,
+    params: names.reduce((a, nm) => a + params[nm]!.data.length, 0),
+    sqrtJInit: j0.sqrt,
+    sqrtJTrained: j1?.sqrt ?? null,
+    sqrtLInit: Math.sqrt(l0),
+    sqrtLTrained: ok ? Math.sqrt(l1) : null,
+    jStatus: { init: j0.status, trained: j1?.status ?? 'training diverged: no J' },
+    jFlags: { init: j0.flags, trained: j1?.flags ?? null },
+    training: ok ? 'finished' : 'diverged',
+    method: { init: j0.method, trained: j1?.method ?? 'none' },
+    seconds: (performance.now() - t0) / 1000,
+  };
 }
 
 /**
@@ -58,11 +143,12 @@ function jSummary(r: ReturnType<typeof kawaguchiLoss>) {
  * depth × width cell, a bias-free ReLU MLP with weights N(0, 1/d_{l−1}) (LeCun normal) is
  * evaluated — √J(θ) by {@link kawaguchiLoss} and √L(θ) — at initialisation, trained with mini-batch
  * SGD with momentum for `epochs` epochs on the trainer the caller supplies (onnx or tfjs, via the
- * app's engine), and evaluated again. Cells run one after another; `onCell` sees each as it ends.
- * A run whose loss leaves the finite range is reported `diverged` with no trained J.
+ * app's engine), and evaluated again ({@link kawaguchiCell}). Cells run one after another; `onCell`
+ * sees each as it ends. A run whose loss leaves the finite range is reported `diverged` with no
+ * trained J.
  */
 export async function kawaguchiDepthWidth(args: {
-  data: { X: Float32Array; Y: Float32Array; n: number; d: number; k: number };
+  data: KawaguchiData;
   settings: KawaguchiDepthWidthSettings;
   createTrainer: TrainerFactory;
   onCell?: (cell: KawaguchiDepthWidthCell) => void;
@@ -84,58 +170,9 @@ export async function kawaguchiDepthWidth(args: {
     }
   }
   const cells: KawaguchiDepthWidthCell[] = [];
-  const X64 = Float64Array.from(data.X);
-  const Y64 = Float64Array.from(data.Y);
-  const halfSse = (p: ParamTree, spec: MlpSpec) => {
-    const arrays = Object.fromEntries(Object.entries(p).map(([k, t]) => [k, t.data]));
-    return loss64('halfSse', forward64(spec, arrays, X64, data.n), Y64, data.k).value;
-  };
-  const steps = s.epochs * Math.ceil(data.n / s.batchSize);
   for (const depth of s.depths) {
     for (const width of s.widths) {
-      const t0 = performance.now();
-      const spec: MlpSpec = {
-        kind: 'mlp',
-        layers: [data.d, ...Array.from({ length: depth }, () => width), data.k],
-        activation: 'relu',
-      };
-      const cellSeed = s.seed * 1000003 + depth * 1009 + width;
-      const params = initParams(spec, { kind: 'lecun', distribution: 'normal' }, createRng(cellSeed));
-      const j0 = jSummary(kawaguchiLoss(spec, params, X64, Y64, data.n));
-      const l0 = halfSse(params, spec);
-      const names = Object.keys(params);
-      const trainer = await createTrainer({
-        spec,
-        loss: s.trainLoss,
-        optimizer: { groups: [{ params: names, lr: s.lr, update: { kind: 'sgd', momentum: s.momentum } }] },
-        params,
-        data: { X: data.X, Y: data.Y, n: data.n },
-        batchSize: s.batchSize,
-        seed: cellSeed,
-      });
-      let trained: ParamTree | null = null;
-      try {
-        const last = await trainer.run(steps);
-        if (Number.isFinite(last)) trained = (await trainer.state()).params;
-      } finally {
-        await trainer.dispose();
-      }
-      const l1 = trained ? halfSse(trained, spec) : Number.NaN;
-      const ok = trained !== null && Number.isFinite(l1);
-      const j1 = ok ? jSummary(kawaguchiLoss(spec, trained!, X64, Y64, data.n)) : null;
-      const cell: KawaguchiDepthWidthCell = {
-        depth,
-        width,
-        params: names.reduce((a, nm) => a + params[nm]!.data.length, 0),
-        sqrtJInit: j0.sqrt,
-        sqrtJTrained: j1?.sqrt ?? null,
-        sqrtLInit: Math.sqrt(l0),
-        sqrtLTrained: ok ? Math.sqrt(l1) : null,
-        jStatus: { init: j0.status, trained: j1?.status ?? 'training diverged: no J' },
-        training: ok ? 'finished' : 'diverged',
-        method: { init: j0.method, trained: j1?.method ?? 'none' },
-        seconds: (performance.now() - t0) / 1000,
-      };
+      const cell = await kawaguchiCell({ data, settings: s, depth, width, createTrainer });
       cells.push(cell);
       args.onCell?.(cell);
     }

@@ -114,15 +114,21 @@ export function cellsCsv(cells: readonly CellBest[]): string {
   return `${[head, ...rows].map((r) => r.map(q).join(',')).join('\n')}\n`;
 }
 
-/** The claims table of the report (Zhang et al. Sec. 5.1 checked on this sweep). */
-function claimsHtml(claims: readonly ClaimCheck[]): string {
+/**
+ * The claims table of a report: the paper's statement, what the sweep measured, the verdict in
+ * its colour. `source` names where the paper says it (default: Zhang et al. Sec. 5.1, Fig. 4).
+ */
+export function claimsHtml(
+  claims: readonly Pick<ClaimCheck, 'paper' | 'measured' | 'verdict'>[],
+  source = 'Sec. 5.1, Fig. 4',
+): string {
   const colour = {
     reproduced: '#1a7f37',
     'not reproduced': '#b42318',
     partly: '#9a6700',
     'not covered': '#555',
   };
-  return `<table><tr><th>the paper (Sec. 5.1, Fig. 4)</th><th>this sweep</th><th>verdict</th></tr>
+  return `<table><tr><th>the paper (${esc(source)})</th><th>this sweep</th><th>verdict</th></tr>
 ${claims
   .map(
     (c) =>
@@ -132,7 +138,8 @@ ${claims
 </table>`;
 }
 
-function esc(s: string): string {
+/** Escapes text for HTML. */
+export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 

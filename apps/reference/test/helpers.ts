@@ -14,13 +14,13 @@ export function io() {
   };
 }
 
-/** The records of a run directory's `runs.jsonl` ([] when there is none). */
-export function records(dir: string): RunRecord[] {
+/** The records of a run directory's `runs.jsonl` ([] when there is none); `R`: the experiment's record type. */
+export function records<R = RunRecord>(dir: string): R[] {
   const p = join(dir, 'runs.jsonl');
   return existsSync(p)
     ? readFileSync(p, 'utf8')
         .split('\n')
         .filter((l) => l !== '')
-        .map((l) => JSON.parse(l) as RunRecord)
+        .map((l) => JSON.parse(l) as R)
     : [];
 }

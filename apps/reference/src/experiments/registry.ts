@@ -1,9 +1,10 @@
 import { UsageError } from '../options.js';
 import type { AnyExperiment } from '../sweep/experiment.js';
+import { kawaguchiDepthWidthExperiment } from './kawaguchi-depth-width/index.js';
 import { synthetic } from './synthetic/index.js';
 
 /** Every experiment of the app: adding one is its folder plus one line here. */
-export const EXPERIMENTS: readonly AnyExperiment[] = [synthetic];
+export const EXPERIMENTS: readonly AnyExperiment[] = [synthetic, kawaguchiDepthWidthExperiment];
 
 /** The experiment of that name, or a UsageError listing the available ones. */
 export function experimentNamed(name: string): AnyExperiment {
