@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,6 +93,16 @@ describe('narrownet list / bad settings', () => {
       expect(c.err()).toContain(flag);
       expect(existsSync(join(out, 'runs.jsonl'))).toBe(false);
     }
+  });
+
+  it('exits 2 naming a bad --config field and its file', async () => {
+    const cfg = join(root, 'bad.json');
+    writeFileSync(cfg, JSON.stringify({ epochs: 0 }));
+    const c = io();
+    const out = join(root, 'bad-config');
+    expect(await main(['run', 'kawaguchi-depth-width', '--config', cfg, '--out', out], c)).toBe(2);
+    expect(c.err()).toContain(`${cfg}: field "epochs"`);
+    expect(existsSync(join(out, 'runs.jsonl'))).toBe(false);
   });
 });
 
