@@ -164,7 +164,8 @@ export async function heatmapSvg(
               scheme: o.scale.scheme,
               domain: o.scale.domain,
               nice: false,
-              zero: false,
+              // (a log scale has no zero; naming it there makes Vega-Lite print a warning)
+              ...(o.scale.type === 'log' ? {} : { zero: false }),
             },
             legend: o.scale.empty
               ? null
