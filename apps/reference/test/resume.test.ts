@@ -163,9 +163,15 @@ describe('SIGKILL of a grid sweep mid-batch, then --resume', () => {
     // (a batch.json of runs not yet stored: the previous batch's is deleted only after its records)
     const ready = () => {
       const stored = new Set(records(dir).map((r) => r.id));
+      let present: string[];
+      try {
+        present = files(join(dir, 'checkpoints'));
+      } catch {
+        return false; // the running sweep removed a step directory while we walked it
+      }
       return (
         stored.size >= 4 &&
-        files(join(dir, 'checkpoints')).some((p) => {
+        present.some((p) => {
           if (!p.endsWith('batch.json')) return false;
           try {
             return (JSON.parse(readFileSync(p, 'utf8')) as { ids: string[] }).ids.some(
