@@ -7,11 +7,11 @@ import * as vega from 'vega';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeReport } from '../src/report.js';
 import { type RunRecord, appendRun } from '../src/runs.js';
+import { CHROMIUM, CHROMIUM_ARGS, hasChromium } from '../../../tooling/chromium.mjs';
 import { syntheticRecord } from './records.js';
 
 // Debian's chromium, driven by playwright-core (which never downloads a browser)
-const CHROMIUM = process.env.NARROWNET_CHROMIUM ?? '/usr/bin/chromium';
-const HAVE = existsSync(CHROMIUM);
+const HAVE = hasChromium();
 // in CI a missing browser is a failure, not a skip
 const SKIP = !HAVE && !process.env.CI;
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
@@ -145,15 +145,7 @@ describe('report.html in headless Chromium', () => {
       executablePath: CHROMIUM,
       headless: true,
       // playwright starts it with a fresh temporary --user-data-dir
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: CHROMIUM_ARGS,
     });
     page = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
     page.on('pageerror', (e) => pageErrors.push(String(e)));

@@ -1,14 +1,11 @@
 // Debian's headless chromium driven by playwright-core: never a downloaded browser.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, hasChromium } from '../../../tooling/chromium.mjs';
 
-/** Where Debian's chromium package puts the browser. */
-export const CHROMIUM = process.env.NARROWNET_CHROMIUM ?? '/usr/bin/chromium';
-
-/** Whether the browser is installed. */
-export const hasChromium = () => existsSync(CHROMIUM);
+export { CHROMIUM, hasChromium };
 
 /**
  * Launches headless chromium with a fresh profile; resolves to { context, close }.
@@ -19,16 +16,7 @@ export async function launchChromium() {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: CHROMIUM_ARGS,
     viewport: { width: 1150, height: 900 },
   });
   return {
