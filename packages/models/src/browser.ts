@@ -9,6 +9,7 @@ export { type HostTensor, type ParamTree, hostTensor, sizeOf, cloneParams } from
 export { type Rng, createRng } from './rng.js';
 export { type Activation, type ActivationName, type ActivationSpec, activation, erf } from './activations.js';
 export { type LossName, type LossResult, LOSS_NAMES, loss64 } from './losses.js';
+export { type ClassificationMetrics, classificationMetrics, labelsFromTargets } from './metrics.js';
 export {
   type ModelSpec,
   type ShallowSpec,
