@@ -143,7 +143,7 @@ export function lowerOptimizerOnnx(
   return { params: outParams, slots: outSlots };
 }
 
-/** lr·factor(step) as a value: [] or [G] like `baseLr`. */
+/** lr·factor(step) as a value: [] or [G] like `baseLr` (factor of the epoch with `stepsPerEpoch`). */
 function scheduledLr(
   g: OnnxGraph,
   schedule: ScheduleSpec | undefined,
@@ -153,20 +153,25 @@ function scheduledLr(
   constLr: number | undefined,
 ): string {
   if (!schedule || schedule.kind === 'constant') return baseLr;
+  // Counted in epochs: t = ⌊step / stepsPerEpoch⌋ (int64 Div truncates; step ≥ 0).
+  const per = schedule.stepsPerEpoch;
+  const t =
+    per === undefined ? step : g.op('Div', [step, g.constant({ dtype: 'int64', shape: [], values: [per] })]);
+  const tF = per === undefined ? stepF : g.op('Cast', [t], { to: attr.i(1) });
   if (schedule.kind === 'cosine') {
     const etaMin = schedule.etaMin ?? 0;
     if (constLr === 0) return g.scalar(0);
     // lr_t = ηmin + (lr − ηmin)(1 + cos(πt/tMax))/2 (PyTorch CosineAnnealingLR closed form).
     const c = g.op('Mul', [
       g.scalar(0.5),
-      g.op('Add', [g.scalar(1), g.op('Cos', [g.op('Mul', [stepF, g.scalar(Math.PI / schedule.tMax)])])]),
+      g.op('Add', [g.scalar(1), g.op('Cos', [g.op('Mul', [tF, g.scalar(Math.PI / schedule.tMax)])])]),
     ]);
     const span = g.op('Sub', [baseLr, g.scalar(etaMin)]);
     return g.op('Add', [g.scalar(etaMin), g.op('Mul', [span, c])]);
   }
   if (schedule.milestones.length === 0) return baseLr;
   const hits = g.op('GreaterOrEqual', [
-    step,
+    t,
     g.constant({ dtype: 'int64', shape: [schedule.milestones.length], values: schedule.milestones }),
   ]);
   const count = g.op('ReduceSum', [g.op('Cast', [hits], { to: attr.i(1) })], { keepdims: attr.i(0) });
