@@ -19,8 +19,16 @@ export {
   kawaguchiHuangCz,
   song,
 } from './presets.js';
-export { type TfModule, batchIndices, createTfjsTrainer } from './tfjs-trainer.js';
+export { type TfModule, createTfjsTrainer } from './tfjs-trainer.js';
+export { type BatchOrder, batchIndices, createBatchOrder } from './batches.js';
+export {
+  type EpochEvaluation,
+  type SplitMetrics,
+  EVAL_CHUNK_ROWS,
+  evaluateSplit,
+} from './evaluate.js';
 export type {
+  EvaluationOptions,
   TrainData,
   TrainerFactory,
   GroupMetrics,
