@@ -96,6 +96,12 @@ export interface TrainOptions {
   lambdaMinEvery?: number;
   /** Compute λ_min(J) at the final iterate (one-hidden-layer nets only). Default false. */
   lambdaMinAtEnd?: boolean;
+  /**
+   * Compute the full-data gradient at each metrics record (KKT residual, active constraints).
+   * Default true; false records the loss and distances only (kktResidual NaN, no groups), which
+   * saves a full forward + backward pass over the data per record (mini-batch classification).
+   */
+  stationarity?: boolean;
   /** η of the KKT residual ‖θ − P(θ − η∇ℓ)‖/η. Default 1. */
   kktEta?: number;
   /** Save a checkpoint every this many steps (and at the end) to `checkpointPath`. */
@@ -265,9 +271,14 @@ export async function trainLoop(
     let step = resumed?.step ?? 0;
 
     const record = async (state: TrainerState): Promise<StepMetrics> => {
-      const { loss, grads } = await trainer.evaluate();
+      // without stationarity: the loss only (run(0) evaluates it without stepping)
+      const { loss, grads } =
+        options.stationarity === false
+          ? { loss: await trainer.run(0), grads: undefined }
+          : await trainer.evaluate();
       // a finite iterate can have a non-finite gradient (the run then diverges on the next step)
-      const finiteGrads = Object.values(grads).every((g) => g.data.every(Number.isFinite));
+      const finiteGrads =
+        grads !== undefined && Object.values(grads).every((g) => g.data.every(Number.isFinite));
       const kkt = finiteGrads
         ? kktResidual(regime.optimizer, state.params, grads, state.anchors, eta)
         : { residual: Number.NaN, groups: [] };

@@ -119,6 +119,15 @@ describe('evaluation at chosen epochs', () => {
     await trainer.dispose();
   });
 
+  it('stationarity: false records the same losses without the gradient pass', async () => {
+    const opts = { createTrainer: tfjsFactory, seed: 4, batchSize: 6, evalEvery: 6, epochs: 2 };
+    const full = await train(regime, data, opts);
+    const lean = await train(regime, data, { ...opts, stationarity: false });
+    expect(lean.metrics.map((m) => m.loss)).toEqual(full.metrics.map((m) => m.loss));
+    expect(lean.metrics.every((m) => Number.isNaN(m.kktResidual) && m.groups.length === 0)).toBe(true);
+    expect(full.metrics.every((m) => Number.isFinite(m.kktResidual))).toBe(true);
+  });
+
   it('bad options are rejected naming the field', async () => {
     const base = { createTrainer: tfjsFactory };
     await expect(train(regime, data, { ...base, steps: 3, epochs: 1 })).rejects.toThrow(/steps or epochs/);
