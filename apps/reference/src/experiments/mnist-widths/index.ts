@@ -1,3 +1,4 @@
+import { failedClassificationFields } from '../../classification.js';
 import type { Experiment } from '../../sweep/experiment.js';
 import { writeMnistReport } from './report.js';
 import {
@@ -27,18 +28,7 @@ Writes runs.jsonl, the figure and report.html.`,
   train: (runs, ctx) => trainMnistRun(runs[0]!, ctx),
   failedRecord: (run, s, error, attempts) => ({
     ...baseMnistRecord(s, run.key),
-    status: 'failed',
-    error,
-    attempts,
-    steps: 0,
-    trainAccuracy: null,
-    testAccuracy: null,
-    trainLoss: null,
-    testLoss: null,
-    curve: [],
-    wallMs: 0,
-    engine: { engine: 'none', backend: 'none', device: 'none' },
-    finishedAt: new Date().toISOString(),
+    ...failedClassificationFields(error, attempts),
   }),
   report: writeMnistReport,
 };

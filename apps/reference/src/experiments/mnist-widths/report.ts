@@ -1,4 +1,13 @@
 import { join } from 'node:path';
+import {
+  type ClassificationClaim,
+  FRACTION_THRESHOLDS,
+  claimLines,
+  fractionVerdict,
+  pct,
+  reportPage,
+  settingsRows,
+} from '../../classification-report.js';
 import { accuracySe } from '../../classification.js';
 import { fmt } from '../../evidence.js';
 import { claimsHtml, esc, writeFileAtomic } from '../../report.js';
@@ -6,9 +15,6 @@ import type { ReportInfo } from '../../sweep/experiment.js';
 import { type LinePoint, linesSvg } from '../../vega.js';
 import type { MnistWidthsSettings } from './settings.js';
 import type { MnistRecord } from './train.js';
-
-/** Verdict thresholds on the fraction of widths that go the paper's way (stated in the report). */
-export const MNIST_THRESHOLDS = { reproduced: 0.8, partly: 0.5 } as const;
 
 /** A cell of Fig. 7: an arm, a width and a radius, with its best optimizer's run. */
 export interface MnistCell {
@@ -20,13 +26,6 @@ export interface MnistCell {
   best: MnistRecord | null;
   /** Why the cell is no evidence (every run diverged or failed), or null. */
   notCovered: string | null;
-}
-
-/** One of Fig. 7's statements checked on a sweep. */
-export interface MnistClaim {
-  paper: string;
-  measured: string;
-  verdict: 'reproduced' | 'partly' | 'not reproduced' | 'not covered';
 }
 
 const usable = (r: MnistRecord) =>
@@ -58,15 +57,6 @@ export function mnistCells(records: readonly MnistRecord[]): MnistCell[] {
   });
 }
 
-const verdictOf = (good: number, total: number): MnistClaim['verdict'] =>
-  total === 0
-    ? 'not covered'
-    : good / total >= MNIST_THRESHOLDS.reproduced
-      ? 'reproduced'
-      : good / total >= MNIST_THRESHOLDS.partly
-        ? 'partly'
-        : 'not reproduced';
-
 /**
  * App. H.3's statement "with proper choice of ε, our training regime leads to higher test accuracy"
  * (Fig. 7): per width where both arms have a covered cell, whether Alg. 2's best ε has a higher
@@ -75,7 +65,7 @@ const verdictOf = (good: number, total: number): MnistClaim['verdict'] =>
  * The measured text gives the binomial standard error of one accuracy on the test set, so that a
  * difference can be read against the noise of a single seed.
  */
-export function checkMnistClaims(records: readonly MnistRecord[]): MnistClaim[] {
+export function checkMnistClaims(records: readonly MnistRecord[]): ClassificationClaim[] {
   const cells = mnistCells(records).filter((c) => c.best);
   const widths = [...new Set(cells.map((c) => c.width))].sort((a, b) => a - b);
   let good = 0;
@@ -106,7 +96,7 @@ export function checkMnistClaims(records: readonly MnistRecord[]): MnistClaim[] 
         total === 0
           ? 'no width has covered runs of both arms (Alg. 2 and regular)'
           : `${good} of ${total} widths: Alg. 2's best ε above regular training (${diffs.join('; ')}); one accuracy on ${nTest} test samples has a standard error ≈ ${fmt(100 * se)} points`,
-      verdict: verdictOf(good, total),
+      verdict: fractionVerdict(good, total),
     },
   ];
 }
@@ -114,8 +104,6 @@ export function checkMnistClaims(records: readonly MnistRecord[]): MnistClaim[] 
 /** The Fig. 7 figure file. */
 export const MNIST_FIGURE = 'fig7-test-accuracy-vs-width.svg';
 
-const pct = (x: number | null | undefined) =>
-  x === null || x === undefined ? '—' : `${(100 * x).toFixed(2)}%`;
 const seriesOf = (c: { arm: string; radius: number | null }) =>
   c.arm === 'regular' ? 'regular training (LeCun)' : `Alg. 2, ε = ${c.radius}`;
 
@@ -154,16 +142,9 @@ export async function writeMnistReport(
     )
     .join('\n');
   const s = info.settings;
-  const settingsRows = Object.entries(s)
-    .map(
-      ([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(Array.isArray(v) ? v.join(', ') : String(v))}</td></tr>`,
-    )
-    .join('\n');
-  const html = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>narrownet — Zhang et al. 2021 Fig. 7 (MNIST test accuracy vs width)</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}
-td,th{border:1px solid #ccc;padding:2px 8px;text-align:left;font-size:13px}.note{color:#555}</style></head><body>
-<h1>Zhang et al. 2021, App. H.2-H.3, Fig. 7 — test accuracy vs width</h1>
+  const html = reportPage(
+    'Zhang et al. 2021 Fig. 7 (MNIST test accuracy vs width)',
+    `<h1>Zhang et al. 2021, App. H.2-H.3, Fig. 7 — test accuracy vs width</h1>
 <p>${info.complete ? 'Complete' : '<b>Incomplete</b>'}: ${records.length} of ${info.totalRuns} runs. Engine: <code>${esc(info.engine)}</code>.
 Wall time of the sessions that wrote this directory: ${info.wallSeconds.toFixed(0)} s. Command: <code>${esc(info.command)}</code>.</p>
 <p class="note">A ${784}-${s.hiddenWidth}-m₂-10 ReLU net (no biases) on ${esc(s.data)} (${s.trainN} training / ${s.testN} test samples, pixels standardised with the training pixels' global mean and std),
@@ -172,7 +153,7 @@ each cell (training arm × width × ε) reports its optimizer with the higher fi
 <h2>Figure</h2>
 <div>${svg}</div>
 <h2>The paper's claims, checked</h2>
-<p class="note">Verdict: reproduced when the fraction of widths going the paper's way is ≥ ${MNIST_THRESHOLDS.reproduced}, partly when ≥ ${MNIST_THRESHOLDS.partly}, else not reproduced; not covered without a width that has both arms.
+<p class="note">Verdict: reproduced when the fraction of widths going the paper's way is ≥ ${FRACTION_THRESHOLDS.reproduced}, partly when ≥ ${FRACTION_THRESHOLDS.partly}, else not reproduced; not covered without a width that has both arms.
 One seed per run: differences below about two standard errors are within the noise of the test set. A verdict is what this sweep shows at its settings, not a statement about others.</p>
 ${claimsHtml(claims, 'Zhang et al. 2021, App. H.3, Fig. 7')}
 <h2>Cells</h2>
@@ -183,10 +164,9 @@ ${cellRows}
 <table><tr><th>run</th><th>status</th><th>steps</th><th>train acc.</th><th>test acc.</th><th>train loss</th><th>test loss</th><th>wall s</th></tr>
 ${runRows}
 </table>
-<h2>Settings</h2><table>${settingsRows}</table>
-<p class="note">Data: <a href="runs.jsonl">runs.jsonl</a> (one JSON object per run, with its evaluation curve).</p>
-</body></html>
-`;
+<h2>Settings</h2><table>${settingsRows(s)}</table>
+<p class="note">Data: <a href="runs.jsonl">runs.jsonl</a> (one JSON object per run, with its evaluation curve).</p>`,
+  );
   writeFileAtomic(join(dir, 'report.html'), html);
-  return claims.map((c) => `${c.verdict.padEnd(14)} ${c.paper}\n${' '.repeat(15)}${c.measured}`);
+  return claimLines(claims);
 }

@@ -3,12 +3,12 @@ import { stepsPerEpoch } from '@narrownet/optim';
 import type { RegimeSpec } from '@narrownet/regime';
 import {
   CLASSIFICATION_LOSS,
-  type EpochPoint,
+  type ClassificationFields,
   type OptimizerChoice,
   groupOf,
   imageSplits,
   scheduleOf,
-  trainClassifier,
+  trainClassificationRun,
 } from '../../classification.js';
 import type { RunPlan, SweepRecord, UnitContext } from '../../sweep/experiment.js';
 import type { MnistArm, MnistWidthsSettings } from './settings.js';
@@ -27,24 +27,15 @@ export function mnistRunId(k: MnistKey): string {
   return `${k.arm}/m${k.width}${k.radius === null ? '' : `/eps${k.radius}`}/${k.optimizer}`;
 }
 
-/** The stored record of one run. */
-export interface MnistRecord extends SweepRecord, MnistKey {
-  /** Training and test samples, epochs and optimizer steps taken. */
+/** The stored record of one run (accuracies and losses: softmax cross-entropy, at the final epoch). */
+export interface MnistRecord
+  extends SweepRecord,
+    MnistKey,
+    Omit<ClassificationFields, 'status' | 'engine' | 'wallMs' | 'finishedAt'> {
+  /** Training and test samples, epochs. */
   n: number;
   nTest: number;
   epochs: number;
-  steps: number;
-  divergedAt?: number;
-  /** Accuracy and loss (softmax cross-entropy, mean) at the final iterate; null when diverged or failed. */
-  trainAccuracy: number | null;
-  testAccuracy: number | null;
-  trainLoss: number | null;
-  testLoss: number | null;
-  /** Correct test samples per class at the end, and samples per class. */
-  testPerClassCorrect?: number[];
-  testPerClassTotal?: number[];
-  /** Evaluations every `evalEveryEpochs` epochs and at the end. */
-  curve: EpochPoint[];
 }
 
 /** Every run: widths ascending, then regular training, then Alg. 2 per radius, each optimizer. */
@@ -103,41 +94,6 @@ export async function trainMnistRun(
   const s = ctx.settings;
   const splits = imageSplits(s.data, s);
   const regime = mnistRegime(s, plan.key, splits.train.d, splits.train.k);
-  let done = 0;
-  const out = await trainClassifier({
-    regime,
-    splits,
-    epochs: s.epochs,
-    batchSize: s.batchSize,
-    evalEveryEpochs: s.evalEveryEpochs,
-    seed: s.seed,
-    createTrainer: ctx.engine.createTrainer,
-    ...(ctx.signal ? { signal: ctx.signal } : {}),
-    onProgress: (f) => {
-      ctx.progress(plan.cost * (f - done), plan.id);
-      done = f;
-    },
-  });
-  if (out.status === 'aborted') return undefined;
-  ctx.progress(plan.cost * (1 - done), plan.id);
-  // a diverged run has no trained model to score (its last evaluation is of a non-finite iterate)
-  const fin = out.status === 'diverged' ? null : out.final;
-  return [
-    {
-      ...baseMnistRecord(s, plan.key),
-      status: out.status,
-      steps: out.steps,
-      ...(out.divergedAt !== undefined ? { divergedAt: out.divergedAt } : {}),
-      trainAccuracy: fin?.train.accuracy ?? null,
-      testAccuracy: fin?.test.accuracy ?? null,
-      trainLoss: fin?.train.loss ?? null,
-      testLoss: fin?.test.loss ?? null,
-      ...(fin?.test.perClassCorrect ? { testPerClassCorrect: fin.test.perClassCorrect } : {}),
-      ...(out.testPerClassTotal ? { testPerClassTotal: out.testPerClassTotal } : {}),
-      curve: out.curve,
-      wallMs: Math.round(out.wallMs),
-      engine: { engine: out.engine.engine, backend: out.engine.backend, device: out.engine.device },
-      finishedAt: new Date().toISOString(),
-    },
-  ];
+  const fields = await trainClassificationRun(plan, ctx, { regime, splits, ...s });
+  return fields && [{ ...baseMnistRecord(s, plan.key), ...fields }];
 }
