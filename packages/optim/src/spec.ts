@@ -66,6 +66,15 @@ export type ProjectionSpec =
       readonly zeta: number;
       readonly kappa: number;
       readonly method: 'exact' | 'paperHeuristic';
+      /**
+       * How B_{ζ,κ} applies to a matrix. `true`: each row (each slice along the last axis; a
+       * vector is one row) of every tensor of the group is its own v ∈ B_{ζ,κ} — for the head
+       * V [k, m/2] of a `pairedMlp`, the constraint of eq. (7) on each class's outer weights
+       * V_c, the feasible set being the product of k sets B_{ζ,κ} (whose Euclidean projection is
+       * the row-wise one). Default false: all entries of the group form one vector v (`exact`)
+       * or each tensor does (`paperHeuristic`).
+       */
+      readonly perRow?: boolean;
     }
   /** Elementwise box lo ≤ θ ≤ hi. */
   | { readonly kind: 'box'; readonly lo: number; readonly hi: number };

@@ -263,7 +263,7 @@ export async function trainLoop(
     batchSize: options.batchSize,
     seed,
   });
-  const oneHidden = regime.model.kind !== 'mlp';
+  const oneHidden = regime.model.kind === 'shallow' || regime.model.kind === 'paired';
   const lambdaMin = (p: ParamTree) => jacobianLambdaMin(regime.model, p, data.X, data.n);
   const metrics: StepMetrics[] = [];
   try {
