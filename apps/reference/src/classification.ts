@@ -16,13 +16,7 @@ import {
   subset,
 } from '@narrownet/datasets';
 import type { LossName } from '@narrownet/models';
-import {
-  type GroupSpec,
-  type ScheduleSpec,
-  type UpdateSpec,
-  epochSchedule,
-  stepsPerEpoch,
-} from '@narrownet/optim';
+import { type ScheduleSpec, epochSchedule, stepsPerEpoch } from '@narrownet/optim';
 import { type EpochEvaluation, type RegimeSpec, type SplitMetrics, train } from '@narrownet/regime';
 import { UsageError } from './options.js';
 import type { RunPlan, SweepRecord, UnitContext } from './sweep/experiment.js';
@@ -128,13 +122,6 @@ export type OptimizerChoice =
   | { kind: 'adam'; lr: number; weightDecay: number }
   | { kind: 'sgd'; lr: number; momentum: number; weightDecay: number };
 
-/** The update rule of an {@link OptimizerChoice}, with PyTorch's weight decay (L2 added to the gradient). */
-export function updateOf(o: OptimizerChoice): UpdateSpec {
-  return o.kind === 'adam'
-    ? { kind: 'adam', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay }
-    : { kind: 'sgd', momentum: o.momentum, weightDecay: o.weightDecay };
-}
-
 /** Schedules counted in epochs: cosine with T_max = the epochs of the run, or ×0.1 at milestone epochs. */
 export type EpochSchedule = { kind: 'cosine' } | { kind: 'multistep'; milestones: number[]; gamma: number };
 
@@ -143,16 +130,6 @@ export function scheduleOf(s: EpochSchedule, epochs: number, perEpoch: number): 
   return s.kind === 'cosine'
     ? epochSchedule({ kind: 'cosine', tMax: epochs }, perEpoch)
     : epochSchedule({ kind: 'multistep', milestones: s.milestones, gamma: s.gamma }, perEpoch);
-}
-
-/** One optimizer group over `params` with the choice's lr, update rule and the epoch schedule. */
-export function groupOf(
-  params: readonly string[],
-  o: OptimizerChoice,
-  schedule: ScheduleSpec,
-  extra: Partial<GroupSpec> = {},
-): GroupSpec {
-  return { params, lr: o.lr, update: updateOf(o), schedule, ...extra };
 }
 
 /** Loss, accuracy and per-class counts of a split at one evaluation (a plain JSON record). */

@@ -6,9 +6,11 @@ import { SCALE_NAMES, type ScaleName } from '../../sweep/experiment.js';
  * The training arms of Fig. 7: `regular` (LeCun init, every layer free) and — with the paired head
  * — `alg2` (Zhang et al. Alg. 2 on the last two layers: mirrored init, ball ‖W₂ − W₂⁰‖_F ≤ ε).
  */
-export const MNIST_ARMS = ['regular'] as const;
+export const MNIST_ARMS = ['regular', 'alg2'] as const;
 /** One of {@link MNIST_ARMS}. */
-export type MnistArm = (typeof MNIST_ARMS)[number] | 'alg2';
+export type MnistArm = (typeof MNIST_ARMS)[number];
+/** Alg. 2's constraint on the output half V (regime's `zhang2021Deep`; default none, see README). */
+export const V_CONSTRAINTS = ['none', 'exact', 'paperHeuristic'] as const;
 /** App. H.2's two optimizers; a cell reports the better one (by final test accuracy, as the paper). */
 export const MNIST_OPTIMIZERS = ['adam', 'sgd'] as const;
 
@@ -43,6 +45,11 @@ export interface MnistWidthsSettings {
   sgdLr: number;
   sgdMomentum: number;
   sgdWeightDecay: number;
+  /**
+   * Alg. 2's constraint on the output half V: `none` (default; App. H.1's code projects v only for
+   * a single output), or each row onto B_{ζ,κ} by the `exact` projection or the `paperHeuristic`.
+   */
+  vConstraint: (typeof V_CONSTRAINTS)[number];
   /** ζ and κ of B_{ζ,κ} on Alg. 2's output half (App. H.2: 0.001, 1). */
   zeta: number;
   kappa: number;
@@ -59,6 +66,7 @@ const PAPER = {
   sgdLr: 0.01,
   sgdMomentum: 0.9,
   sgdWeightDecay: 5e-4,
+  vConstraint: 'none' as MnistWidthsSettings['vConstraint'],
   zeta: 0.001,
   kappa: 1,
   seed: 0,
@@ -187,6 +195,12 @@ export const MNIST_WIDTHS_OPTIONS: OptionDef[] = [
     help: "SGD's heavy-ball momentum",
   },
   { key: 'sgdWeightDecay', kind: 'number', min: 0, help: "SGD's weight decay (L2 added to the gradient)" },
+  {
+    key: 'vConstraint',
+    kind: 'string',
+    values: V_CONSTRAINTS,
+    help: "Alg. 2's constraint on the output half V",
+  },
   { key: 'zeta', kind: 'number', min: 0, minExclusive: true, help: 'ζ of B_{ζ,κ} on the output half' },
   { key: 'kappa', kind: 'number', min: 1, help: 'κ of B_{ζ,κ} on the output half' },
   { key: 'seed', kind: 'int', min: 0, max: SEED_MAX, help: 'seed of the inits and the mini-batch order' },

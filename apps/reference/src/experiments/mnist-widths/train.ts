@@ -1,11 +1,9 @@
-import type { MlpSpec } from '@narrownet/models';
 import { stepsPerEpoch } from '@narrownet/optim';
-import type { RegimeSpec } from '@narrownet/regime';
+import { type RegimeSpec, regularDeep, zhang2021Deep } from '@narrownet/regime';
 import {
   CLASSIFICATION_LOSS,
   type ClassificationFields,
   type OptimizerChoice,
-  groupOf,
   imageSplits,
   scheduleOf,
   trainClassificationRun,
@@ -61,24 +59,33 @@ export function optimizerOf(s: MnistWidthsSettings, o: MnistKey['optimizer']): O
 }
 
 /**
- * The regime of a run: a 784-m₁-m₂-10 ReLU net without biases, softmax cross-entropy, the run's
- * optimizer with cosine annealing over the epochs (T_max = epochs, stepped per epoch). `regular`:
- * LeCun init, every layer in one group.
+ * The regime of a run: a d-m₁-m₂-10 ReLU net without biases, softmax cross-entropy, the run's
+ * optimizer with cosine annealing over the epochs (T_max = epochs, stepped per epoch).
+ * `regular`: regime's `regularDeep` (LeCun init, every layer free). `alg2`: `zhang2021Deep`
+ * (mirrored LeCun init, the output cut off to half, ‖W₂ − W₂⁰‖_F ≤ ε, V as `vConstraint`).
  */
 export function mnistRegime(s: MnistWidthsSettings, k: MnistKey, d: number, classes: number): RegimeSpec {
-  const model: MlpSpec = { kind: 'mlp', layers: [d, s.hiddenWidth, k.width, classes], activation: 'relu' };
-  const schedule = scheduleOf({ kind: 'cosine' }, s.epochs, stepsPerEpoch(s.trainN, s.batchSize));
+  const perEpoch = stepsPerEpoch(s.trainN, s.batchSize);
   const opt = optimizerOf(s, k.optimizer);
-  if (k.arm !== 'regular') throw new Error(`mnist-widths: arm ${k.arm} is not available in this build`);
-  return {
-    name: 'regular',
-    description: `regular training (LeCun init) of a ${model.layers.join('-')} ReLU net, ${opt.kind}, cosine over ${s.epochs} epochs`,
-    model,
-    init: { kind: 'lecun' },
+  const common = {
+    layers: [d, s.hiddenWidth, k.width, classes],
+    activation: 'relu' as const,
     loss: CLASSIFICATION_LOSS,
-    optimizer: { groups: [groupOf(['W1', 'W2', 'W3'], opt, schedule)] },
-    stopping: { maxSteps: s.epochs * stepsPerEpoch(s.trainN, s.batchSize) },
+    steps: s.epochs * perEpoch,
+    optimizer: opt.kind,
+    lr: opt.lr,
+    weightDecay: opt.weightDecay,
+    ...(opt.kind === 'sgd' ? { momentum: opt.momentum } : {}),
+    schedule: scheduleOf({ kind: 'cosine' }, s.epochs, perEpoch),
   };
+  if (k.arm === 'regular') return regularDeep(common);
+  return zhang2021Deep({
+    ...common,
+    radius: k.radius!,
+    vConstraint: s.vConstraint,
+    zeta: s.zeta,
+    kappa: s.kappa,
+  });
 }
 
 /** The fields of a record that depend only on the run and the settings. */

@@ -1,15 +1,15 @@
 import { IMAGE_SOURCES, type ImageSource, sourceError } from '../../classification.js';
 import { type OptionDef, SEED_MAX, checkOptions } from '../../options.js';
 import { SCALE_NAMES, type ScaleName } from '../../sweep/experiment.js';
-import { batchError, sizeError } from '../mnist-widths/settings.js';
+import { V_CONSTRAINTS, batchError, sizeError } from '../mnist-widths/settings.js';
 
 /**
  * Training arms: `regular` (a one-hidden-layer net with LeCun init, no constraint — a comparison,
  * not in Table 3) and — with the paired head — `alg2` (Table 3's constrained regime).
  */
-export const RANDOM_LABEL_ARMS = ['regular'] as const;
+export const RANDOM_LABEL_ARMS = ['alg2', 'regular'] as const;
 /** One of {@link RANDOM_LABEL_ARMS}. */
-export type RandomLabelArm = (typeof RANDOM_LABEL_ARMS)[number] | 'alg2';
+export type RandomLabelArm = (typeof RANDOM_LABEL_ARMS)[number];
 /** Table 3's hidden activations. */
 export const RANDOM_LABEL_ACTIVATIONS = ['relu', 'tanh'] as const;
 
@@ -39,6 +39,8 @@ export interface RandomLabelsSettings {
   batchSize: number;
   /** Alg. 2: radius ε of the hidden-weight ball (10), ζ and κ of B_{ζ,κ} (0.001, 1). */
   radius: number;
+  /** Alg. 2's constraint on the output half V (default none: see the README). */
+  vConstraint: (typeof V_CONSTRAINTS)[number];
   zeta: number;
   kappa: number;
   /** Evaluate train and test every this many epochs (and at the end). */
@@ -57,6 +59,7 @@ const PAPER = {
   weightDecay: 0,
   batchSize: 128,
   radius: 10,
+  vConstraint: 'none' as RandomLabelsSettings['vConstraint'],
   zeta: 0.001,
   kappa: 1,
   seed: 0,
@@ -198,6 +201,12 @@ export const RANDOM_LABELS_OPTIONS: OptionDef[] = [
     min: 0,
     minExclusive: true,
     help: "radius ε of Alg. 2's hidden-weight ball",
+  },
+  {
+    key: 'vConstraint',
+    kind: 'string',
+    values: V_CONSTRAINTS,
+    help: "Alg. 2's constraint on the output half V",
   },
   { key: 'zeta', kind: 'number', min: 0, minExclusive: true, help: 'ζ of B_{ζ,κ}' },
   { key: 'kappa', kind: 'number', min: 1, help: 'κ of B_{ζ,κ}' },

@@ -1,13 +1,10 @@
 import { randomLabels } from '@narrownet/datasets';
-import type { MlpSpec } from '@narrownet/models';
 import { stepsPerEpoch } from '@narrownet/optim';
-import type { RegimeSpec } from '@narrownet/regime';
+import { type RegimeSpec, regularDeep, zhang2021Deep } from '@narrownet/regime';
 import {
   CLASSIFICATION_LOSS,
   type ClassificationFields,
   type ImageSplits,
-  type OptimizerChoice,
-  groupOf,
   imageSplits,
   scheduleOf,
   trainClassificationRun,
@@ -65,8 +62,9 @@ export function randomLabelSplits(s: RandomLabelsSettings): ImageSplits {
 
 /**
  * The regime of a run: one hidden layer of the run's width and activation, 10 outputs, softmax
- * cross-entropy, SGD with the step size multiplied by `gamma` at the milestone epochs. `regular`:
- * LeCun init, both layers free.
+ * cross-entropy, SGD with the step size multiplied by `gamma` at the milestone epochs. `alg2`:
+ * regime's `zhang2021Deep` on [d, m, 10] (the paired net with the output cut off to half,
+ * mirrored init, ‖W − W⁰‖_F ≤ ε, V as `vConstraint`); `regular`: `regularDeep` (LeCun, free).
  */
 export function randomLabelsRegime(
   s: RandomLabelsSettings,
@@ -74,24 +72,26 @@ export function randomLabelsRegime(
   d: number,
   classes: number,
 ): RegimeSpec {
-  const model: MlpSpec = { kind: 'mlp', layers: [d, k.width, classes], activation: k.activation };
   const perEpoch = stepsPerEpoch(s.trainN, s.batchSize);
-  const schedule = scheduleOf(
-    { kind: 'multistep', milestones: s.milestones, gamma: s.gamma },
-    s.epochs,
-    perEpoch,
-  );
-  const opt: OptimizerChoice = { kind: 'sgd', lr: s.lr, momentum: s.momentum, weightDecay: s.weightDecay };
-  if (k.arm !== 'regular') throw new Error(`random-labels: arm ${k.arm} is not available in this build`);
-  return {
-    name: 'regular',
-    description: `regular training (LeCun init) of a ${model.layers.join('-')} ${k.activation} net on random labels`,
-    model,
-    init: { kind: 'lecun' },
+  const common = {
+    layers: [d, k.width, classes],
+    activation: k.activation,
     loss: CLASSIFICATION_LOSS,
-    optimizer: { groups: [groupOf(['W1', 'W2'], opt, schedule)] },
-    stopping: { maxSteps: s.epochs * perEpoch },
+    steps: s.epochs * perEpoch,
+    optimizer: 'sgd' as const,
+    lr: s.lr,
+    momentum: s.momentum,
+    weightDecay: s.weightDecay,
+    schedule: scheduleOf({ kind: 'multistep', milestones: s.milestones, gamma: s.gamma }, s.epochs, perEpoch),
   };
+  if (k.arm === 'regular') return regularDeep(common);
+  return zhang2021Deep({
+    ...common,
+    radius: s.radius,
+    vConstraint: s.vConstraint,
+    zeta: s.zeta,
+    kappa: s.kappa,
+  });
 }
 
 /** The fields of a record that depend only on the run and the settings. */
