@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Dataset, checkDataset, oneHot } from './types.js';
-import { findFile, readMaybeGzip } from './files.js';
+import { fetchHint, findFile, readMaybeGzip } from './files.js';
 
 const CIFAR10_CLASSES = [
   'airplane',
@@ -124,7 +124,7 @@ export function loadCifar10(options: Cifar10Options): Dataset {
   const dir = resolveDir(options?.dir, 'cifar-10-batches-bin', where);
   const split = checkSplit(options.split, where);
   const names = split === 'train' ? [1, 2, 3, 4, 5].map((b) => `data_batch_${b}.bin`) : ['test_batch.bin'];
-  const files = names.map((f) => findFile(dir, [f, `${f}.gz`], where));
+  const files = names.map((f) => findFile(dir, [f, `${f}.gz`], where, fetchHint('cifar10')));
   const { X, labels } = decodeRecords(files, 1, 0, 10, where);
   const n = labels.length;
   const classes = readNames(dir, 'batches.meta.txt', CIFAR10_CLASSES);
@@ -157,7 +157,7 @@ export function loadCifar100(options: Cifar100Options): Dataset {
   if (mode !== 'fine' && mode !== 'coarse') {
     throw new RangeError(`${where}: labelMode must be 'fine' or 'coarse', got ${JSON.stringify(mode)}`);
   }
-  const file = findFile(dir, [`${split}.bin`, `${split}.bin.gz`], where);
+  const file = findFile(dir, [`${split}.bin`, `${split}.bin.gz`], where, fetchHint('cifar100'));
   const k = mode === 'fine' ? 100 : 20;
   const { X, labels } = decodeRecords([file], 2, mode === 'fine' ? 1 : 0, k, where);
   const classes =

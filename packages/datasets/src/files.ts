@@ -20,11 +20,25 @@ export function readMaybeGzip(file: string, where: string): Buffer {
   return raw;
 }
 
-/** The first of `names` (relative to `dir`) that exists; throws listing every path tried. */
-export function findFile(dir: string, names: readonly string[], where: string): string {
+/**
+ * The first of `names` (relative to `dir`) that exists; throws listing every path tried and, when
+ * given, `hint` (how to get the files).
+ */
+export function findFile(dir: string, names: readonly string[], where: string, hint?: string): string {
   for (const name of names) {
     const p = join(dir, name);
     if (existsSync(p)) return p;
   }
-  throw new Error(`${where}: none of these files exists: ${names.map((n) => join(dir, n)).join(', ')}`);
+  throw new Error(
+    `${where}: none of these files exists: ${names.map((n) => join(dir, n)).join(', ')}${hint ? `. ${hint}` : ''}`,
+  );
+}
+
+/**
+ * How to get a dataset that {@link fetchDataset} can download, for the "files absent" errors of
+ * the loaders: the call that downloads it (MD5-checked) into a cache directory, and the option
+ * that points the loader there.
+ */
+export function fetchHint(name: string, extra = ''): string {
+  return `To get it (needs internet): \`await fetchDataset('${name}', { root: '<cache dir>' })\` downloads it with MD5 checks and returns the directory to pass as options.dir${extra}`;
 }

@@ -1,5 +1,5 @@
 import { type Dataset, checkDataset, oneHot } from './types.js';
-import { findFile, readMaybeGzip } from './files.js';
+import { fetchHint, findFile, readMaybeGzip } from './files.js';
 
 /** Images read from an IDX file. */
 export interface IdxImages {
@@ -92,8 +92,14 @@ function loadIdxSet(
     `${prefix}-${kind}.${idx}-ubyte`,
     `${prefix}-${kind}.${idx}-ubyte.gz`,
   ];
-  const imgFile = findFile(options.dir, variants('images', 'idx3'), where);
-  const lblFile = findFile(options.dir, variants('labels', 'idx1'), where);
+  const hint = fetchHint(
+    name,
+    name === 'fashion-mnist'
+      ? ` (or install Debian's dataset-fashion-mnist: apt-get install dataset-fashion-mnist, read from ${FASHION_MNIST_DEBIAN_DIR})`
+      : '',
+  );
+  const imgFile = findFile(options.dir, variants('images', 'idx3'), where, hint);
+  const lblFile = findFile(options.dir, variants('labels', 'idx1'), where, hint);
   const img = loadIdxImages(imgFile);
   const labels = loadIdxLabels(lblFile);
   if (labels.length !== img.count) {

@@ -32,8 +32,11 @@ export type InitSpec =
     }
   /**
    * Mirrored LeCun (Zhang et al. Alg. 1; App. G for deep nets): output identically 0 at init.
-   * `absOuter: true` replaces the drawn outer weights by their absolute values, as a constraint
-   * v ≥ ζ (B_{ζ,κ}) needs.
+   * Paired net: W's two halves of rows equal, v ~ N(0, 1/m). `pairedMlp` (App. G): LeCun on
+   * W1…W{H−1}, the last hidden layer WH mirrored (row j + m_H/2 = row j, biases 0) and the output
+   * half V [k, m_H/2] ~ N(0, 1/m_H). Plain `mlp`: the last hidden layer mirrored and the full
+   * output layer [A, −A]. `absOuter: true` replaces the drawn outer weights (v, V, A) by their
+   * absolute values, as a constraint v ≥ ζ (B_{ζ,κ}) needs.
    */
   | { readonly kind: 'mirroredLecun'; readonly absOuter?: boolean }
   /**
@@ -126,18 +129,48 @@ function scaled(
   const out: ParamTree = {};
   for (const [name, shape] of Object.entries(paramShapes(spec))) {
     const t = hostTensor(shape);
-    if (!(spec.kind === 'mlp' && name.startsWith('b'))) {
-      // The outer weights v of shallow/paired nets are one output row: fan_in = m (Alg. 1),
-      // even for the paired net whose v has m/2 entries (each enters twice, ±).
-      const s = name === 'v' && spec.kind !== 'mlp' ? [1, spec.width] : shape;
-      fillDistribution(t.data, scale / fanFor(s, mode), distribution, rng.fork(name));
-    }
+    if (!isBias(spec, name))
+      fillDistribution(
+        t.data,
+        scale / fanFor(fanShape(spec, name, shape), mode),
+        distribution,
+        rng.fork(name),
+      );
     out[name] = t;
   }
   return out;
 }
 
+/** Whether parameter `name` of `spec` is a bias vector (initialised to 0 by most schemes). */
+function isBias(spec: ModelSpec, name: string): boolean {
+  return (spec.kind === 'mlp' || spec.kind === 'pairedMlp') && name.startsWith('b');
+}
+
+/**
+ * The shape whose fans scale a parameter's variance. The outer weights of shallow and paired
+ * nets are one output row: fan_in = m (Alg. 1: v ~ N(0, 1/m)), even for the paired net whose v
+ * has m/2 entries (each enters twice, ±); likewise the half V [k, m_H/2] of a pairedMlp head is
+ * read as the full output layer [k, m_H].
+ */
+function fanShape(spec: ModelSpec, name: string, shape: readonly number[]): readonly number[] {
+  if (name === 'v' && (spec.kind === 'shallow' || spec.kind === 'paired')) return [1, spec.width];
+  if (name === 'V' && spec.kind === 'pairedMlp') return [shape[0]!, 2 * shape[1]!];
+  return shape;
+}
+
 function mirrored(spec: ModelSpec, absOuter: boolean, rng: Rng): ParamTree {
+  if (spec.kind === 'pairedMlp') {
+    // App. G: LeCun on W1…W{H−1}; Alg. 1 on the last two layers: WH's second half of rows copies
+    // its first (biases 0), V ~ N(0, 1/m_H).
+    const out = scaled(spec, 1, 'fanIn', 'normal', rng);
+    const H = spec.layers.length - 2;
+    const half = spec.layers[H]! / 2;
+    const cols = spec.layers[H - 1]!;
+    out[`W${H}`]!.data.copyWithin(half * cols, 0, half * cols);
+    const V = out.V!.data;
+    if (absOuter) for (let i = 0; i < V.length; i++) V[i] = Math.abs(V[i]!);
+    return out;
+  }
   if (spec.kind !== 'mlp') {
     const m = spec.width;
     const d = spec.inputDim;
@@ -194,10 +227,10 @@ function mirrored(spec: ModelSpec, absOuter: boolean, rng: Rng): ParamTree {
 }
 
 function songDims(spec: ModelSpec): { d0: number; d1: number } {
-  if (spec.kind !== 'mlp') return { d0: spec.inputDim, d1: spec.width };
-  if (spec.layers.length !== 3) {
+  if (spec.kind === 'shallow' || spec.kind === 'paired') return { d0: spec.inputDim, d1: spec.width };
+  if (spec.kind !== 'mlp' || spec.layers.length !== 3) {
     throw new RangeError(
-      `initParams: song init is defined for one hidden layer (layers [d0, d1, d2]), got layers [${spec.layers.join(', ')}]`,
+      `initParams: song init is defined for one hidden layer (a shallow or paired net, or an mlp with layers [d0, d1, d2]), got ${spec.kind} layers [${spec.layers.join(', ')}]`,
     );
   }
   return { d0: spec.layers[0]!, d1: spec.layers[1]! };
@@ -221,8 +254,7 @@ function kawaguchiHuang(spec: ModelSpec, cw: number, cb: number, rng: Rng): Para
   const out: ParamTree = {};
   for (const [name, shape] of Object.entries(paramShapes(spec))) {
     const t = hostTensor(shape);
-    const isBias = spec.kind === 'mlp' && name.startsWith('b');
-    rng.fork(name).fillNormal(t.data, 0, Math.sqrt(isBias ? cb : cw));
+    rng.fork(name).fillNormal(t.data, 0, Math.sqrt(isBias(spec, name) ? cb : cw));
     out[name] = t;
   }
   return out;

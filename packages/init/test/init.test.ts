@@ -190,6 +190,42 @@ describe('mirroredLecun (Zhang et al. Alg. 1, App. G)', () => {
       }
     }
   });
+  it('pairedMlp (App. G): LeCun below, last hidden layer mirrored, V ~ N(0, 1/m_H), output exactly 0', () => {
+    const X40 = createRng(1).fillNormal(new Float64Array(20 * 40));
+    for (const hidden of [[64], [60, 64], [50, 60, 64]])
+      for (const k of [1, 3, 10]) {
+        const spec: ModelSpec = {
+          kind: 'pairedMlp',
+          layers: [40, ...hidden, k],
+          activation: 'relu',
+          bias: true,
+        };
+        const p = initParams(spec, { kind: 'mirroredLecun' }, createRng(11));
+        const H = hidden.length;
+        const cols = H === 1 ? 40 : hidden[H - 2]!;
+        const WH = p[`W${H}`]!.data;
+        expect(Array.from(WH.subarray(32 * cols))).toEqual(Array.from(WH.subarray(0, 32 * cols)));
+        for (let l = 1; l <= H; l++) expect(p[`b${l}`]!.data.every((x) => x === 0)).toBe(true);
+        expectMoments(WH.subarray(0, 32 * cols), 1 / cols);
+        if (H > 1) expectMoments(p.W1!.data, 1 / 40);
+        expect(p.V!.shape).toEqual([k, 32]);
+        const arrays = Object.fromEntries(Object.entries(p).map(([n, t]) => [n, t.data]));
+        expect(Array.from(forward64(spec, arrays, X40, 20))).toEqual(new Array(20 * k).fill(0));
+      }
+    const big: ModelSpec = { kind: 'pairedMlp', layers: [10, 1000, 20], activation: 'tanh' };
+    const q = initParams(big, { kind: 'mirroredLecun' }, createRng(12));
+    expectMoments(q.V!.data, 1 / 1000); // fan_in = m_H, as v of Alg. 1 (not m_H/2)
+    const abs = initParams(big, { kind: 'mirroredLecun', absOuter: true }, createRng(12));
+    expect(Array.from(abs.V!.data)).toEqual(Array.from(q.V!.data, Math.abs));
+    expect(Array.from(abs.W1!.data)).toEqual(Array.from(q.W1!.data));
+    // LeCun (regular) init of the same spec: no mirroring, the same V variance.
+    const lecun = initParams(big, { kind: 'lecun' }, createRng(12));
+    expect(lecun.W1!.data.subarray(500 * 10).some((x, i) => x !== lecun.W1!.data[i])).toBe(true);
+    expectMoments(lecun.V!.data, 1 / 1000);
+    expect(() => initParams(big, { kind: 'song', ratio: 1 }, createRng(0))).toThrow(
+      /one hidden layer.*pairedMlp/,
+    );
+  });
   it('first-half statistics are LeCun: W ~ N(0, 1/d), v ~ N(0, 1/m)', () => {
     const spec: ModelSpec = { kind: 'paired', inputDim: 100, width: 1000, activation: 'tanh' };
     const p = initParams(spec, { kind: 'mirroredLecun' }, createRng(10));

@@ -115,7 +115,7 @@ export function analyzeModel(args: {
   } else out.zhang = na("Zhang et al.'s quantities are defined for 'shallow' and 'paired' nets");
 
   // Kawaguchi, Huang & Kaelbling 2019.
-  if (spec.kind === 'paired')
+  if (spec.kind === 'paired' || spec.kind === 'pairedMlp')
     out.kawaguchi = na('paired nets tie their outer weights; the theorem is for free MLPs');
   else if (!act.piecewiseLinear)
     out.kawaguchi = na(
@@ -153,7 +153,7 @@ export function analyzeModel(args: {
   }
 
   // Kawaguchi & Huang 2019.
-  if (spec.kind === 'paired')
+  if (spec.kind === 'paired' || spec.kind === 'pairedMlp')
     out.kawaguchiHuang = na('paired nets are not in the Kawaguchi–Huang model family');
   else if (spec.kind === 'mlp' && spec.layers.length < 3)
     out.kawaguchiHuang = na('needs at least one hidden layer');
@@ -186,7 +186,7 @@ export function analyzeModel(args: {
   const oneHidden =
     spec.kind === 'shallow' ||
     (spec.kind === 'mlp' && spec.layers.length === 3 && !spec.bias && !spec.scaled);
-  const d1 = spec.kind === 'mlp' ? spec.layers[1] : spec.width;
+  const d1 = 'layers' in spec ? spec.layers[1] : spec.width;
   out.song = {
     widthCondition: d1 === undefined ? null : attempt(() => songWidthCondition({ n, d0: d, d1 })),
     hermite: attempt(() => {

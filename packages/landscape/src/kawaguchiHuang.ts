@@ -120,8 +120,8 @@ export function lastLayerLipschitz(
 export function weightNorm(spec: ModelSpec, params: ParamsLike, options: { C?: number } = {}): number {
   const where = 'weightNorm';
   const C = positiveOption(options.C, 1, 'options.C', where);
-  if (spec?.kind === 'paired')
-    throw new RangeError(`${where}: spec.kind 'paired' has tied outer weights; use 'shallow' or 'mlp'`);
+  if (spec?.kind === 'paired' || spec?.kind === 'pairedMlp')
+    throw new RangeError(`${where}: spec.kind '${spec.kind}' has tied outer weights; use 'shallow' or 'mlp'`);
   const p = toParams64(spec, params, where);
   let W: Float64Array;
   let b: Float64Array | null = null;

@@ -22,6 +22,22 @@ describe('analyzeModel', () => {
     noNonFinite(r);
   });
 
+  it('pairedMlp: every one-hidden-layer or free-MLP diagnostic is skipped with a reason, none throws', () => {
+    const spec: ModelSpec = { kind: 'pairedMlp', layers: [3, 5, 4, 2], activation: 'relu' };
+    const params = { W1: gaussian(1, 15), W2: gaussian(3, 20), V: gaussian(5, 4) };
+    const r = analyzeModel({ spec, params, X: gaussian(7, 30), Y: gaussian(8, 20), n: 10 });
+    expect((r.zhang as { reason: string }).reason).toMatch(/'shallow' and 'paired'/);
+    expect((r.kawaguchi as { reason: string }).reason).toMatch(/tie their outer weights/);
+    expect((r.kawaguchiHuang as { reason: string }).reason).toMatch(
+      /not in the Kawaguchi–Huang model family/,
+    );
+    expect((r.song as { lemma3: { reason: string } }).lemma3.reason).toBeTypeOf('string');
+    expect(() => jacobianLambdaMin(spec, params, gaussian(7, 30), 10)).toThrow(
+      /must be 'shallow' or 'paired'/,
+    );
+    expect(JSON.parse(JSON.stringify(r))).toEqual(r);
+  });
+
   it('relu MLP: dense J(θ) when small, matrix-free when the dense limit is lowered', () => {
     const spec: ModelSpec = { kind: 'mlp', layers: [3, 5, 4, 1], activation: 'relu', bias: true };
     const params = {

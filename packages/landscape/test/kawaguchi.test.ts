@@ -15,7 +15,7 @@ type P = Record<string, Float64Array>;
 
 /** Jacobian of vec(Ŷ) (column-major rows j·n+i) w.r.t. all parameters by central differences. */
 function fdJacobian(spec: ModelSpec, params: P, X: Float64Array, n: number): { A: Matrix; k: number } {
-  const k = spec.kind === 'mlp' ? spec.layers[spec.layers.length - 1]! : 1;
+  const k = 'layers' in spec ? spec.layers[spec.layers.length - 1]! : 1;
   const cols: Float64Array[] = [];
   const h = 1e-6;
   for (const name of Object.keys(paramShapes(spec))) {
@@ -88,9 +88,9 @@ describe('kawaguchiLossDense', () => {
     'equals the least-squares residual on a finite-difference Jacobian ($name)',
     ({ spec, n }) => {
       const params = fanInParams(spec, 7);
-      const d = spec.kind === 'mlp' ? spec.layers[0]! : spec.inputDim;
+      const d = 'layers' in spec ? spec.layers[0]! : spec.inputDim;
       const X = gaussian(1, n * d);
-      const k = spec.kind === 'mlp' ? spec.layers[spec.layers.length - 1]! : 1;
+      const k = 'layers' in spec ? spec.layers[spec.layers.length - 1]! : 1;
       const Y = gaussian(2, n * k);
       const { A } = fdJacobian(spec, params, X, n);
       const expected = lsResidual(A, Y, n, k);
@@ -154,8 +154,8 @@ describe('kawaguchiLossDense', () => {
 describe('kawaguchiLossMatrixFree', () => {
   it.each(nets)('agrees with the dense value to 1e-6 relative ($name)', ({ spec, n }) => {
     const params = fanInParams(spec, 21);
-    const d = spec.kind === 'mlp' ? spec.layers[0]! : spec.inputDim;
-    const k = spec.kind === 'mlp' ? spec.layers[spec.layers.length - 1]! : 1;
+    const d = 'layers' in spec ? spec.layers[0]! : spec.inputDim;
+    const k = 'layers' in spec ? spec.layers[spec.layers.length - 1]! : 1;
     const X = gaussian(22, n * d);
     const Y = gaussian(23, n * k);
     const dense = kawaguchiLossDense(spec, params, X, Y, n);
@@ -276,8 +276,8 @@ describe('Theorem 1: L(θ) = J(θ) at a differentiable local minimum', () => {
 describe('kawaguchiShallowSum (Prop. 1 / eq. 4.2 sum form)', () => {
   it.each(nets)('sum form equals the residual form and every term is ≥ 0 ($name)', ({ spec, n }) => {
     const params = fanInParams(spec, 41);
-    const d = spec.kind === 'mlp' ? spec.layers[0]! : spec.inputDim;
-    const k = spec.kind === 'mlp' ? spec.layers[spec.layers.length - 1]! : 1;
+    const d = 'layers' in spec ? spec.layers[0]! : spec.inputDim;
+    const k = 'layers' in spec ? spec.layers[spec.layers.length - 1]! : 1;
     const X = gaussian(42, n * d);
     const Y = gaussian(43, n * k);
     const dense = kawaguchiLossDense(spec, params, X, Y, n);
@@ -285,7 +285,7 @@ describe('kawaguchiShallowSum (Prop. 1 / eq. 4.2 sum form)', () => {
     expect(sum.rank).toBe(dense.rank);
     expect(Math.abs(sum.J - dense.J) / dense.J).toBeLessThan(1e-9);
     for (const t of sum.terms) expect(t.value).toBeGreaterThanOrEqual(0);
-    const hidden = spec.kind === 'mlp' ? spec.layers.slice(1, -1).reduce((a, b) => a + b, 0) : spec.width;
+    const hidden = 'layers' in spec ? spec.layers.slice(1, -1).reduce((a, b) => a + b, 0) : spec.width;
     expect(sum.terms.length).toBe(hidden + 1);
   });
 });

@@ -19,7 +19,7 @@ const cases: Case[] = [
 ];
 
 function setup({ spec, n, seed }: Case) {
-  if (spec.kind === 'mlp') throw new Error('unused');
+  if (spec.kind === 'mlp' || spec.kind === 'pairedMlp') throw new Error('unused');
   const d = spec.inputDim;
   const m = spec.width;
   const X = gaussian(seed, n * d);

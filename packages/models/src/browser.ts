@@ -15,6 +15,7 @@ export {
   type ShallowSpec,
   type PairedSpec,
   type MlpSpec,
+  type PairedMlpSpec,
   validateSpec,
   inputDim,
   outputDim,

@@ -1,6 +1,14 @@
 import { activation } from './activations.js';
 import { type LossName, loss64 } from './losses.js';
-import { type ModelSpec, inputDim, outputDim, paramShapes, validateSpec } from './spec.js';
+import {
+  type MlpSpec,
+  type ModelSpec,
+  type PairedMlpSpec,
+  inputDim,
+  outputDim,
+  paramShapes,
+  validateSpec,
+} from './spec.js';
 
 /** Parameters as float64 or float32 arrays keyed by name (shapes from {@link paramShapes}). */
 export type ParamArrays = Record<string, ArrayLike<number>>;
@@ -26,6 +34,41 @@ function matmulNT(a: ArrayLike<number>, b: ArrayLike<number>, n: number, k: numb
   return c;
 }
 
+/**
+ * The weight matrix of every layer l = 1…L of an mlp or pairedMlp, [m_l, m_{l−1}] row-major; for
+ * a pairedMlp the output layer is the full [V, −V] of shape [k, m_H] (what backpropagation reads).
+ */
+function denseWeights(spec: MlpSpec | PairedMlpSpec, params: ParamArrays): ArrayLike<number>[] {
+  const L = spec.layers.length - 1;
+  const out: ArrayLike<number>[] = [];
+  for (let l = 1; l <= L; l++) {
+    const mi = spec.layers[l - 1]!;
+    const mo = spec.layers[l]!;
+    if (spec.kind === 'mlp' || l < L) {
+      out.push(need(params, `W${l}`, mo * mi));
+      continue;
+    }
+    const h = mi / 2;
+    const V = need(params, 'V', mo * h);
+    const U = new Float64Array(mo * mi);
+    for (let c = 0; c < mo; c++)
+      for (let j = 0; j < h; j++) {
+        U[c * mi + j] = V[c * h + j]!;
+        U[c * mi + h + j] = -V[c * h + j]!;
+      }
+    out.push(U);
+  }
+  return out;
+}
+
+/** D [n, m/2] = H[:, :m/2] − H[:, m/2:] of a row-major H [n, m]. */
+function halfDifference(H: Float64Array, n: number, m: number): Float64Array {
+  const h = m / 2;
+  const D = new Float64Array(n * h);
+  for (let i = 0; i < n; i++) for (let j = 0; j < h; j++) D[i * h + j] = H[i * m + j]! - H[i * m + h + j]!;
+  return D;
+}
+
 interface Layers {
   /** Pre-activations per hidden layer (n × m_l), and for shallow/paired the single hidden layer. */
   pre: Float64Array[];
@@ -42,7 +85,7 @@ function run(spec: ModelSpec, params: ParamArrays, X: ArrayLike<number>, n: numb
   const act = activation(spec.activation);
   const shapes = paramShapes(spec);
   const xs = Float64Array.from(X);
-  if (spec.kind !== 'mlp') {
+  if (spec.kind === 'shallow' || spec.kind === 'paired') {
     const m = spec.width;
     const W = need(params, 'W', m * d);
     const v = need(params, 'v', shapes.v![0]!);
@@ -58,20 +101,26 @@ function run(spec: ModelSpec, params: ParamArrays, X: ArrayLike<number>, n: numb
     return { pre: [z], acts: [xs, h], out };
   }
   const L = spec.layers.length - 1;
+  const w = denseWeights(spec, params);
   const pre: Float64Array[] = [];
   const acts: Float64Array[] = [xs];
   let cur = xs;
   for (let l = 1; l <= L; l++) {
     const mi = spec.layers[l - 1]!;
     const mo = spec.layers[l]!;
-    const z = matmulNT(cur, need(params, `W${l}`, mo * mi), n, mi, mo);
-    if (spec.bias) {
+    // A pairedMlp's head takes the difference of the halves first, f = V (σ(z_top) − σ(z_bot)),
+    // so that equal halves give exactly 0 (summing V σ(z_top) and −V σ(z_bot) need not).
+    const z =
+      spec.kind === 'pairedMlp' && l === L
+        ? matmulNT(halfDifference(cur, n, mi), need(params, 'V', (mo * mi) / 2), n, mi / 2, mo)
+        : matmulNT(cur, w[l - 1]!, n, mi, mo);
+    if (spec.bias && !(spec.kind === 'pairedMlp' && l === L)) {
       const b = need(params, `b${l}`, mo);
       for (let i = 0; i < n; i++) for (let j = 0; j < mo; j++) z[i * mo + j]! += b[j]!;
     }
     if (l === L) return { pre, acts, out: z };
     pre.push(z);
-    const s = spec.scaled ? 1 / Math.sqrt(mo) : 1;
+    const s = spec.kind === 'mlp' && spec.scaled ? 1 / Math.sqrt(mo) : 1;
     cur = z.map((x) => s * act.f(x));
     acts.push(cur);
   }
@@ -120,7 +169,7 @@ export function lossAndGrad64(
   const { value, grad: g } = loss64(loss, out, Y, k);
   const act = activation(spec.activation);
   const grads: Record<string, Float64Array> = {};
-  if (spec.kind !== 'mlp') {
+  if (spec.kind === 'shallow' || spec.kind === 'paired') {
     const m = spec.width;
     const d = spec.inputDim;
     const v = params.v!;
@@ -148,6 +197,8 @@ export function lossAndGrad64(
     return { loss: value, pred: out, grads };
   }
   const L = spec.layers.length - 1;
+  const w = denseWeights(spec, params);
+  const paired = spec.kind === 'pairedMlp';
   let delta = g; // ∂loss/∂(pre-activation of layer l), n × m_l
   for (let l = L; l >= 1; l--) {
     const mi = spec.layers[l - 1]!;
@@ -159,16 +210,23 @@ export function lossAndGrad64(
         const s = delta[i * mo + j]!;
         if (s !== 0) for (let t = 0; t < mi; t++) gW[j * mi + t]! += s * a[i * mi + t]!;
       }
-    grads[`W${l}`] = gW;
-    if (spec.bias) {
+    if (paired && l === L) {
+      // ∂/∂V = ∂/∂U[:, :h] − ∂/∂U[:, h:] for the full output weight U = [V, −V].
+      const h = mi / 2;
+      const gV = new Float64Array(mo * h);
+      for (let c = 0; c < mo; c++)
+        for (let j = 0; j < h; j++) gV[c * h + j] = gW[c * mi + j]! - gW[c * mi + h + j]!;
+      grads.V = gV;
+    } else grads[`W${l}`] = gW;
+    if (spec.bias && !(paired && l === L)) {
       const gb = new Float64Array(mo);
       for (let i = 0; i < n; i++) for (let j = 0; j < mo; j++) gb[j]! += delta[i * mo + j]!;
       grads[`b${l}`] = gb;
     }
     if (l === 1) break;
-    const W = params[`W${l}`]!;
+    const W = w[l - 1]!;
     const z = pre[l - 2]!;
-    const s = spec.scaled ? 1 / Math.sqrt(mi) : 1;
+    const s = spec.kind === 'mlp' && spec.scaled ? 1 / Math.sqrt(mi) : 1;
     const next = new Float64Array(n * mi);
     for (let i = 0; i < n; i++)
       for (let t = 0; t < mi; t++) {

@@ -38,8 +38,29 @@ export interface MlpSpec {
   readonly scaled?: boolean;
 }
 
+/**
+ * Deep net whose last two layers are paired (Zhang et al. App. G / H.2, Alg. 2 on the last two
+ * layers): hidden layers x⁽ˡ⁾ = σ(W⁽ˡ⁾ x⁽ˡ⁻¹⁾ + b⁽ˡ⁾), l = 1…H, and the output layer "cut off to
+ * half": f(x) = V (σ(z_top) − σ(z_bot)) ∈ R^k, where z = W⁽ᴴ⁾x⁽ᴴ⁻¹⁾ + b⁽ᴴ⁾ ∈ R^{m_H} splits into
+ * its first and second m_H/2 entries. The full output weight is [V, −V] (only V is a parameter),
+ * so equal halves of the last hidden layer (mirrored init) give f ≡ 0 exactly.
+ * Parameters `W1`…`WH` with `Wl` of shape [m_l, m_{l−1}], `b1`…`bH` when `bias`, and `V` of shape
+ * [k, m_H/2] (PyTorch's `nn.Linear(m_H/2, k).weight` layout: row c is the half of class c).
+ * The output layer has no bias: eq. (6) has none, and the paper's code builds every layer with
+ * `bias=False` (App. H.1), hence `bias` defaults to false. With one hidden layer and k = 1 this is
+ * the `paired` net with `V` = vᵀ.
+ */
+export interface PairedMlpSpec {
+  readonly kind: 'pairedMlp';
+  /** Layer sizes [d_in, m_1, …, m_H, k]: at least one hidden layer, m_H even. */
+  readonly layers: readonly number[];
+  readonly activation: ActivationSpec;
+  /** Whether every hidden layer has a bias vector (the output layer never has one). Default false. */
+  readonly bias?: boolean;
+}
+
 /** Any narrownet model architecture, as plain JSON-serialisable data. */
-export type ModelSpec = ShallowSpec | PairedSpec | MlpSpec;
+export type ModelSpec = ShallowSpec | PairedSpec | MlpSpec | PairedMlpSpec;
 
 function positiveInt(value: unknown, field: string): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
@@ -67,9 +88,22 @@ export function validateSpec<S extends ModelSpec>(spec: S): S {
       }
       for (const [i, m] of spec.layers.entries()) positiveInt(m, `layers[${i}]`);
       break;
+    case 'pairedMlp': {
+      const L = Array.isArray(spec.layers) ? spec.layers.length : 0;
+      if (L < 3)
+        throw new RangeError(
+          'model spec: layers of a pairedMlp must list [inputDim, m_1, …, m_H, outputDim] with H ≥ 1',
+        );
+      for (const [i, m] of spec.layers.entries()) positiveInt(m, `layers[${i}]`);
+      if (spec.layers[L - 2]! % 2 !== 0)
+        throw new RangeError(
+          `model spec: layers[${L - 2}] (the last hidden width) of a pairedMlp must be even (V has half as many columns), got ${spec.layers[L - 2]}`,
+        );
+      break;
+    }
     default:
       throw new RangeError(
-        `model spec: unknown kind ${JSON.stringify((spec as { kind?: unknown }).kind)}; expected shallow, paired or mlp`,
+        `model spec: unknown kind ${JSON.stringify((spec as { kind?: unknown }).kind)}; expected shallow, paired, mlp or pairedMlp`,
       );
   }
   activation(spec.activation);
@@ -78,17 +112,17 @@ export function validateSpec<S extends ModelSpec>(spec: S): S {
 
 /** Input dimension of the model. */
 export function inputDim(spec: ModelSpec): number {
-  return spec.kind === 'mlp' ? spec.layers[0]! : spec.inputDim;
+  return 'layers' in spec ? spec.layers[0]! : spec.inputDim;
 }
 
 /** Output dimension of the model (1 for shallow and paired nets). */
 export function outputDim(spec: ModelSpec): number {
-  return spec.kind === 'mlp' ? spec.layers[spec.layers.length - 1]! : 1;
+  return 'layers' in spec ? spec.layers[spec.layers.length - 1]! : 1;
 }
 
 /** Number of hidden layers H of an MLP (1 for shallow and paired nets). */
 export function hiddenLayerCount(spec: ModelSpec): number {
-  return spec.kind === 'mlp' ? spec.layers.length - 2 : 1;
+  return 'layers' in spec ? spec.layers.length - 2 : 1;
 }
 
 /** Parameter names and shapes, in a fixed order (the order checkpoints and graphs use). */
@@ -97,9 +131,12 @@ export function paramShapes(spec: ModelSpec): Record<string, number[]> {
   if (spec.kind === 'shallow') return { W: [spec.width, spec.inputDim], v: [spec.width] };
   if (spec.kind === 'paired') return { W: [spec.width, spec.inputDim], v: [spec.width / 2] };
   const out: Record<string, number[]> = {};
-  for (let l = 1; l < spec.layers.length; l++) {
-    out[`W${l}`] = [spec.layers[l]!, spec.layers[l - 1]!];
-    if (spec.bias) out[`b${l}`] = [spec.layers[l]!];
+  const L = spec.layers.length - 1;
+  const paired = spec.kind === 'pairedMlp';
+  for (let l = 1; l <= L; l++) {
+    if (paired && l === L) out.V = [spec.layers[L]!, spec.layers[L - 1]! / 2];
+    else out[`W${l}`] = [spec.layers[l]!, spec.layers[l - 1]!];
+    if (spec.bias && !(paired && l === L)) out[`b${l}`] = [spec.layers[l]!];
   }
   return out;
 }

@@ -43,7 +43,7 @@ function param(params: TfParams, name: string): tf.Tensor {
 export function forwardTf(spec: ModelSpec, params: TfParams, x: tf.Tensor2D): tf.Tensor2D {
   validateSpec(spec);
   return tf.tidy((): tf.Tensor2D => {
-    if (spec.kind !== 'mlp') {
+    if (spec.kind === 'shallow' || spec.kind === 'paired') {
       const W = param(params, 'W');
       const v = param(params, 'v');
       const h = activateTf(spec.activation, tf.matMul(x, W as tf.Tensor2D, false, true));
@@ -54,12 +54,19 @@ export function forwardTf(spec: ModelSpec, params: TfParams, x: tf.Tensor2D): tf
     }
     const L = spec.layers.length - 1;
     let cur: tf.Tensor2D = x;
+    const paired = spec.kind === 'pairedMlp';
     for (let l = 1; l <= L; l++) {
-      let z = tf.matMul(cur, param(params, `W${l}`) as tf.Tensor2D, false, true);
-      if (spec.bias) z = tf.add(z, param(params, `b${l}`));
+      // A pairedMlp's head: f = V (σ(z_top) − σ(z_bot)), the difference first (exactly 0 for
+      // equal halves).
+      let z: tf.Tensor;
+      if (paired && l === L) {
+        const [top, bottom] = tf.split(cur, 2, 1);
+        z = tf.matMul(tf.sub(top!, bottom!) as tf.Tensor2D, param(params, 'V') as tf.Tensor2D, false, true);
+      } else z = tf.matMul(cur, param(params, `W${l}`) as tf.Tensor2D, false, true);
+      if (spec.bias && !(paired && l === L)) z = tf.add(z, param(params, `b${l}`));
       if (l === L) return z as tf.Tensor2D;
       let a = activateTf(spec.activation, z);
-      if (spec.scaled) a = tf.mul(a, 1 / Math.sqrt(spec.layers[l]!));
+      if (spec.kind === 'mlp' && spec.scaled) a = tf.mul(a, 1 / Math.sqrt(spec.layers[l]!));
       cur = a as tf.Tensor2D;
     }
     throw new Error('unreachable');

@@ -25,4 +25,6 @@ export const FAMILIES: ModelSpec[] = [
   { kind: 'paired', inputDim: 4, width: 6, activation: 'gelu' },
   { kind: 'mlp', layers: [3, 4, 5, 2], activation: 'softplus', bias: true, scaled: true },
   { kind: 'mlp', layers: [2, 6, 3], activation: { name: 'leakyRelu', slope: 0.1 } },
+  { kind: 'pairedMlp', layers: [3, 4, 6, 3], activation: 'tanh', bias: true },
+  { kind: 'pairedMlp', layers: [4, 6, 1], activation: 'softplus' },
 ];

@@ -42,6 +42,8 @@ function specs(act: ActivationSpec): ModelSpec[] {
     { kind: 'paired', inputDim: 9, width: 6, activation: act },
     { kind: 'mlp', layers: [5, 6, 4, 3], activation: act, bias: true, scaled: true },
     { kind: 'mlp', layers: [4, 5, 2], activation: act },
+    { kind: 'pairedMlp', layers: [5, 6, 4, 3], activation: act, bias: true },
+    { kind: 'pairedMlp', layers: [4, 8, 1], activation: act },
   ];
 }
 

@@ -34,7 +34,7 @@ describe('forward64', () => {
     expect(y.length).toBe(n * outputDim(spec));
     expect(y.every(Number.isFinite)).toBe(true);
     const hidden = hiddenOutputs64(spec, params, X, n);
-    const widths = spec.kind === 'mlp' ? spec.layers.slice(1, -1) : [spec.width];
+    const widths = 'layers' in spec ? spec.layers.slice(1, -1) : [spec.width];
     expect(hidden.map((h) => h.length)).toEqual(widths.map((m) => n * m));
   });
 
@@ -45,6 +45,44 @@ describe('forward64', () => {
       params.W!.copyWithin(4 * 5, 0, 4 * 5); // rows 4..7 := rows 0..3
       expect(Array.from(forward64(spec, params, X, 9))).toEqual(new Array(9).fill(0));
     }
+  });
+
+  it('pairedMlp with equal halves of the last hidden layer outputs exactly 0 (depth 2-3, k = 1, 3, 10)', () => {
+    for (const hidden of [[6], [5, 8], [4, 7, 6]])
+      for (const k of [1, 3, 10])
+        for (const act of ['tanh', 'relu'] as const) {
+          const layers = [4, ...hidden, k];
+          const spec: ModelSpec = { kind: 'pairedMlp', layers, activation: act, bias: true };
+          const { params, X } = problem(spec, 9, 2);
+          const H = hidden.length;
+          const mH = hidden[H - 1]!;
+          const cols = layers[H - 1]!;
+          params[`W${H}`]!.copyWithin((mH / 2) * cols, 0, (mH / 2) * cols);
+          params[`b${H}`]!.copyWithin(mH / 2, 0, mH / 2);
+          expect(Array.from(forward64(spec, params, X, 9))).toEqual(new Array(9 * k).fill(0));
+          params[`b${H}`]![mH - 1]! += 0.5; // the halves differ: no longer 0
+          expect(forward64(spec, params, X, 9).some((x) => x !== 0)).toBe(true);
+        }
+  });
+
+  it('pairedMlp [d, m, 1] is the paired net with V = vᵀ, and its k outputs are k paired nets', () => {
+    const paired: ModelSpec = { kind: 'paired', inputDim: 5, width: 8, activation: 'gelu' };
+    const deep: ModelSpec = { kind: 'pairedMlp', layers: [5, 8, 3], activation: 'gelu' };
+    const { params, X, Y } = problem(deep, 6, 4);
+    const out = forward64(deep, params, X, 6);
+    for (let c = 0; c < 3; c++) {
+      const v = params.V!.subarray(c * 4, (c + 1) * 4);
+      const one = forward64(paired, { W: params.W1!, v }, X, 6);
+      for (let i = 0; i < 6; i++) expect(out[i * 3 + c]).toBeCloseTo(one[i]!, 14);
+    }
+    const single: ModelSpec = { kind: 'pairedMlp', layers: [5, 8, 1], activation: 'gelu' };
+    const v = params.V!.subarray(0, 4);
+    const y1 = Y.subarray(0, 6);
+    const a = lossAndGrad64(single, { W1: params.W1!, V: v }, X, y1, 6);
+    const b = lossAndGrad64(paired, { W: params.W1!, v }, X, y1, 6);
+    expect(a.loss).toBeCloseTo(b.loss, 13);
+    for (let i = 0; i < 4; i++) expect(a.grads.V![i]).toBeCloseTo(b.grads.v![i]!, 13);
+    for (let i = 0; i < 40; i++) expect(a.grads.W1![i]).toBeCloseTo(b.grads.W![i]!, 13);
   });
 
   it('shallow net equals Σ_j v_j σ(w_jᵀx) computed directly', () => {

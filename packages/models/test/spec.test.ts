@@ -37,6 +37,21 @@ describe('validateSpec names the offending field', () => {
       { kind: 'mlp', layers: [3, -1, 2], activation: 'relu' },
       /layers\[1\] must be a positive integer/,
     ],
+    [
+      'pairedMlp without a hidden layer',
+      { kind: 'pairedMlp', layers: [3, 2], activation: 'relu' },
+      /pairedMlp must list \[inputDim, m_1, …, m_H, outputDim\] with H ≥ 1/,
+    ],
+    [
+      'odd last hidden width of a pairedMlp',
+      { kind: 'pairedMlp', layers: [3, 4, 5, 2], activation: 'relu' },
+      /layers\[2\] \(the last hidden width\) of a pairedMlp must be even/,
+    ],
+    [
+      'bad pairedMlp layer',
+      { kind: 'pairedMlp', layers: [3, 0, 4, 2], activation: 'relu' },
+      /layers\[1\] must be a positive integer/,
+    ],
     ['unknown kind', { kind: 'cnn', activation: 'relu' }, /unknown kind "cnn"/],
     [
       'unknown activation',
@@ -51,6 +66,14 @@ describe('validateSpec names the offending field', () => {
 });
 
 describe('shapes and counts', () => {
+  it('pairedMlp (Zhang App. G / H.2): free W1…W{H−1}, mirrored-able WH [m_H, m_{H−1}], V [k, m_H/2], hidden biases only', () => {
+    const s: ModelSpec = { kind: 'pairedMlp', layers: [7, 5, 6, 3], activation: 'relu' };
+    expect(paramShapes(s)).toEqual({ W1: [5, 7], W2: [6, 5], V: [3, 3] });
+    expect(Object.keys(paramShapes({ ...s, bias: true }))).toEqual(['W1', 'b1', 'W2', 'b2', 'V']);
+    expect(paramCount({ ...s, bias: true })).toBe(35 + 5 + 30 + 6 + 9);
+    expect([inputDim(s), outputDim(s), hiddenLayerCount(s)]).toEqual([7, 3, 2]);
+  });
+
   it('shallow and paired (Zhang eq. 1 and 6): W [m, d], v [m] or [m/2]', () => {
     const s: ModelSpec = { kind: 'shallow', inputDim: 3, width: 4, activation: 'tanh' };
     const p: ModelSpec = { kind: 'paired', inputDim: 3, width: 4, activation: 'tanh' };

@@ -12,6 +12,7 @@ import {
   lossAndGrad64,
   lossTf,
   outputDim,
+  paramShapes,
   toTfParams,
 } from '../src/index.js';
 import { FAMILIES, problem } from './helpers.js';
@@ -58,11 +59,7 @@ function setup(spec: ModelSpec, n: number, seed: number, loss: LossName = 'halfS
 }
 
 function shapeOf(spec: ModelSpec, name: string): number[] {
-  if (spec.kind === 'mlp') {
-    const l = Number(name.slice(1));
-    return name[0] === 'W' ? [spec.layers[l]!, spec.layers[l - 1]!] : [spec.layers[l]!];
-  }
-  return name === 'W' ? [spec.width, spec.inputDim] : [spec.kind === 'paired' ? spec.width / 2 : spec.width];
+  return paramShapes(spec)[name]!;
 }
 
 describe('forwardTf (tfjs cpu backend)', () => {

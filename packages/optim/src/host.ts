@@ -156,6 +156,7 @@ export function createHostOptimizer(
           g.projection,
           g.params.map((n) => ps[n]!.data),
           g.params.map((n) => anchorTree[n]!.data),
+          g.params.map((n) => shapes[n]!),
         );
       }
     });

@@ -5,7 +5,7 @@
  */
 export type { UpdateSpec, ScheduleSpec, ProjectionSpec, GroupSpec, OptimizerSpec } from './spec.js';
 export { type NumArray, projectOnto, zetaKappaLevel } from './projection.js';
-export { scheduleFactor } from './schedule.js';
+export { type EpochScheduleSpec, epochSchedule, scheduleFactor, stepsPerEpoch } from './schedule.js';
 export { type HostOptimizer, createHostOptimizer } from './host.js';
 export { type TfOptimizer, createTfOptimizer } from './tf.js';
 export {

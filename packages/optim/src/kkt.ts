@@ -1,6 +1,6 @@
 import type { ParamTree } from '@narrownet/models';
 import { checkFinite, checkTree, resolveAnchors } from './host.js';
-import { projectOnto } from './projection.js';
+import { projectOnto, rowsOf } from './projection.js';
 import type { OptimizerSpec, ProjectionSpec } from './spec.js';
 import { validateOptimizerSpec } from './validate.js';
 
@@ -20,22 +20,35 @@ export interface GroupStationarity {
 
 const TOL = 1e-5;
 
-function isActive(p: ProjectionSpec | undefined, xs: Float64Array[], dist: number | undefined): boolean {
+function isActive(
+  p: ProjectionSpec | undefined,
+  xs: Float64Array[],
+  dist: number | undefined,
+  shapes: readonly (readonly number[])[],
+): boolean {
   if (!p || p.kind === 'none') return false;
   if (p.kind === 'frobeniusBall') return dist! >= p.radius * (1 - TOL);
-  let mn = Number.POSITIVE_INFINITY;
-  let mx = Number.NEGATIVE_INFINITY;
-  for (const x of xs) {
-    for (let i = 0; i < x.length; i++) {
-      mn = Math.min(mn, x[i]!);
-      mx = Math.max(mx, x[i]!);
+  // The vectors the constraint acts on: every row of every tensor for a perRow B_{ζ,κ}, else
+  // all entries of the group together.
+  const parts: Float64Array[][] =
+    p.kind === 'zetaKappa' && p.perRow
+      ? xs.flatMap((x, k) => rowsOf(x.length, shapes[k]).map(([o, len]) => [x.subarray(o, o + len)]))
+      : [xs];
+  return parts.some((part) => {
+    let mn = Number.POSITIVE_INFINITY;
+    let mx = Number.NEGATIVE_INFINITY;
+    for (const x of part) {
+      for (let i = 0; i < x.length; i++) {
+        mn = Math.min(mn, x[i]!);
+        mx = Math.max(mx, x[i]!);
+      }
     }
-  }
-  if (p.kind === 'box') {
-    const tol = TOL * Math.max(1, Math.abs(p.lo), Math.abs(p.hi));
-    return mn <= p.lo + tol || mx >= p.hi - tol;
-  }
-  return mn <= p.zeta * (1 + TOL) || mx >= p.kappa * mn * (1 - TOL);
+    if (p.kind === 'box') {
+      const tol = TOL * Math.max(1, Math.abs(p.lo), Math.abs(p.hi));
+      return mn <= p.lo + tol || mx >= p.hi - tol;
+    }
+    return mn <= p.zeta * (1 + TOL) || mx >= p.kappa * mn * (1 - TOL);
+  });
 }
 
 /** Validates spec, params and finite grads of one shape; returns the anchors (default: params). */
@@ -86,7 +99,8 @@ export function kktResidual(
     const x0 = g.params.map((n) => Float64Array.from(a[n]!.data));
     let proj = g.projection;
     if (proj?.kind === 'zetaKappa' && proj.method === 'paperHeuristic') proj = { ...proj, method: 'exact' };
-    if (proj && proj.kind !== 'none') projectOnto(proj, ys, x0);
+    const shapes = g.params.map((n) => params[n]!.shape);
+    if (proj && proj.kind !== 'none') projectOnto(proj, ys, x0, shapes);
     let s = 0;
     let d2 = 0;
     xs.forEach((x, k) => {
@@ -103,7 +117,7 @@ export function kktResidual(
     const out: GroupStationarity = {
       params: [...g.params],
       residual: Math.sqrt(s) / eta,
-      active: isActive(g.projection, xs, distance),
+      active: isActive(g.projection, xs, distance, shapes),
       frozen,
     };
     if (distance !== undefined) out.distance = distance;
@@ -153,6 +167,7 @@ export function relativeStationarity(
     const project = proj && proj.kind !== 'none' ? proj : undefined;
     const x0 = g.params.map((n) => Float64Array.from(a[n]!.data));
     const xs = g.params.map((n) => Float64Array.from(params[n]!.data));
+    const shapes = g.params.map((n) => params[n]!.shape);
     if (project?.kind === 'frobeniusBall') {
       // float32 iterates on the sphere sit a few ulps inside or outside it: a point within the
       // relative tolerance of `active` is put exactly on the sphere, so the small step below sees
@@ -168,7 +183,7 @@ export function relativeStationarity(
           for (let i = 0; i < x.length; i++) x[i] = x0[k]![i]! + f * (x[i]! - x0[k]![i]!);
         });
       }
-    } else if (project) projectOnto(project, xs, x0);
+    } else if (project) projectOnto(project, xs, x0, shapes);
     let xn = 0;
     let gn = 0;
     g.params.forEach((n, k) => {
@@ -188,7 +203,7 @@ export function relativeStationarity(
         for (let i = 0; i < y.length; i++) y[i] = y[i]! - eta * gr[i]!;
         return y;
       });
-      projectOnto(project, ys, x0);
+      projectOnto(project, ys, x0, shapes);
       let s = 0;
       ys.forEach((y, k) => {
         for (let i = 0; i < y.length; i++) s += (xs[k]![i]! - y[i]!) ** 2;

@@ -1,4 +1,4 @@
-import { type OnnxGraph, attr } from '@narrownet/models';
+import { type OnnxGraph, attr, sizeOf } from '@narrownet/models';
 import { slotNames } from './host.js';
 import { FLOAT32_MIN_NORMAL } from './projection.js';
 import type { ProjectionSpec, ScheduleSpec } from './spec.js';
@@ -69,7 +69,8 @@ export function onnxSlotShapes(
  * r) so points inside stay bit-identical, norm scaled by max |δ| so it cannot overflow); `zetaKappa` `exact` (κ = 1: max(mean v, ζ)·1; general
  * κ: the exact Euclidean projection via all 2N breakpoints in-graph, O(N²) memory, on the
  * concatenation of the group's tensors); `zetaKappa` `paperHeuristic` (App. H.1 projectv per
- * tensor via ArgMin/ArgMax + ScatterElements, first index on ties); `box` (Clip). A projected
+ * tensor via ArgMin/ArgMax + ScatterElements, first index on ties); with `perRow` either one on
+ * every row (last axis) of every tensor, as a batch of rows; `box` (Clip). A projected
  * group with a non-finite entry comes out all NaN in its configuration (as `projectOnto`). A group with
  * lr 0 passes through untouched (no update, no slot change, no projection).
  *
@@ -143,7 +144,7 @@ export function lowerOptimizerOnnx(
   return { params: outParams, slots: outSlots };
 }
 
-/** lr·factor(step) as a value: [] or [G] like `baseLr`. */
+/** lr·factor(step) as a value: [] or [G] like `baseLr` (factor of the epoch with `stepsPerEpoch`). */
 function scheduledLr(
   g: OnnxGraph,
   schedule: ScheduleSpec | undefined,
@@ -153,20 +154,25 @@ function scheduledLr(
   constLr: number | undefined,
 ): string {
   if (!schedule || schedule.kind === 'constant') return baseLr;
+  // Counted in epochs: t = ⌊step / stepsPerEpoch⌋ (int64 Div truncates; step ≥ 0).
+  const per = schedule.stepsPerEpoch;
+  const t =
+    per === undefined ? step : g.op('Div', [step, g.constant({ dtype: 'int64', shape: [], values: [per] })]);
+  const tF = per === undefined ? stepF : g.op('Cast', [t], { to: attr.i(1) });
   if (schedule.kind === 'cosine') {
     const etaMin = schedule.etaMin ?? 0;
     if (constLr === 0) return g.scalar(0);
     // lr_t = ηmin + (lr − ηmin)(1 + cos(πt/tMax))/2 (PyTorch CosineAnnealingLR closed form).
     const c = g.op('Mul', [
       g.scalar(0.5),
-      g.op('Add', [g.scalar(1), g.op('Cos', [g.op('Mul', [stepF, g.scalar(Math.PI / schedule.tMax)])])]),
+      g.op('Add', [g.scalar(1), g.op('Cos', [g.op('Mul', [tF, g.scalar(Math.PI / schedule.tMax)])])]),
     ]);
     const span = g.op('Sub', [baseLr, g.scalar(etaMin)]);
     return g.op('Add', [g.scalar(etaMin), g.op('Mul', [span, c])]);
   }
   if (schedule.milestones.length === 0) return baseLr;
   const hits = g.op('GreaterOrEqual', [
-    step,
+    t,
     g.constant({ dtype: 'int64', shape: [schedule.milestones.length], values: schedule.milestones }),
   ]);
   const count = g.op('ReduceSum', [g.op('Cast', [hits], { to: attr.i(1) })], { keepdims: attr.i(0) });
@@ -239,6 +245,11 @@ function lowerProjection(
   const lead = batch > 0;
   const rows = lead ? batch : 1;
   const flat = (v: string): string => g.op('Reshape', [v, g.ints([rows, -1])]);
+  /** [rows·R, N]: every row (slice along the last axis, N entries) of every configuration. */
+  const byRow = (v: string, name: string): string => {
+    const sh = shapes[name]!;
+    return g.op('Reshape', [v, g.ints([-1, sh.length > 1 ? sh[sh.length - 1]! : Math.max(1, sizeOf(sh))])]);
+  };
   const unflat = (v: string, name: string): string =>
     g.op('Reshape', [v, g.ints(lead ? [batch, ...shapes[name]!] : [...shapes[name]!])]);
   const keep1 = { keepdims: attr.i(1) };
@@ -306,13 +317,20 @@ function lowerProjection(
     }
     case 'zetaKappa': {
       const flag = nonFiniteFlag();
+      if (proj.perRow) {
+        const one = proj.method === 'paperHeuristic' ? paperProjectv : zetaKappaExact;
+        return markNonFinite(
+          names.map((n, k) => unflat(one(g, byRow(values[k]!, n), proj.zeta, proj.kappa), n)),
+          flag,
+        );
+      }
       if (proj.method === 'paperHeuristic') {
         return markNonFinite(
           names.map((n, k) => unflat(paperProjectv(g, flat(values[k]!), proj.zeta, proj.kappa), n)),
           flag,
         );
       }
-      const sizes = names.map((n) => shapes[n]!.reduce((a, b) => a * b, 1));
+      const sizes = names.map((n) => sizeOf(shapes[n]!));
       const all =
         values.length === 1
           ? flat(values[0]!)
@@ -344,7 +362,7 @@ function zetaKappaExact(g: OnnxGraph, v: string, zeta: number, kappa: number): s
   const k = g.scalar(kappa);
   // Level a* minimising φ(a) = Σ (a − v)₊² + (v − κa)₊² over a ≥ ζ; φ'/2 is nondecreasing and
   // linear between the breakpoints {v_j} ∪ {v_j/κ}. c = the largest breakpoint with φ'(c) ≤ 0;
-  // on the piece right of c the active sets are L = {v ≤ c}, U = {v > κc}, and φ' = 0 at
+  // on the piece (c, next) the active sets are L = {v < t}, U = {v > κt}, and φ' = 0 at
   // a = (Σ_L v + κ Σ_U v)/(|L| + κ²|U|).
   const bps = g.op('Concat', [v, g.op('Div', [v, k])], { axis: attr.i(1) }); // [B, 2N]
   const b3 = g.op('Unsqueeze', [bps, g.ints([2])]); // [B, 2N, 1]
@@ -362,8 +380,21 @@ function zetaKappaExact(g: OnnxGraph, v: string, zeta: number, kappa: number): s
     [g.op('Where', [nonPos, bps, g.scalar(Number.NEGATIVE_INFINITY)]), g.ints([1])],
     keep1,
   );
-  const inL = g.op('Cast', [g.op('LessOrEqual', [v, c])], { to: attr.i(1) });
-  const inU = g.op('Cast', [g.op('Greater', [v, g.op('Mul', [c, k])])], { to: attr.i(1) });
+  // Classify the entries at a probe inside the piece (c, next), not at c itself: an entry v_j
+  // whose breakpoint v_j/κ is c need not satisfy v_j ≤ κ·c in float32 (κ·(v_j/κ) ≠ v_j), and
+  // would be put into U at the breakpoint where it leaves it.
+  const next = g.op(
+    'ReduceMin',
+    [g.op('Where', [g.op('Greater', [bps, c]), bps, g.scalar(Number.POSITIVE_INFINITY)]), g.ints([1])],
+    keep1,
+  );
+  const probe = g.op('Where', [
+    g.op('IsInf', [next]),
+    g.op('Add', [g.op('Add', [c, g.scalar(1)]), g.op('Abs', [c])]),
+    g.op('Mul', [g.op('Add', [c, next]), g.scalar(0.5)]),
+  ]);
+  const inL = g.op('Cast', [g.op('Less', [v, probe])], { to: attr.i(1) });
+  const inU = g.op('Cast', [g.op('Greater', [v, g.op('Mul', [probe, k])])], { to: attr.i(1) });
   const num = g.op('Add', [
     g.op('ReduceSum', [g.op('Mul', [inL, v]), g.ints([1])], keep1),
     g.op('Mul', [g.op('ReduceSum', [g.op('Mul', [inU, v]), g.ints([1])], keep1), k]),
@@ -372,7 +403,8 @@ function zetaKappaExact(g: OnnxGraph, v: string, zeta: number, kappa: number): s
     g.op('ReduceSum', [inL, g.ints([1])], keep1),
     g.op('Mul', [g.op('ReduceSum', [inU, g.ints([1])], keep1), g.scalar(kappa * kappa)]),
   ]);
-  const level = g.op('Where', [g.op('Greater', [den, g.scalar(0)]), g.op('Div', [num, den]), c]);
+  const root = g.op('Where', [g.op('Greater', [den, g.scalar(0)]), g.op('Div', [num, den]), c]);
+  const level = g.op('Min', [g.op('Max', [root, c]), next]);
   const a = g.op('Max', [level, z]);
   return g.op('Min', [g.op('Max', [v, a]), g.op('Mul', [a, k])]);
 }

@@ -29,6 +29,8 @@ export function validateProjection(spec: ProjectionSpec | undefined, path = 'pro
           `${path}.method: must be exact or paperHeuristic, got ${JSON.stringify(spec.method)}`,
         );
       }
+      if (spec.perRow !== undefined && typeof spec.perRow !== 'boolean')
+        throw new RangeError(`${path}.perRow: must be a boolean, got ${JSON.stringify(spec.perRow)}`);
       return;
     case 'box':
       if (checkNumber(spec.lo, `${path}.lo`) > checkNumber(spec.hi, `${path}.hi`)) {
@@ -136,6 +138,17 @@ function allFinite(x: NumArray): boolean {
 }
 
 /**
+ * The rows of a tensor with `size` entries and shape `shape` (slices along the last axis; a
+ * vector or a missing shape is one row), as [offset, length] pairs.
+ */
+export function rowsOf(size: number, shape: readonly number[] | undefined): [number, number][] {
+  const len = shape && shape.length > 1 ? shape[shape.length - 1]! : size;
+  const out: [number, number][] = [];
+  if (len > 0) for (let o = 0; o < size; o += len) out.push([o, len]);
+  return out;
+}
+
+/**
  * Projects the arrays of one parameter group onto the feasible set `spec`, in place.
  * - `none`: no change.
  * - `frobeniusBall`: JOINT ball ‖x − x0‖_F ≤ radius over all arrays (x0 = `anchors`, default 0):
@@ -144,15 +157,32 @@ function allFinite(x: NumArray): boolean {
  * - `zetaKappa` `exact`: the Euclidean projection onto the convex set {v ≥ ζ, max v ≤ κ·min v},
  *   applied to the concatenation of the arrays (normally the single array v); for κ = 1 this is
  *   max(ζ, mean v)·1. `paperHeuristic`: App. H.1's `projectv`, applied to each array separately.
+ *   With `perRow`, either one is applied to each row of each array separately (rows along the
+ *   last axis of `shapes`, which `perRow` needs: one shape per array).
  * - `box`: elementwise clamp to [lo, hi].
  *
  * Non-finite input is never projected back into the set: when an array of the group has a NaN
  * or infinite entry (a diverged iterate), every entry of the group becomes NaN, on every
  * lowering (host, tfjs, ONNX), so the run reads as diverged instead of being reset.
  */
-export function projectOnto(spec: ProjectionSpec, values: NumArray[], anchors?: NumArray[]): void {
+export function projectOnto(
+  spec: ProjectionSpec,
+  values: NumArray[],
+  anchors?: NumArray[],
+  shapes?: readonly (readonly number[])[],
+): void {
   validateProjection(spec);
   if (!Array.isArray(values)) throw new TypeError('projectOnto: values must be an array of arrays');
+  if (spec.kind === 'zetaKappa' && spec.perRow) {
+    if (!Array.isArray(shapes) || shapes.length !== values.length)
+      throw new RangeError('projectOnto: a perRow zetaKappa projection needs shapes, one per value array');
+    shapes.forEach((sh: readonly number[], k: number) => {
+      if (sh.reduce((a: number, b: number) => a * b, 1) !== values[k]!.length)
+        throw new RangeError(
+          `projectOnto: shapes[${k}] [${sh.join(', ')}] does not match the ${values[k]!.length} entries of values[${k}]`,
+        );
+    });
+  }
   if (anchors !== undefined) {
     if (!Array.isArray(anchors) || anchors.length !== values.length) {
       throw new RangeError(
@@ -201,6 +231,14 @@ export function projectOnto(spec: ProjectionSpec, values: NumArray[], anchors?: 
       return;
     }
     case 'zetaKappa': {
+      if (spec.perRow) {
+        const one = spec.method === 'paperHeuristic' ? zetaKappaPaper : zetaKappaExact;
+        values.forEach((x, k) => {
+          for (const [o, len] of rowsOf(x.length, shapes![k]))
+            one(x.subarray(o, o + len), spec.zeta, spec.kappa);
+        });
+        return;
+      }
       if (spec.method === 'paperHeuristic') {
         for (const x of values) zetaKappaPaper(x, spec.zeta, spec.kappa);
         return;

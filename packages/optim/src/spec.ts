@@ -24,13 +24,30 @@ export type UpdateSpec =
       readonly weightDecay?: number;
     };
 
-/** Step-size schedule; the step size at step t is lr · factor(t). */
+/**
+ * Step-size schedule; the step size at step t is lr · factor(t). With `stepsPerEpoch` set, `tMax`
+ * and `milestones` count EPOCHS of that many optimizer steps and the factor is constant within an
+ * epoch: factor(t) = factor_epochs(⌊t / stepsPerEpoch⌋), exactly PyTorch's scheduler stepped once
+ * per epoch (see `epochSchedule` to build one, and `stepsPerEpoch` for ⌊n / batch⌋).
+ */
 export type ScheduleSpec =
   | { readonly kind: 'constant' }
-  /** Cosine annealing from lr to etaMin over tMax steps (PyTorch CosineAnnealingLR). */
-  | { readonly kind: 'cosine'; readonly tMax: number; readonly etaMin?: number }
-  /** Multiply by gamma (default 0.1) at each milestone step (PyTorch MultiStepLR). */
-  | { readonly kind: 'multistep'; readonly milestones: readonly number[]; readonly gamma?: number };
+  /** Cosine annealing from lr to etaMin over tMax steps or epochs (PyTorch CosineAnnealingLR). */
+  | {
+      readonly kind: 'cosine';
+      readonly tMax: number;
+      readonly etaMin?: number;
+      /** Optimizer steps per epoch: tMax then counts epochs (scheduler stepped per epoch). */
+      readonly stepsPerEpoch?: number;
+    }
+  /** Multiply by gamma (default 0.1) at each milestone step or epoch (PyTorch MultiStepLR). */
+  | {
+      readonly kind: 'multistep';
+      readonly milestones: readonly number[];
+      readonly gamma?: number;
+      /** Optimizer steps per epoch: milestones then count epochs (scheduler stepped per epoch). */
+      readonly stepsPerEpoch?: number;
+    };
 
 /** Feasible set a group is projected onto after each update. */
 export type ProjectionSpec =
@@ -49,6 +66,15 @@ export type ProjectionSpec =
       readonly zeta: number;
       readonly kappa: number;
       readonly method: 'exact' | 'paperHeuristic';
+      /**
+       * How B_{ζ,κ} applies to a matrix. `true`: each row (each slice along the last axis; a
+       * vector is one row) of every tensor of the group is its own v ∈ B_{ζ,κ} — for the head
+       * V [k, m/2] of a `pairedMlp`, the constraint of eq. (7) on each class's outer weights
+       * V_c, the feasible set being the product of k sets B_{ζ,κ} (whose Euclidean projection is
+       * the row-wise one). Default false: all entries of the group form one vector v (`exact`)
+       * or each tensor does (`paperHeuristic`).
+       */
+      readonly perRow?: boolean;
     }
   /** Elementwise box lo ≤ θ ≤ hi. */
   | { readonly kind: 'box'; readonly lo: number; readonly hi: number };

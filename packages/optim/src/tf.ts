@@ -50,6 +50,11 @@ function zetaKappaLevelTf(v: tf.Tensor1D, zeta: number, kappa: number): tf.Scala
   return tf.maximum(tf.where(tf.isFinite(cstar), root, tf.scalar(zeta)), zeta) as tf.Scalar;
 }
 
+/** clip(x, t, κt): the exact B_{ζ,κ} projection once its level t* is known. */
+function clipToLevel(x: tf.Tensor, t: tf.Scalar, kappa: number): tf.Tensor {
+  return tf.minimum(tf.maximum(x, t), tf.mul(t, kappa));
+}
+
 function paperTf(v: tf.Tensor, zeta: number, kappa: number): tf.Tensor {
   const flat = tf.reshape(v, [-1]);
   const n = flat.shape[0]!;
@@ -100,10 +105,24 @@ function projectTf(p: ProjectionSpec, xs: tf.Tensor[], x0: tf.Tensor[]): tf.Tens
     }
     case 'zetaKappa': {
       const flag = nonFiniteFlag(xs);
+      if (p.perRow) {
+        // Each row (slice along the last axis; a vector is one row) is its own v ∈ B_{ζ,κ}.
+        return xs.map((x) => {
+          const len = x.rank > 1 ? x.shape[x.rank - 1]! : x.size;
+          const rows = tf
+            .unstack(tf.reshape(x, [-1, len]))
+            .map((row) =>
+              p.method === 'paperHeuristic'
+                ? paperTf(row, p.zeta, p.kappa)
+                : clipToLevel(row, zetaKappaLevelTf(row as tf.Tensor1D, p.zeta, p.kappa), p.kappa),
+            );
+          return tf.add(tf.reshape(tf.stack(rows), x.shape), flag);
+        });
+      }
       if (p.method === 'paperHeuristic') return xs.map((x) => tf.add(paperTf(x, p.zeta, p.kappa), flag));
       const all = tf.concat(xs.map((x) => tf.reshape(x, [-1])));
       const t = zetaKappaLevelTf(all as tf.Tensor1D, p.zeta, p.kappa);
-      return xs.map((x) => tf.add(tf.minimum(tf.maximum(x, t), tf.mul(t, p.kappa)), flag));
+      return xs.map((x) => tf.add(clipToLevel(x, t, p.kappa), flag));
     }
   }
 }

@@ -103,6 +103,38 @@ const SPECS: Record<string, OptimizerSpec> = {
       },
     ],
   },
+  'momentum + ball on b, perRow exact general κ on a matrix and a vector': {
+    groups: [
+      {
+        params: ['b'],
+        lr: 0.3,
+        update: { kind: 'sgd', momentum: 0.9 },
+        projection: { kind: 'frobeniusBall', radius: 0.5 },
+      },
+      {
+        params: ['W', 'v'],
+        lr: 0.2,
+        update: { kind: 'sgd', momentum: 0.5, weightDecay: 0.01 },
+        projection: { kind: 'zetaKappa', zeta: 0.2, kappa: 2.5, method: 'exact', perRow: true },
+      },
+    ],
+  },
+  'perRow κ = 1 exact on W, perRow paper heuristic on b and v': {
+    groups: [
+      {
+        params: ['W'],
+        lr: 0.2,
+        update: { kind: 'sgd', momentum: 0.9 },
+        projection: { kind: 'zetaKappa', zeta: 0.3, kappa: 1, method: 'exact', perRow: true },
+      },
+      {
+        params: ['b', 'v'],
+        lr: 0.1,
+        update: { kind: 'adam' },
+        projection: { kind: 'zetaKappa', zeta: 0.2, kappa: 1.5, method: 'paperHeuristic', perRow: true },
+      },
+    ],
+  },
   'adam + multistep + paper heuristic, adamw + box': {
     groups: [
       {
@@ -164,90 +196,96 @@ describe('lowerOptimizerOnnx vs createHostOptimizer', () => {
     });
   }
 
-  it('per-configuration lr and radius inputs on a batch axis match separate host optimizers', async () => {
-    const G = 3;
-    const spec = SPECS['momentum + joint ball, zetaKappa κ=1']!;
-    const lrs = [
-      [0.3, 0.05, 0.6],
-      [0.2, 0.1, 0.4],
-    ];
-    const radii = [
-      [0.5, 0.05, 10],
-      [1, 1, 1],
-    ];
-    const session = await engine.createSession(stepModel(spec, G, true));
-    const hosts = Array.from({ length: G }, (_, c) => {
-      const p = randomTree(10 + c, 0.5, 0.3);
-      const s: OptimizerSpec = {
-        groups: spec.groups.map((gr, i) => ({
-          ...gr,
-          lr: lrs[i]![c]!,
-          projection:
-            gr.projection?.kind === 'frobeniusBall'
-              ? { kind: 'frobeniusBall', radius: radii[i]![c]! }
-              : gr.projection,
-        })),
-      };
-      return { params: p, anchors: randomTree(10 + c, 0.5, 0.3), opt: createHostOptimizer(s, p) };
-    });
-    const stack = (trees: ParamTree[], k: string): Float32Array => {
-      const n = trees[0]![k]!.data.length;
-      const out = new Float32Array(G * n);
-      for (const [c, t] of trees.entries()) out.set(t[k]!.data, c * n);
-      return out;
-    };
-    let cur: Record<string, Float32Array> = Object.fromEntries(
-      Object.keys(SHAPES).map((k) => [
-        k,
-        stack(
-          hosts.map((h) => h.params),
-          k,
-        ),
-      ]),
-    );
-    const slotShapes = onnxSlotShapes(spec, SHAPES);
-    let slots: Record<string, Float32Array> = Object.fromEntries(
-      Object.entries(slotShapes).map(([s, sh]) => [s, new Float32Array(G * sh.reduce((a, b) => a * b, 1))]),
-    );
-    for (let t = 0; t < 6; t++) {
-      const grads = hosts.map((_, c) => randomTree(200 + 10 * t + c, 2));
-      const feeds: Record<string, OrtTensor> = { step: int64(engine, t) };
-      for (const [k, shape] of Object.entries(SHAPES)) {
-        feeds[`p.${k}`] = engine.tensor(cur[k]!, [G, ...shape]);
-        feeds[`g.${k}`] = engine.tensor(stack(grads, k), [G, ...shape]);
-        feeds[`a.${k}`] = engine.tensor(
-          stack(
-            hosts.map((h) => h.anchors),
-            k,
-          ),
-          [G, ...shape],
-        );
-      }
-      for (const [s, shape] of Object.entries(slotShapes))
-        feeds[`s.${s}`] = engine.tensor(slots[s]!, [G, ...shape]);
-      spec.groups.forEach((_, i) => {
-        feeds[`lr.${i}`] = engine.tensor(Float32Array.from(lrs[i]!), [G]);
-        feeds[`radius.${i}`] = engine.tensor(Float32Array.from(radii[i]!), [G]);
+  it.each([
+    'momentum + joint ball, zetaKappa κ=1',
+    'momentum + ball on b, perRow exact general κ on a matrix and a vector',
+  ])(
+    'per-configuration lr and radius inputs on a batch axis match separate host optimizers: %s',
+    async (label) => {
+      const G = 3;
+      const spec = SPECS[label]!;
+      const lrs = [
+        [0.3, 0.05, 0.6],
+        [0.2, 0.1, 0.4],
+      ];
+      const radii = [
+        [0.5, 0.05, 10],
+        [1, 1, 1],
+      ];
+      const session = await engine.createSession(stepModel(spec, G, true));
+      const hosts = Array.from({ length: G }, (_, c) => {
+        const p = randomTree(10 + c, 0.5, 0.3);
+        const s: OptimizerSpec = {
+          groups: spec.groups.map((gr, i) => ({
+            ...gr,
+            lr: lrs[i]![c]!,
+            projection:
+              gr.projection?.kind === 'frobeniusBall'
+                ? { kind: 'frobeniusBall', radius: radii[i]![c]! }
+                : gr.projection,
+          })),
+        };
+        return { params: p, anchors: randomTree(10 + c, 0.5, 0.3), opt: createHostOptimizer(s, p) };
       });
-      const out = await session.run(feeds);
-      for (const [c, h] of hosts.entries()) h.opt.step(h.params, grads[c]!);
-      cur = Object.fromEntries(Object.keys(SHAPES).map((k) => [k, out[`P.${k}`]!.data as Float32Array]));
-      slots = Object.fromEntries(
-        Object.keys(slotShapes).map((s) => [s, out[`S.${s}`]!.data as Float32Array]),
-      );
-      const want: ParamTree = {};
-      for (const k of Object.keys(SHAPES))
-        want[k] = {
-          shape: [G, ...SHAPES[k]!],
-          data: stack(
+      const stack = (trees: ParamTree[], k: string): Float32Array => {
+        const n = trees[0]![k]!.data.length;
+        const out = new Float32Array(G * n);
+        for (const [c, t] of trees.entries()) out.set(t[k]!.data, c * n);
+        return out;
+      };
+      let cur: Record<string, Float32Array> = Object.fromEntries(
+        Object.keys(SHAPES).map((k) => [
+          k,
+          stack(
             hosts.map((h) => h.params),
             k,
           ),
-        };
-      expectTreeClose(cur, want, `batch step ${t}`);
-    }
-    await session.release();
-  });
+        ]),
+      );
+      const slotShapes = onnxSlotShapes(spec, SHAPES);
+      let slots: Record<string, Float32Array> = Object.fromEntries(
+        Object.entries(slotShapes).map(([s, sh]) => [s, new Float32Array(G * sh.reduce((a, b) => a * b, 1))]),
+      );
+      for (let t = 0; t < 6; t++) {
+        const grads = hosts.map((_, c) => randomTree(200 + 10 * t + c, 2));
+        const feeds: Record<string, OrtTensor> = { step: int64(engine, t) };
+        for (const [k, shape] of Object.entries(SHAPES)) {
+          feeds[`p.${k}`] = engine.tensor(cur[k]!, [G, ...shape]);
+          feeds[`g.${k}`] = engine.tensor(stack(grads, k), [G, ...shape]);
+          feeds[`a.${k}`] = engine.tensor(
+            stack(
+              hosts.map((h) => h.anchors),
+              k,
+            ),
+            [G, ...shape],
+          );
+        }
+        for (const [s, shape] of Object.entries(slotShapes))
+          feeds[`s.${s}`] = engine.tensor(slots[s]!, [G, ...shape]);
+        spec.groups.forEach((_, i) => {
+          feeds[`lr.${i}`] = engine.tensor(Float32Array.from(lrs[i]!), [G]);
+          feeds[`radius.${i}`] = engine.tensor(Float32Array.from(radii[i]!), [G]);
+        });
+        const out = await session.run(feeds);
+        for (const [c, h] of hosts.entries()) h.opt.step(h.params, grads[c]!);
+        cur = Object.fromEntries(Object.keys(SHAPES).map((k) => [k, out[`P.${k}`]!.data as Float32Array]));
+        slots = Object.fromEntries(
+          Object.keys(slotShapes).map((s) => [s, out[`S.${s}`]!.data as Float32Array]),
+        );
+        const want: ParamTree = {};
+        for (const k of Object.keys(SHAPES))
+          want[k] = {
+            shape: [G, ...SHAPES[k]!],
+            data: stack(
+              hosts.map((h) => h.params),
+              k,
+            ),
+          };
+        expectTreeClose(cur, want, `batch step ${t}`);
+      }
+      await session.release();
+    },
+  );
 
   it('general-κ exact projection lands on the host projection when many entries move', async () => {
     const spec: OptimizerSpec = {

@@ -142,6 +142,64 @@ describe('zetaKappa exact projection', () => {
   });
 });
 
+describe('zetaKappa perRow (B_{ζ,κ} on each row of a matrix, e.g. a pairedMlp head V [k, m/2])', () => {
+  it('is the single-vector projection applied row by row; a vector is one row', () => {
+    for (const method of ['exact', 'paperHeuristic'] as const)
+      for (const kappa of [1, 1.8]) {
+        const spec: ProjectionSpec = { kind: 'zetaKappa', zeta: 0.1, kappa, method, perRow: true };
+        const M = randn(12, 0.7);
+        const v = randn(4, 0.7);
+        const got = [M.slice(), v.slice()];
+        projectOnto(spec, got, undefined, [[3, 4], [4]]);
+        const { perRow: _p, ...single } = spec;
+        for (let r = 0; r < 3; r++)
+          expect(Array.from(got[0]!.subarray(4 * r, 4 * r + 4))).toEqual(
+            Array.from(P(single, M.slice(4 * r, 4 * r + 4))),
+          );
+        expect(Array.from(got[1]!)).toEqual(Array.from(P(single, v)));
+      }
+  });
+
+  it('exact: the Euclidean projection onto the product of the row sets (variational inequality)', () => {
+    const zeta = 0.05;
+    const kappa = 2;
+    const spec: ProjectionSpec = { kind: 'zetaKappa', zeta, kappa, method: 'exact', perRow: true };
+    for (let trial = 0; trial < 50; trial++) {
+      const y = randn(15, 1);
+      const p = y.slice();
+      projectOnto(spec, [p], undefined, [[3, 5]]);
+      for (let r = 0; r < 3; r++)
+        expect(isFeasibleZK(p.subarray(5 * r, 5 * r + 5), zeta, kappa, 1e-12)).toBe(true);
+      for (let z = 0; z < 20; z++) {
+        const q = new Float64Array(15);
+        for (let r = 0; r < 3; r++) q.set(feasibleZK(5, zeta, kappa), 5 * r);
+        expect(dot(sub(y, p), sub(q, p))).toBeLessThanOrEqual(1e-12);
+      }
+    }
+  });
+
+  it('κ = 1 makes every row a constant max(ζ, mean)·1, each with its own level', () => {
+    const M = new Float64Array([1, 2, 3, -5, -1, 0]);
+    projectOnto({ kind: 'zetaKappa', zeta: 0.5, kappa: 1, method: 'exact', perRow: true }, [M], undefined, [
+      [2, 3],
+    ]);
+    expect(Array.from(M)).toEqual([2, 2, 2, 0.5, 0.5, 0.5]);
+  });
+
+  it('needs the shapes, and they must match', () => {
+    const spec: ProjectionSpec = { kind: 'zetaKappa', zeta: 0.1, kappa: 1, method: 'exact', perRow: true };
+    expect(() => projectOnto(spec, [new Float64Array(6)])).toThrow(
+      /perRow zetaKappa projection needs shapes/,
+    );
+    expect(() => projectOnto(spec, [new Float64Array(6)], undefined, [[4, 2]])).toThrow(
+      /shapes\[0\] \[4, 2\] does not match the 6 entries/,
+    );
+    expect(() =>
+      projectOnto({ ...spec, perRow: 'yes' as unknown as boolean }, [new Float64Array(6)], undefined, [[6]]),
+    ).toThrow(/perRow: must be a boolean/);
+  });
+});
+
 /** Direct transcription of Zhang et al. App. H.1 projectv (torch semantics: first index on ties). */
 function projectvTranscript(v: number[], zeta: number, kappa: number): number[] {
   const out = v.map(Math.fround);

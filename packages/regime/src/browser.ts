@@ -12,15 +12,27 @@ export {
   type Zhang2021Options,
   type KawaguchiHuangOptions,
   type SongOptions,
+  type DeepPresetOptions,
+  type Zhang2021DeepOptions,
   zhang2021,
+  zhang2021Deep,
+  regularDeep,
   regular,
   constrainedRegular,
   kawaguchiHuang,
   kawaguchiHuangCz,
   song,
 } from './presets.js';
-export { type TfModule, batchIndices, createTfjsTrainer } from './tfjs-trainer.js';
+export { type TfModule, createTfjsTrainer } from './tfjs-trainer.js';
+export { type BatchOrder, batchIndices, createBatchOrder } from './batches.js';
+export {
+  type EpochEvaluation,
+  type SplitMetrics,
+  EVAL_CHUNK_ROWS,
+  evaluateSplit,
+} from './evaluate.js';
 export type {
+  EvaluationOptions,
   TrainData,
   TrainerFactory,
   GroupMetrics,

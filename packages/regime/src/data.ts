@@ -25,3 +25,16 @@ export function checkFiniteData(
     }
   }
 }
+
+/**
+ * Checks the input of `Trainer.predict`: a Float32Array of rows·d entries (rows a non-negative
+ * integer); throws a RangeError prefixed by `where`.
+ */
+export function checkPredictInput(X: Float32Array, rows: number, d: number, where: string): void {
+  if (!Number.isInteger(rows) || rows < 0)
+    throw new RangeError(`${where}: rows must be an integer ≥ 0, got ${rows}`);
+  if (!(X instanceof Float32Array) || X.length !== rows * d)
+    throw new RangeError(
+      `${where}: X must be a Float32Array of rows·d = ${rows}·${d} entries, got ${X?.length}`,
+    );
+}

@@ -1,5 +1,5 @@
 import type { ActivationSpec, LossName } from '@narrownet/models';
-import type { GroupSpec, UpdateSpec } from '@narrownet/optim';
+import type { GroupSpec, ScheduleSpec, UpdateSpec } from '@narrownet/optim';
 import { type RegimeSpec, validateRegime } from './regime.js';
 
 /** Options every preset takes. */
@@ -219,5 +219,145 @@ export function song(o: SongOptions): RegimeSpec {
     name: 'song',
     description: `Song et al. 2021: shallow net, ω2/ω1 = ${o.ratio} init, both layers trained`,
     init: o.c === undefined ? { kind: 'song', ratio: o.ratio } : { kind: 'song', ratio: o.ratio, c: o.c },
+  });
+}
+
+/** Options of the deep classifier presets {@link zhang2021Deep} and {@link regularDeep} (App. H.2, MNIST). */
+export interface DeepPresetOptions extends CommonPresetOptions {
+  /** Layer sizes [d_in, m_1, …, m_H, k] (H ≥ 1), e.g. [784, 784, 256, 10] (App. H.2). */
+  layers: number[];
+  /**
+   * `sgd` (default; App. H.2: lr 0.01, momentum 0.9, weight decay 5e-4) or `adam` (lr 1e-3,
+   * weight decay 1e-4, L2 added to the gradient as torch.optim.Adam). The paper reports the
+   * better of the two per cell.
+   */
+  optimizer?: 'sgd' | 'adam';
+  /** Step size of every group. Default 0.01 (sgd) or 1e-3 (adam). */
+  lr?: number;
+  /** L2 weight decay of every group (PyTorch `weight_decay`). Default 5e-4 (sgd) or 1e-4 (adam). */
+  weightDecay?: number;
+  /** Heavy-ball momentum (sgd only). Default 0.9. */
+  momentum?: number;
+  /**
+   * Step-size schedule of every group, in optimizer steps. Default constant; App. H.2 uses
+   * cosine annealing with T_max = the number of epochs, i.e. `{ kind: 'cosine', tMax: epochs ·
+   * stepsPerEpoch }` here.
+   */
+  schedule?: ScheduleSpec;
+  /** Biases on the hidden layers. Default false (App. H.1's code builds every layer without). */
+  bias?: boolean;
+}
+
+/** Options of {@link zhang2021Deep}. */
+export interface Zhang2021DeepOptions extends DeepPresetOptions {
+  /** Radius ε of the ball ‖W_H − W_H⁰‖_F ≤ ε on the last hidden layer (App. H.2: 0.1 … 10, 1000). */
+  radius: number;
+  /**
+   * Constraint on the output half V [k, m_H/2]: each row V_c ∈ B_{ζ,κ} (`perRow`), by the `exact`
+   * Euclidean projection or App. H.1's `paperHeuristic`, or `none` (default). Why none: with
+   * κ = 1 an exact projection makes every row constant, V_c = c_c·1, so the k logits are
+   * c_c·s(x) for ONE scalar s(x) = Σ_j σ(z_top,j) − σ(z_bot,j) and c_c ≥ ζ > 0: the argmax
+   * is always the class of the largest or of the smallest c_c, a classifier of at most two
+   * classes. App. H.1's code projects v only for a single output (`para.size()[0] == 1`), so
+   * the paper's multi-class runs kept V free. With a V constraint the mirrored init takes |V|.
+   */
+  vConstraint?: VConstraint;
+  /** ζ of B_{ζ,κ}. Default 0.001 (App. H.2). */
+  zeta?: number;
+  /** κ of B_{ζ,κ}. Default 1 (App. H.2). */
+  kappa?: number;
+}
+
+function deepCommon(o: DeepPresetOptions) {
+  const kind = o.optimizer ?? 'sgd';
+  if (kind !== 'sgd' && kind !== 'adam')
+    throw new RangeError(`optimizer must be sgd or adam, got ${JSON.stringify(kind)}`);
+  const weightDecay = o.weightDecay ?? (kind === 'sgd' ? 5e-4 : 1e-4);
+  const update: UpdateSpec =
+    kind === 'sgd'
+      ? { kind: 'sgd', momentum: o.momentum ?? 0.9, weightDecay }
+      : { kind: 'adam', weightDecay };
+  const lr = o.lr ?? (kind === 'sgd' ? 0.01 : 1e-3);
+  const group = (params: string[], projection: GroupSpec['projection'] = { kind: 'none' }): GroupSpec => ({
+    params,
+    lr,
+    update,
+    ...(o.schedule ? { schedule: o.schedule } : {}),
+    projection,
+  });
+  return {
+    group,
+    activation: o.activation ?? 'relu',
+    base: { ...common(o), loss: o.loss ?? 'softmaxCrossEntropy' },
+    what: `${kind} lr ${lr}, wd ${weightDecay}`,
+  };
+}
+
+/**
+ * Zhang et al. 2021 Alg. 2 on a deep classifier (App. G, H.2): a `pairedMlp` (the last two
+ * layers paired, the output cut off to half: V [k, m_H/2], the other half −V), mirrored LeCun
+ * init (LeCun below, the last hidden layer mirrored, f ≡ 0 at init), one optimizer for all layers
+ * (SGD momentum 0.9 + weight decay 5e-4, or Adam + weight decay 1e-4), the last hidden layer
+ * W_H (with b_H when `bias`) projected onto ‖θ_H − θ_H⁰‖_F ≤ ε after every step, the earlier
+ * layers free, V constrained as `vConstraint` says (default none). Defaults: ReLU,
+ * softmax cross-entropy.
+ */
+export function zhang2021Deep(o: Zhang2021DeepOptions): RegimeSpec {
+  const vc = o.vConstraint ?? 'none';
+  if (!['none', 'exact', 'paperHeuristic'].includes(vc))
+    throw new RangeError(
+      `zhang2021Deep: vConstraint must be none, exact or paperHeuristic, got ${JSON.stringify(vc)}`,
+    );
+  const { group, activation, base, what } = deepCommon(o);
+  const H = o.layers.length - 2;
+  if (!(H >= 1))
+    throw new RangeError('zhang2021Deep: layers must list [inputDim, m_1, …, m_H, k] with H ≥ 1');
+  const withBias = (l: number) => (o.bias ? [`W${l}`, `b${l}`] : [`W${l}`]);
+  const free: GroupSpec[] = [];
+  if (H > 1) free.push(group(Array.from({ length: H - 1 }, (_, i) => withBias(i + 1)).flat()));
+  return validateRegime({
+    name: 'zhang2021Deep',
+    description: `Zhang et al. 2021 Alg. 2 on the last two layers of a ${o.layers.join('-')} net: mirrored LeCun init, PGD on ‖W${H} − W${H}⁰‖_F ≤ ${o.radius}, V constraint: ${vc}; ${what}`,
+    model: {
+      kind: 'pairedMlp',
+      layers: o.layers,
+      activation,
+      ...(o.bias ? { bias: true } : {}),
+    },
+    init: vc === 'none' ? { kind: 'mirroredLecun' } : { kind: 'mirroredLecun', absOuter: true },
+    optimizer: {
+      groups: [
+        ...free,
+        group(withBias(H), { kind: 'frobeniusBall', radius: o.radius }),
+        group(
+          ['V'],
+          vc === 'none'
+            ? { kind: 'none' }
+            : { kind: 'zetaKappa', zeta: o.zeta ?? 0.001, kappa: o.kappa ?? 1, method: vc, perRow: true },
+        ),
+      ],
+    },
+    ...base,
+  });
+}
+
+/**
+ * The regular-training counterpart of {@link zhang2021Deep} (App. H.2): a plain `mlp` with the
+ * same layers (a full output layer [k, m_H]), LeCun init, the same optimizer on every layer, no
+ * projection.
+ */
+export function regularDeep(o: DeepPresetOptions): RegimeSpec {
+  const { group, activation, base, what } = deepCommon(o);
+  const L = o.layers.length - 1;
+  const names = Array.from({ length: L }, (_, i) =>
+    o.bias ? [`W${i + 1}`, `b${i + 1}`] : [`W${i + 1}`],
+  ).flat();
+  return validateRegime({
+    name: 'regularDeep',
+    description: `Regular training of a ${o.layers.join('-')} net: LeCun init, unconstrained; ${what}`,
+    model: { kind: 'mlp', layers: o.layers, activation, ...(o.bias ? { bias: true } : {}) },
+    init: { kind: 'lecun' },
+    optimizer: { groups: [group(names)] },
+    ...base,
   });
 }

@@ -3,7 +3,6 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import {
   type ParamTree,
   cloneParams,
-  createRng,
   forwardTf,
   inputDim,
   lossTf,
@@ -11,7 +10,8 @@ import {
   paramShapes,
 } from '@narrownet/models';
 import { createTfOptimizer } from '@narrownet/optim';
-import { checkFiniteData } from './data.js';
+import { createBatchOrder } from './batches.js';
+import { checkFiniteData, checkPredictInput } from './data.js';
 import type { Trainer, TrainerConfig, TrainerInfo, TrainerState } from './trainer.js';
 
 /** The tfjs-core module (the one the engine started). */
@@ -33,28 +33,6 @@ function checkData(config: TrainerConfig): { n: number; d: number; k: number } {
   if (b !== undefined && (!Number.isInteger(b) || b <= 0 || b > n))
     throw new RangeError(`trainer: batchSize must be an integer in [1, n = ${n}], got ${b}`);
   return { n, d, k };
-}
-
-/**
- * Indices of the mini-batch taken at optimizer step `step` (0-based): the samples are visited
- * epoch by epoch in the order of a seeded permutation per epoch (`createRng(seed).fork(epoch)`,
- * Fisher–Yates), in consecutive batches of `batchSize`; a last partial batch is dropped. The
- * order depends only on (seed, step), so a resumed run sees the same batches.
- */
-export function batchIndices(n: number, batchSize: number, seed: number, step: number): Int32Array {
-  const perEpoch = Math.floor(n / batchSize);
-  const epoch = Math.floor(step / perEpoch);
-  const b = step % perEpoch;
-  const perm = new Int32Array(n);
-  for (let i = 0; i < n; i++) perm[i] = i;
-  const rng = createRng(seed).fork(`epoch${epoch}`);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    const t = perm[i]!;
-    perm[i] = perm[j]!;
-    perm[j] = t;
-  }
-  return perm.slice(b * batchSize, (b + 1) * batchSize);
 }
 
 /**
@@ -83,7 +61,7 @@ export async function createTfjsTrainer(tf: TfModule, config: TrainerConfig): Pr
   const X = tf.tensor2d(config.data.X, [n, d]);
   const Y = tf.tensor2d(config.data.Y, [n, k]);
   const batchSize = config.batchSize !== undefined && config.batchSize < n ? config.batchSize : undefined;
-  const seed = config.seed ?? 0;
+  const order = batchSize !== undefined ? createBatchOrder(n, batchSize, config.seed ?? 0) : undefined;
   let step = 0;
   let disposed = false;
 
@@ -134,8 +112,8 @@ export async function createTfjsTrainer(tf: TfModule, config: TrainerConfig): Pr
         tf.tidy(() => {
           let x: tfc.Tensor2D = X;
           let y: tfc.Tensor2D = Y;
-          if (batchSize !== undefined) {
-            const idx = tf.tensor1d(batchIndices(n, batchSize, seed, step), 'int32');
+          if (order !== undefined) {
+            const idx = tf.tensor1d(order.indices(step), 'int32');
             x = tf.gather(X, idx);
             y = tf.gather(Y, idx);
           }
@@ -177,6 +155,14 @@ export async function createTfjsTrainer(tf: TfModule, config: TrainerConfig): Pr
       }
       tf.dispose([value, ...Object.values(grads)]);
       return { loss: lossValue, grads: out };
+    },
+    async predict(x: Float32Array, rows: number): Promise<Float32Array> {
+      check();
+      checkPredictInput(x, rows, d, 'trainer.predict');
+      const out = tf.tidy(() => forwardTf(spec, vars, tf.tensor2d(x, [rows, d])));
+      const values = Float32Array.from(await out.data());
+      out.dispose();
+      return values;
     },
     async state(): Promise<TrainerState> {
       check();

@@ -8,8 +8,9 @@ import {
   inputDim,
   outputDim,
 } from '@narrownet/models';
-import { kktResidual } from '@narrownet/optim';
+import { kktResidual, stepsPerEpoch } from '@narrownet/optim';
 import { checkFiniteData } from './data.js';
+import { EVAL_CHUNK_ROWS, type EpochEvaluation, evaluateSplit } from './evaluate.js';
 import { type RegimeSpec, validateRegime } from './regime.js';
 import type { Trainer, TrainerConfig, TrainerInfo, TrainerState } from './trainer.js';
 
@@ -54,12 +55,36 @@ export interface StepMetrics {
   wallMs: number;
 }
 
+/**
+ * Evaluation of the iterate on the training split and a held-out split at chosen epochs (an
+ * epoch is `stepsPerEpoch(n, batchSize)` = ⌊n/b⌋ optimizer steps): loss, and for k ≥ 2 outputs
+ * accuracy and per-class counts (see `evaluateSplit`). Read from the trainer's own parameters.
+ */
+export interface EvaluationOptions {
+  /** Held-out split, X [n_test, inputDim], Y [n_test, outputDim]. */
+  test?: TrainData;
+  /** Epochs after which to evaluate (0 = the initial iterate). */
+  atEpochs?: readonly number[];
+  /** Also evaluate every this many epochs. */
+  everyEpochs?: number;
+  /** Also evaluate the final iterate of the run (default true; skipped when aborted). */
+  atEnd?: boolean;
+  /** Rows per predict call (default 4096). */
+  chunkRows?: number;
+  /** Called with each evaluation as it is made. */
+  onEvaluation?: (e: EpochEvaluation) => void;
+}
+
 /** Options of {@link train}. */
 export interface TrainOptions {
   /** Makes the trainer (tfjs or ONNX). */
   createTrainer: TrainerFactory;
-  /** Step budget; default the regime's `stopping.maxSteps`. */
+  /** Step budget; default the regime's `stopping.maxSteps`. Exclusive with `epochs`. */
   steps?: number;
+  /** Budget in epochs: steps = epochs · ⌊n / batchSize⌋ (one step per epoch at full batch). */
+  epochs?: number;
+  /** Held-out evaluation at chosen epochs (results in `TrainResult.evaluations`). */
+  evaluation?: EvaluationOptions;
   /** Record metrics (and test the stopping rules) every this many steps. Default 100. */
   evalEvery?: number;
   /** Stop as converged once the loss is ≤ this; default the regime's `stopping.lossTolerance`. */
@@ -71,6 +96,12 @@ export interface TrainOptions {
   lambdaMinEvery?: number;
   /** Compute λ_min(J) at the final iterate (one-hidden-layer nets only). Default false. */
   lambdaMinAtEnd?: boolean;
+  /**
+   * Compute the full-data gradient at each metrics record (KKT residual, active constraints).
+   * Default true; false records the loss and distances only (kktResidual NaN, no groups), which
+   * saves a full forward + backward pass over the data per record (mini-batch classification).
+   */
+  stationarity?: boolean;
   /** η of the KKT residual ‖θ − P(θ − η∇ℓ)‖/η. Default 1. */
   kktEta?: number;
   /** Save a checkpoint every this many steps (and at the end) to `checkpointPath`. */
@@ -112,6 +143,8 @@ export interface TrainResult {
   /** λ_min(J) at the final iterate, when `lambdaMinAtEnd`. */
   lambdaMin?: number;
   metrics: StepMetrics[];
+  /** The evaluations asked for by `options.evaluation`, in order (empty without it). */
+  evaluations: EpochEvaluation[];
   /** Final parameters. */
   params: ParamTree;
   wallMs: number;
@@ -131,18 +164,38 @@ function positiveInt(v: number | undefined, name: string, allowZero = false): vo
     throw new RangeError(`train: ${name} must be an integer ≥ ${allowZero ? 0 : 1}, got ${v}`);
 }
 
+/** The steps at which `evaluation` asks for an evaluation (before the end), sorted; checks the options. */
+function evaluationSteps(ev: EvaluationOptions | undefined, perEpoch: number, budget: number): number[] {
+  if (ev === undefined) return [];
+  if (ev === null || typeof ev !== 'object') throw new TypeError('train: evaluation must be an object');
+  positiveInt(ev.everyEpochs, 'evaluation.everyEpochs');
+  positiveInt(ev.chunkRows, 'evaluation.chunkRows');
+  const steps = new Set<number>();
+  if (ev.atEpochs !== undefined) {
+    if (!Array.isArray(ev.atEpochs))
+      throw new TypeError('train: evaluation.atEpochs must be an array of epochs');
+    ev.atEpochs.forEach((e, i) => {
+      positiveInt(e, `evaluation.atEpochs[${i}]`, true);
+      if (e * perEpoch <= budget) steps.add(e * perEpoch);
+    });
+  }
+  if (ev.everyEpochs !== undefined)
+    for (let e = ev.everyEpochs; e * perEpoch <= budget; e += ev.everyEpochs) steps.add(e * perEpoch);
+  return [...steps].sort((a, b) => a - b);
+}
+
 /** Shapes and finiteness of the training data against the regime's model (errors name the array). */
-function checkTrainData(regime: RegimeSpec, data: TrainData): void {
-  if (data === null || typeof data !== 'object') throw new TypeError('train: data must be { X, Y, n }');
+function checkTrainData(regime: RegimeSpec, data: TrainData, what = 'data'): void {
+  if (data === null || typeof data !== 'object') throw new TypeError(`train: ${what} must be { X, Y, n }`);
   const cols = { X: inputDim(regime.model), Y: outputDim(regime.model) };
   if (!Number.isInteger(data.n) || data.n <= 0)
-    throw new RangeError(`train: data.n must be a positive integer, got ${data.n}`);
+    throw new RangeError(`train: ${what}.n must be a positive integer, got ${data.n}`);
   for (const name of ['X', 'Y'] as const)
     if (!(data[name] instanceof Float32Array) || data[name].length !== data.n * cols[name])
       throw new RangeError(
-        `train: data.${name} must be a Float32Array of n·${cols[name]} = ${data.n * cols[name]} entries, got ${data[name]?.length}`,
+        `train: ${what}.${name} must be a Float32Array of n·${cols[name]} = ${data.n * cols[name]} entries, got ${data[name]?.length}`,
       );
-  checkFiniteData(data, cols, 'train');
+  checkFiniteData(data, cols, what === 'data' ? 'train' : `train: ${what}`);
 }
 
 /** Reads and writes the checkpoints of {@link trainLoop} (Node: `train-node.ts`; none in browsers). */
@@ -167,7 +220,17 @@ export async function trainLoop(
     );
   checkTrainData(regime, data);
   const t0 = performance.now();
-  const budget = options.steps ?? regime.stopping.maxSteps;
+  positiveInt(options.batchSize, 'batchSize');
+  if (options.batchSize !== undefined && options.batchSize > data.n)
+    throw new RangeError(`train: batchSize must be at most n = ${data.n}, got ${options.batchSize}`);
+  const perEpoch = stepsPerEpoch(data.n, options.batchSize);
+  if (options.steps !== undefined && options.epochs !== undefined)
+    throw new RangeError('train: give steps or epochs, not both');
+  positiveInt(options.epochs, 'epochs', true);
+  const budget =
+    options.epochs !== undefined ? options.epochs * perEpoch : (options.steps ?? regime.stopping.maxSteps);
+  const evalSteps = evaluationSteps(options.evaluation, perEpoch, budget);
+  if (options.evaluation?.test) checkTrainData(regime, options.evaluation.test, 'evaluation.test');
   const evalEvery = options.evalEvery ?? 100;
   const tol = options.lossTolerance ?? regime.stopping.lossTolerance ?? 0;
   positiveInt(budget, 'steps', true);
@@ -200,7 +263,7 @@ export async function trainLoop(
     batchSize: options.batchSize,
     seed,
   });
-  const oneHidden = regime.model.kind !== 'mlp';
+  const oneHidden = regime.model.kind === 'shallow' || regime.model.kind === 'paired';
   const lambdaMin = (p: ParamTree) => jacobianLambdaMin(regime.model, p, data.X, data.n);
   const metrics: StepMetrics[] = [];
   try {
@@ -208,9 +271,14 @@ export async function trainLoop(
     let step = resumed?.step ?? 0;
 
     const record = async (state: TrainerState): Promise<StepMetrics> => {
-      const { loss, grads } = await trainer.evaluate();
+      // without stationarity: the loss only (run(0) evaluates it without stepping)
+      const { loss, grads } =
+        options.stationarity === false
+          ? { loss: await trainer.run(0), grads: undefined }
+          : await trainer.evaluate();
       // a finite iterate can have a non-finite gradient (the run then diverges on the next step)
-      const finiteGrads = Object.values(grads).every((g) => g.data.every(Number.isFinite));
+      const finiteGrads =
+        grads !== undefined && Object.values(grads).every((g) => g.data.every(Number.isFinite));
       const kkt = finiteGrads
         ? kktResidual(regime.optimizer, state.params, grads, state.anchors, eta)
         : { residual: Number.NaN, groups: [] };
@@ -236,6 +304,25 @@ export async function trainLoop(
       return m;
     };
 
+    const evaluations: EpochEvaluation[] = [];
+    const k = outputDim(regime.model);
+    const chunk = options.evaluation?.chunkRows ?? EVAL_CHUNK_ROWS;
+    const evaluateAt = async (at: number): Promise<void> => {
+      const ev = options.evaluation!;
+      const e: EpochEvaluation = {
+        epoch: at / perEpoch,
+        step: at,
+        train: await evaluateSplit(trainer, regime.loss, data, k, chunk),
+      };
+      if (ev.test) e.test = await evaluateSplit(trainer, regime.loss, ev.test, k, chunk);
+      evaluations.push(e);
+      ev.onEvaluation?.(e);
+    };
+    let nextEval = evalSteps.findIndex((s) => s >= step);
+    if (nextEval < 0) nextEval = evalSteps.length;
+    if (evalSteps[nextEval] === step && !resumed) await evaluateAt(step);
+    if (evalSteps[nextEval] === step) nextEval++;
+
     let state = await trainer.state();
     let loss = resumed ? (await trainer.evaluate()).loss : (await record(state)).loss;
     let status: TrainResult['status'] = 'budget';
@@ -249,13 +336,17 @@ export async function trainLoop(
         status = 'aborted';
         break;
       }
-      const k = Math.min(evalEvery - (step % evalEvery), budget - step);
-      loss = await trainer.run(k);
+      const chunkSteps = Math.min(
+        evalEvery - (step % evalEvery),
+        budget - step,
+        (evalSteps[nextEval] ?? Number.POSITIVE_INFINITY) - step,
+      );
+      loss = await trainer.run(chunkSteps);
       if (!Number.isFinite(loss)) {
         // Find the first non-finite iterate: back to the last good state, then one step at a time.
         await trainer.setState(state);
         let l = 0;
-        for (let i = 0; i < k; i++) {
+        for (let i = 0; i < chunkSteps; i++) {
           l = await trainer.run(1);
           if (!Number.isFinite(l)) break;
         }
@@ -267,8 +358,12 @@ export async function trainLoop(
         options.onStep?.(step, loss);
         break;
       }
-      step += k;
+      step += chunkSteps;
       options.onStep?.(step, loss);
+      if (evalSteps[nextEval] === step) {
+        await evaluateAt(step);
+        nextEval++;
+      }
       state = await trainer.state();
       if (step % evalEvery === 0 || step === budget) loss = (await record(state)).loss;
       if (options.checkpointEvery && step % options.checkpointEvery === 0)
@@ -276,6 +371,9 @@ export async function trainLoop(
       if (loss <= tol) status = 'converged';
     }
     const finalState = status === 'diverged' ? await trainer.state() : state;
+    const evaluatedLast = evaluations.at(-1)?.step === finalState.step;
+    if (options.evaluation && (options.evaluation.atEnd ?? true) && status !== 'aborted' && !evaluatedLast)
+      await evaluateAt(finalState.step);
     if (options.checkpointPath && status !== 'diverged')
       io!.save(options.checkpointPath, regime, finalState, seed);
     const result: TrainResult = {
@@ -283,6 +381,7 @@ export async function trainLoop(
       steps: step,
       finalLoss: loss,
       metrics,
+      evaluations,
       params: finalState.params,
       wallMs: performance.now() - t0,
       engine: trainer.info,

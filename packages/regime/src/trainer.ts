@@ -34,6 +34,12 @@ export interface Trainer {
   run(steps: number): Promise<number>;
   /** Loss and per-parameter gradient at the current iterate (no step taken). */
   evaluate(): Promise<{ loss: number; grads: ParamTree }>;
+  /**
+   * The model's outputs [rows, outputDim] (row-major) on inputs X [rows, inputDim] at the current
+   * iterate, read from the trainer's own parameter tensors (no second copy of the model on the
+   * engine). Any number of rows; callers chunk large splits (see `evaluateSplit`).
+   */
+  predict(X: Float32Array, rows: number): Promise<Float32Array>;
   /** A copy of the current state (for metrics, checkpoints, resume). */
   state(): Promise<TrainerState>;
   /** Replaces the current state (resume). */

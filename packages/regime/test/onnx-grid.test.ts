@@ -9,7 +9,7 @@ import { sphereData } from './helpers.js';
 type Engine = Awaited<ReturnType<typeof startOnnx>>;
 
 function grid(spec: ModelSpec, loss: LossName, vProjection: boolean): TrainerConfig[] {
-  const data = sphereData(30, spec.kind === 'mlp' ? 5 : spec.inputDim, 4);
+  const data = sphereData(30, 'layers' in spec ? spec.layers[0]! : spec.inputDim, 4);
   const out: TrainerConfig[] = [];
   let seed = 20;
   for (const lr of [0.002, 0.006])

@@ -7,11 +7,14 @@ import {
   kawaguchiHuang,
   kawaguchiHuangCz,
   regular,
+  regularDeep,
   song,
   train,
   validateRegime,
   zhang2021,
+  zhang2021Deep,
 } from '../src/index.js';
+import { projectOnto } from '@narrownet/optim';
 import { sphereData, tfjsFactory } from './helpers.js';
 
 const base = { inputDim: 6, width: 8, lr1: 0.05, lr2: 0.05 };
@@ -160,6 +163,111 @@ describe('presets', () => {
     ];
     for (const [bad, msg] of cases) expect(() => validateRegime(bad), msg).toThrow(msg);
     expect(validateRegime(r)).toBe(r);
+  });
+});
+
+describe('deep classifier presets (Zhang et al. App. G / H.2)', () => {
+  it('zhang2021Deep: pairedMlp, mirrored init, free lower layers, ball on the last hidden layer, V free by default', () => {
+    const r = zhang2021Deep({ layers: [784, 784, 256, 10], radius: 0.4 });
+    expect(r.model).toEqual({ kind: 'pairedMlp', layers: [784, 784, 256, 10], activation: 'relu' });
+    expect(r.init).toEqual({ kind: 'mirroredLecun' });
+    expect(r.loss).toBe('softmaxCrossEntropy');
+    const update = { kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 };
+    expect(r.optimizer.groups).toEqual([
+      { params: ['W1'], lr: 0.01, update, projection: { kind: 'none' } },
+      { params: ['W2'], lr: 0.01, update, projection: { kind: 'frobeniusBall', radius: 0.4 } },
+      { params: ['V'], lr: 0.01, update, projection: { kind: 'none' } },
+    ]);
+    const adam = zhang2021Deep({
+      layers: [5, 6, 7, 8, 3],
+      radius: 1,
+      optimizer: 'adam',
+      bias: true,
+      vConstraint: 'exact',
+      schedule: { kind: 'cosine', tMax: 100 },
+    });
+    expect(adam.init).toEqual({ kind: 'mirroredLecun', absOuter: true });
+    expect(adam.optimizer.groups.map((g) => [g.params, g.projection?.kind, g.lr, g.update])).toEqual([
+      [['W1', 'b1', 'W2', 'b2'], 'none', 1e-3, { kind: 'adam', weightDecay: 1e-4 }],
+      [['W3', 'b3'], 'frobeniusBall', 1e-3, { kind: 'adam', weightDecay: 1e-4 }],
+      [['V'], 'zetaKappa', 1e-3, { kind: 'adam', weightDecay: 1e-4 }],
+    ]);
+    expect(adam.optimizer.groups[2]!.projection).toEqual({
+      kind: 'zetaKappa',
+      zeta: 0.001,
+      kappa: 1,
+      method: 'exact',
+      perRow: true,
+    });
+    expect(adam.optimizer.groups.every((g) => g.schedule?.kind === 'cosine')).toBe(true);
+    // one hidden layer: no free group
+    expect(zhang2021Deep({ layers: [4, 6, 2], radius: 1 }).optimizer.groups.map((g) => g.params)).toEqual([
+      ['W1'],
+      ['V'],
+    ]);
+    expect(() => zhang2021Deep({ layers: [4, 5, 2], radius: 1 })).toThrow(
+      /layers\[1\] \(the last hidden width\)/,
+    );
+    expect(() => zhang2021Deep({ layers: [4, 2], radius: 1 })).toThrow(/H ≥ 1/);
+    expect(() => zhang2021Deep({ layers: [4, 6, 2], radius: 0 })).toThrow(/radius/);
+    expect(() => zhang2021Deep({ layers: [4, 6, 2], radius: 1, vConstraint: 'yes' as 'exact' })).toThrow(
+      /vConstraint/,
+    );
+  });
+
+  it('regularDeep: the same layers as a plain mlp, LeCun init, one unconstrained group', () => {
+    const r = regularDeep({ layers: [784, 784, 256, 10], optimizer: 'adam' });
+    expect(r.model).toEqual({ kind: 'mlp', layers: [784, 784, 256, 10], activation: 'relu' });
+    expect(r.init).toEqual({ kind: 'lecun' });
+    expect(r.optimizer.groups).toEqual([
+      {
+        params: ['W1', 'W2', 'W3'],
+        lr: 1e-3,
+        update: { kind: 'adam', weightDecay: 1e-4 },
+        projection: { kind: 'none' },
+      },
+    ]);
+    expect(() => regularDeep({ layers: [3, 4, 2], optimizer: 'rmsprop' as 'sgd' })).toThrow(/sgd or adam/);
+  });
+
+  it('why V is free by default: with κ = 1 the exact per-row B_{ζ,κ} lets the net predict at most 2 classes', () => {
+    const r = zhang2021Deep({ layers: [8, 12, 10, 6], radius: 1, vConstraint: 'exact' });
+    const p = initParams(r.model, r.init, createRng(4));
+    const W2 = p.W2!.data;
+    for (let i = 5 * 12; i < W2.length; i++) W2[i]! += 0.3 * Math.sin(i); // halves differ: f ≠ 0
+    const V = p.V!;
+    projectOnto(r.optimizer.groups[2]!.projection!, [V.data], undefined, [V.shape]);
+    const X = createRng(6).fillNormal(new Float64Array(200 * 8));
+    const arrays = Object.fromEntries(Object.entries(p).map(([k, t]) => [k, t.data]));
+    const f = forward64(r.model, arrays, X, 200);
+    // Every row of V is now c_c·1, so the logits are c_c·s(x) for one scalar s(x): wherever they
+    // are not all equal (s ≠ 0) the argmax is the class of the largest or of the smallest c_c.
+    const h = V.shape[1]!;
+    const c = Array.from({ length: 6 }, (_, k) => V.data[k * h]!);
+    for (let k = 0; k < 6; k++)
+      expect(V.data.subarray(k * h, (k + 1) * h).every((x) => x === c[k])).toBe(true);
+    expect(new Set(c).size).toBe(6); // distinct levels: the two extreme classes are unique
+    const extremes = new Set([c.indexOf(Math.max(...c)), c.indexOf(Math.min(...c))]);
+    const predicted = new Set<number>();
+    let decided = 0;
+    for (let i = 0; i < 200; i++) {
+      const row = Array.from(f.subarray(i * 6, i * 6 + 6));
+      if (Math.max(...row) === Math.min(...row)) continue;
+      decided++;
+      predicted.add(row.indexOf(Math.max(...row)));
+    }
+    expect(decided).toBeGreaterThan(100);
+    expect([...predicted].every((k) => extremes.has(k))).toBe(true);
+    // the unconstrained head predicts more classes from the same features
+    const free = initParams(r.model, { kind: 'mirroredLecun' }, createRng(4));
+    free.W2!.data.set(W2);
+    const g = forward64(r.model, { ...arrays, V: free.V!.data }, X, 200);
+    const more = new Set<number>();
+    for (let i = 0; i < 200; i++) {
+      const row = Array.from(g.subarray(i * 6, i * 6 + 6));
+      more.add(row.indexOf(Math.max(...row)));
+    }
+    expect(more.size).toBeGreaterThan(2);
   });
 });
 

@@ -146,7 +146,8 @@ function requireParam(names: LoweringInputs, name: string): string {
  * `lossAndGrad64`). Activation derivatives follow `activation(spec).df` (relu/leakyRelu: left
  * derivative at 0, i.e. 0 and the slope; abs: 0 at 0). Works for any number of rows n (the graph's batch dimension).
  *
- * Paired nets are lowered with one matrix product for both halves: f = σ(XWᵀ)·[v; −v].
+ * Paired nets are lowered with one matrix product for both halves: f = σ(XWᵀ)·[v; −v]; the head of
+ * a pairedMlp as (σ(Z_top) − σ(Z_bot))·Vᵀ, the difference first so that equal halves give exactly 0.
  *
  * @param g - graph to emit into (the value names in `names` must exist in it)
  * @param spec - model architecture
@@ -214,14 +215,27 @@ export function lowerModelOnnx(
   }
 
   const L = spec.layers.length - 1;
+  const paired = spec.kind === 'pairedMlp';
+  const hasBias = (l: number): boolean => spec.bias === true && !(paired && l === L);
+  const scale = (l: number): number =>
+    spec.kind === 'mlp' && spec.scaled ? 1 / Math.sqrt(spec.layers[l]!) : 1;
   const zs: string[] = [];
   const dhs: (string | undefined)[] = [];
   const acts: string[] = [names.X];
   let cur = names.X;
   let P = '';
+  // A pairedMlp's head: D = σ(z_top) − σ(z_bot) [n, m_H/2], f = D Vᵀ (the difference first, so
+  // equal halves give exactly 0).
+  let D = '';
   for (let l = 1; l <= L; l++) {
+    if (paired && l === L) {
+      const [top, bottom] = g.opN('Split', [cur], 2, { axis: attr.i(1), num_outputs: attr.i(2) });
+      D = g.op('Sub', [top!, bottom!]);
+      P = g.op('Gemm', [D, requireParam(names, 'V')], gemmT);
+      break;
+    }
     const W = requireParam(names, `W${l}`);
-    const ins = spec.bias ? [cur, W, requireParam(names, `b${l}`)] : [cur, W];
+    const ins = hasBias(l) ? [cur, W, requireParam(names, `b${l}`)] : [cur, W];
     const z = g.op('Gemm', ins, gemmT);
     if (l === L) {
       P = z;
@@ -230,18 +244,27 @@ export function lowerModelOnnx(
     const { h, dh } = lowerActivationOnnx(g, spec.activation, z, needGrad);
     zs.push(z);
     dhs.push(dh);
-    cur = spec.scaled ? g.op('Mul', [h, g.scalar(1 / Math.sqrt(spec.layers[l]!))]) : h;
+    cur = scale(l) !== 1 ? g.op('Mul', [h, g.scalar(scale(l))]) : h;
     acts.push(cur);
   }
   const lo = lowerLoss(g, loss, P, names.Y, needGrad);
   if (!needGrad || !lo.dP) return { pred: P, loss: lo.loss, grads };
   let delta = lo.dP;
   for (let l = L; l >= 1; l--) {
-    grads[`W${l}`] = g.op('Gemm', [delta, acts[l - 1]!], gemmTa);
-    if (spec.bias) grads[`b${l}`] = g.op('ReduceSum', [delta, g.ints([0])], { keepdims: attr.i(0) });
-    if (l === 1) break;
-    let back = g.op('MatMul', [delta, names.params[`W${l}`]!]);
-    if (spec.scaled) back = g.op('Mul', [back, g.scalar(1 / Math.sqrt(spec.layers[l - 1]!))]);
+    let back: string;
+    if (paired && l === L) {
+      // ∂/∂V = Gᵀ D; ∂/∂σ(z) = [G V, −G V].
+      const V = requireParam(names, 'V');
+      grads.V = g.op('Gemm', [delta, D], gemmTa);
+      const half = g.op('MatMul', [delta, V]);
+      back = g.op('Concat', [half, g.op('Neg', [half])], { axis: attr.i(1) });
+    } else {
+      grads[`W${l}`] = g.op('Gemm', [delta, acts[l - 1]!], gemmTa);
+      if (hasBias(l)) grads[`b${l}`] = g.op('ReduceSum', [delta, g.ints([0])], { keepdims: attr.i(0) });
+      if (l === 1) break;
+      back = g.op('MatMul', [delta, names.params[`W${l}`]!]);
+    }
+    if (scale(l - 1) !== 1) back = g.op('Mul', [back, g.scalar(scale(l - 1))]);
     const dh = dhs[l - 2];
     delta = dh ? g.op('Mul', [back, dh]) : back;
   }

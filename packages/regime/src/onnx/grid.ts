@@ -103,7 +103,8 @@ function emitStacked(
   gradients: boolean,
 ): { loss: string; grads: Record<string, string> } {
   const spec = plan.spec;
-  if (spec.kind === 'mlp') throw new Error('unreachable: grid specs are shallow or paired');
+  if (spec.kind !== 'shallow' && spec.kind !== 'paired')
+    throw new Error('unreachable: grid specs are shallow or paired');
   const m = spec.width;
   const d = spec.inputDim;
   const W = params.W!;
@@ -167,7 +168,8 @@ function emitGridModel(
   chunkElements: number,
 ): { loss: string; grads: Record<string, string> } {
   const spec = plan.spec;
-  if (spec.kind === 'mlp') throw new Error('unreachable: grid specs are shallow or paired');
+  if (spec.kind !== 'shallow' && spec.kind !== 'paired')
+    throw new Error('unreachable: grid specs are shallow or paired');
   const chunk = Math.max(1, Math.min(G, Math.floor(chunkElements / (plan.n * spec.width))));
   if (chunk >= G) return emitStacked(g, plan, G, X, Y, params, gradients);
   const sizes: number[] = [];
@@ -235,9 +237,9 @@ export async function createOnnxGridTrainer(
   const plan = plans[0]!;
   const G = configs.length;
   const first = configs[0]!;
-  if (plan.spec.kind === 'mlp')
+  if (plan.spec.kind !== 'shallow' && plan.spec.kind !== 'paired')
     throw new RangeError(
-      `${where}: the grid trainer supports shallow and paired specs; use createOnnxTrainer for mlp`,
+      `${where}: the grid trainer supports shallow and paired specs; use createOnnxTrainer for ${plan.spec.kind}`,
     );
   if (plan.loss !== 'halfSse' && plan.loss !== 'mse')
     throw new RangeError(`${where}: loss must be halfSse or mse, got ${JSON.stringify(plan.loss)}`);

@@ -4,6 +4,7 @@ import {
   type ParamTree,
   cloneParams,
   inputDim,
+  OnnxGraph,
   lowerModelOnnx,
   outputDim,
   paramShapes,
@@ -11,8 +12,8 @@ import {
 } from '@narrownet/models';
 import { type OptimizerSpec, lowerOptimizerOnnx, onnxSlotShapes } from '@narrownet/optim';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
-import { batchIndices } from '../tfjs-trainer.js';
-import { checkFiniteData } from '../data.js';
+import { createBatchOrder } from '../batches.js';
+import { checkFiniteData, checkPredictInput } from '../data.js';
 import type { Trainer, TrainerConfig, TrainerState } from '../trainer.js';
 import { type OnnxEngineLike, checkEngine, onnxTrainerInfo } from './engine.js';
 import { type FusedDesc, buildFusedEval, buildFusedStep } from './fused.js';
@@ -132,6 +133,22 @@ export function singleDesc(plan: StepPlan): FusedDesc {
       lowerModelOnnx(g, plan.spec, { X, Y, params }, plan.loss, { gradients }),
     emitUpdate: (g, io) => lowerOptimizerOnnx(g, plan.optimizer, plan.shapes, io),
   };
+}
+
+/**
+ * The forward graph of a plan: inputs `X` [rows, d], `Y` [rows, k] (unused by the output) and
+ * `p.<param>`; output `pred` [rows, k]. Fed the trainer's current parameter tensors.
+ */
+export function buildPredictModel(plan: StepPlan): Uint8Array {
+  const g = new OnnxGraph('predict');
+  const X = g.input('X', 'float32', ['rows', plan.d]);
+  const Y = g.input('Y', 'float32', ['rows', plan.k]);
+  const params: Record<string, string> = {};
+  for (const [name, shape] of Object.entries(plan.shapes))
+    params[name] = g.input(`p.${name}`, 'float32', shape);
+  const out = lowerModelOnnx(g, plan.spec, { X, Y, params }, plan.loss, { gradients: false });
+  g.output(out.pred, 'float32', ['rows', plan.k], 'pred');
+  return g.toModel();
 }
 
 /**
@@ -270,12 +287,13 @@ export async function createOnnxTrainer(
   const check = (): void => {
     if (disposed) throw new Error('onnx trainer: used after dispose()');
   };
+  const order = plan.batchSize !== undefined ? createBatchOrder(plan.n, plan.batchSize, seed) : undefined;
   const batchFeed = (count: number): Record<string, Tensor> => {
     const b = plan.batchSize;
-    if (b === undefined) return {};
+    if (b === undefined || order === undefined) return {};
     const idx = new BigInt64Array(count * b);
     for (let c = 0; c < count; c++) {
-      const rows = batchIndices(plan.n, b, seed, step + c);
+      const rows = order.indices(step + c);
       for (let i = 0; i < b; i++) idx[c * b + i] = BigInt(rows[i]!);
     }
     return { idx: new engine.ort.Tensor('int64', idx, count === 1 ? [b] : [count, b]) };
@@ -342,6 +360,7 @@ export async function createOnnxTrainer(
     };
     return { commit, discard, stepLosses: host.at!, loss: count > 1 ? host.reached![0]! : host.at![0]! };
   };
+  let predictSession: InferenceSession | undefined;
   const currentLoss = async (): Promise<number> => {
     const out = await lossSession.run({ X, Y, ...params });
     return (out.loss!.data as Float32Array)[0]!;
@@ -391,6 +410,18 @@ export async function createOnnxTrainer(
         };
       return { loss: (out.loss!.data as Float32Array)[0]!, grads };
     },
+    async predict(x: Float32Array, rows: number): Promise<Float32Array> {
+      check();
+      checkPredictInput(x, rows, plan.d, 'onnx trainer.predict');
+      if (rows === 0) return new Float32Array(0);
+      predictSession ??= await engine.createSession(buildPredictModel(plan), so);
+      const out = await predictSession.run({
+        X: f32(engine, x, [rows, plan.d]),
+        Y: f32(engine, new Float32Array(rows * plan.k), [rows, plan.k]),
+        ...params,
+      });
+      return Float32Array.from(out.pred!.data as Float32Array);
+    },
     async state(): Promise<TrainerState> {
       check();
       const host = await transfer.download({ ...params, ...slots });
@@ -427,7 +458,7 @@ export async function createOnnxTrainer(
       ]);
       await Promise.all([
         transfer.dispose(),
-        ...[stepSession, loopSession, lossSession, gradSession].map((s) =>
+        ...[stepSession, loopSession, lossSession, gradSession, predictSession].map((s) =>
           s ? s.release() : Promise.resolve(),
         ),
       ]);
