@@ -1,10 +1,17 @@
 import { UsageError } from '../options.js';
 import type { AnyExperiment } from '../sweep/experiment.js';
 import { kawaguchiDepthWidthExperiment } from './kawaguchi-depth-width/index.js';
+import { khGeneralization } from './kh-generalization/index.js';
+import { songRatio } from './song-ratio/index.js';
 import { synthetic } from './synthetic/index.js';
 
 /** Every experiment of the app: adding one is its folder plus one line here. */
-export const EXPERIMENTS: readonly AnyExperiment[] = [synthetic, kawaguchiDepthWidthExperiment];
+export const EXPERIMENTS: readonly AnyExperiment[] = [
+  synthetic,
+  kawaguchiDepthWidthExperiment,
+  khGeneralization,
+  songRatio,
+];
 
 /** The experiment of that name, or a UsageError listing the available ones. */
 export function experimentNamed(name: string): AnyExperiment {
