@@ -76,8 +76,7 @@ async function onnxChunks(
   g.output(out, 'float32', ['n', outputDim(net)], 'out');
   const session = await engine.createSession(g.toModel());
   const feedsP: Record<string, ReturnType<typeof engine.tensor>> = {};
-  for (const [name, shape] of Object.entries(shapes))
-    feedsP[name] = engine.tensor(params[name]!.data, shape);
+  for (const [name, shape] of Object.entries(shapes)) feedsP[name] = engine.tensor(params[name]!.data, shape);
   return {
     async run(Xc, rows) {
       const res = await session.run({ ...feedsP, X: engine.tensor(Xc, [rows, inputDim(net)]) });
@@ -153,7 +152,8 @@ export async function forwardRows(
 ): Promise<Float32Array> {
   const d = inputDim(spec);
   if (X.length !== n * d) throw new RangeError(`forward: X has ${X.length} entries, expected n·d = ${n * d}`);
-  if (!(Number.isInteger(chunk) && chunk > 0)) throw new RangeError(`forward: chunk must be a positive integer, got ${chunk}`);
+  if (!(Number.isInteger(chunk) && chunk > 0))
+    throw new RangeError(`forward: chunk must be a positive integer, got ${chunk}`);
   const p = paramsOf(what === 'lastHidden' ? hiddenPart(spec) : spec, params);
   const width = what === 'lastHidden' ? hiddenPart(spec).layers.at(-1)! : outputDim(spec);
   const impl =

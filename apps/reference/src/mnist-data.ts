@@ -30,7 +30,12 @@ const withLabels = (ds: Dataset): Dataset & { labels: Int32Array } => {
 };
 
 const first = (ds: Dataset, count: number) =>
-  count === ds.n ? ds : subset(ds, Int32Array.from({ length: count }, (_, i) => i));
+  count === ds.n
+    ? ds
+    : subset(
+        ds,
+        Int32Array.from({ length: count }, (_, i) => i),
+      );
 
 let cache: { key: string; data: MnistSplits } | undefined;
 
@@ -46,7 +51,8 @@ export async function mnistSplits(
   dataDir: string,
 ): Promise<MnistSplits> {
   const lim = MNIST_LIMITS[source];
-  if (n > lim.train) throw new RangeError(`n = ${n} exceeds the ${lim.train} training digits of ${source} MNIST`);
+  if (n > lim.train)
+    throw new RangeError(`n = ${n} exceeds the ${lim.train} training digits of ${source} MNIST`);
   if (testN > lim.test)
     throw new RangeError(`testN = ${testN} exceeds the ${lim.test} test digits of ${source} MNIST`);
   const key = `${source}/${n}/${testN}/${dataDir}`;

@@ -337,10 +337,19 @@ export async function intervalsSvg(
         })),
       },
       layer: [
-        { mark: { type: 'line' }, encoding: { x, y: { field: 'mean', type: 'quantitative', title: o.yTitle }, color: colour } },
+        {
+          mark: { type: 'line' },
+          encoding: { x, y: { field: 'mean', type: 'quantitative', title: o.yTitle }, color: colour },
+        },
         {
           mark: { type: 'point', filled: true, size: 20 },
-          encoding: { x, y: { field: 'mean', type: 'quantitative' }, color: colour, tooltip: tip, description: tip },
+          encoding: {
+            x,
+            y: { field: 'mean', type: 'quantitative' },
+            color: colour,
+            tooltip: tip,
+            description: tip,
+          },
         },
         {
           mark: { type: 'rule' },

@@ -5,7 +5,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { accuracyOn, forwardRows } from '../src/forward.js';
 
 // a scaled softplus MLP with biases (Kawaguchi–Huang's net) and a bias-free GeLU one (Song's student)
-const kh: MlpSpec = { kind: 'mlp', layers: [5, 7, 9, 3], activation: { name: 'softplus', alpha: 2 }, bias: true, scaled: true };
+const kh: MlpSpec = {
+  kind: 'mlp',
+  layers: [5, 7, 9, 3],
+  activation: { name: 'softplus', alpha: 2 },
+  bias: true,
+  scaled: true,
+};
 const song: MlpSpec = { kind: 'mlp', layers: [5, 11, 4], activation: 'gelu' };
 const n = 10;
 const X = Float32Array.from({ length: n * 5 }, (_, i) => Math.sin(1.7 * i) * 1.5);

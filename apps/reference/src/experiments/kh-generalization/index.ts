@@ -10,7 +10,8 @@ import { type KhRecord, baseKhRecord, khRuns, trainKh } from './train.js';
  */
 export const khGeneralization: Experiment<KhSettings, KhLabels, KhRecord> = {
   name: 'kh-generalization',
-  title: 'Kawaguchi & Huang 2019 Fig. 2: natural labels generalize, random do not; the weight norm tells them apart',
+  title:
+    'Kawaguchi & Huang 2019 Fig. 2: natural labels generalize, random do not; the weight norm tells them apart',
   help: `Reproduces Kawaguchi & Huang 2019 Fig. 2: the net of Theorem 1's proof (softplus, H = 2,
 m_1 = 16 log(H n²/δ), m_H = 4n, 1/√m-scaled with biases, Gaussian init) with only its last layer
 trained by gradient descent with step 1/(c_z ζ), on MNIST with natural and with random labels.
@@ -32,6 +33,7 @@ conditions at the chosen n and report.html.`,
     conditions: null,
     curve: [],
     finalLoss: null,
+    lastLayer: s.lastLayer,
     featureSeconds: 0,
     featureBytes: 0,
     trainSeconds: 0,

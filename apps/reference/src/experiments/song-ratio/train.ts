@@ -82,7 +82,12 @@ export function omegasOf(s: SongSettings, omega2: number) {
   const omega1 = he.product / omega2;
   // the song init draws ω1 = √(c/(r√(d0 d1))), ω2 = r·ω1: c = ω1ω2·√(d0 d1) = 2 (He), r = ω2/ω1
   const c = he.product * Math.sqrt(784 * s.width);
-  return { omega1, ratio: omega2 / omega1, product: he.product, init: { kind: 'song', ratio: omega2 / omega1, c } as const };
+  return {
+    omega1,
+    ratio: omega2 / omega1,
+    product: he.product,
+    init: { kind: 'song', ratio: omega2 / omega1, c } as const,
+  };
 }
 
 /** Every run: ω₂ values, then seeds. */
@@ -153,7 +158,17 @@ async function teacherOf(
   runtime: Engine | undefined,
   createTrainer: TrainerFactory,
 ): Promise<Relabelled> {
-  const key = JSON.stringify([s.source, s.n, s.testN, s.dataDir, s.teacherWidth, s.teacherEpochs, s.teacherLr, s.batchSize, s.seed]);
+  const key = JSON.stringify([
+    s.source,
+    s.n,
+    s.testN,
+    s.dataDir,
+    s.teacherWidth,
+    s.teacherEpochs,
+    s.teacherLr,
+    s.batchSize,
+    s.seed,
+  ]);
   if (teacherCache?.key === key) {
     if (teacherCache.result instanceof Error) throw teacherCache.result;
     return teacherCache.result;
@@ -270,17 +285,28 @@ export async function trainSong(
     await trainer.dispose();
   }
   const ok = outcome !== 'diverged';
-  const trainError = ok ? 100 - (await accuracyOn(runtime, spec, final, data.train.X, data.train.labels, s.n)) : null;
-  const testError = ok ? 100 - (await accuracyOn(runtime, spec, final, data.test.X, data.test.labels, s.testN)) : null;
+  const trainError = ok
+    ? 100 - (await accuracyOn(runtime, spec, final, data.train.X, data.train.labels, s.n))
+    : null;
+  const testError = ok
+    ? 100 - (await accuracyOn(runtime, spec, final, data.test.X, data.test.labels, s.testN))
+    : null;
   const m = Math.min(s.lazySamples, s.n);
   let lazy: SongRecord['lazy'] = null;
   if (s.lazySteps > 0) {
     // GD on Song's h = ‖F − Y‖² with the step that makes it GD on the mean squared error at lr
     const lr = s.lr / (m * 10);
-    const r = lazyTrainingDistance(spec, params0, firstRows(data.train.X, 784, m), firstRows(data.train.Y, 10, m), m, {
-      lr,
-      steps: s.lazySteps,
-    });
+    const r = lazyTrainingDistance(
+      spec,
+      params0,
+      firstRows(data.train.X, 784, m),
+      firstRows(data.train.Y, 10, m),
+      m,
+      {
+        lr,
+        steps: s.lazySteps,
+      },
+    );
     lazy = {
       samples: m,
       steps: s.lazySteps,
@@ -304,7 +330,14 @@ export async function trainSong(
       relMoveW: ok ? frobRel(final.W1!.data, params0.W1!.data) : null,
       relMoveV: ok ? frobRel(final.W2!.data, params0.W2!.data) : null,
       lazy,
-      quantities: { samples: q, muPhi: sq.muPhi, nuPhi: sq.nuPhi, betaPhi: sq.betaPhi, rhoPhi: sq.rhoPhi, notes: sq.notes },
+      quantities: {
+        samples: q,
+        muPhi: sq.muPhi,
+        nuPhi: sq.nuPhi,
+        betaPhi: sq.betaPhi,
+        rhoPhi: sq.rhoPhi,
+        notes: sq.notes,
+      },
       teacher: data.teacher,
       data: `${data.splits.source}; pixels standardised by the training set's mean and std; labels: the teacher's`,
       wallMs: Math.round(performance.now() - t0),
