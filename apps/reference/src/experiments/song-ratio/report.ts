@@ -103,7 +103,7 @@ export function songCells(records: readonly SongRecord[]): SongCell[] {
       finished: ok.length,
       train: ok.length ? meanCi(ok.map((r) => r.trainError!)) : null,
       test: ok.length ? meanCi(ok.map((r) => r.testError!)) : null,
-      lazyRelative: mean(ok.filter((r) => r.lazy).map((r) => r.lazy!.relative)),
+      lazyRelative: mean(ok.filter((r) => r.lazy?.relative != null).map((r) => r.lazy!.relative!)),
       relMoveW: mean(ok.map((r) => r.relMoveW!)),
       relMoveV: mean(ok.map((r) => r.relMoveV!)),
     };
@@ -230,7 +230,9 @@ export async function writeSongReport(
     figs.push(`<div>${svg}</div>`);
   }
   const lazyPts: IntervalPoint[] = cells.flatMap((c) => {
-    const xs = records.filter((r) => r.omega2 === c.omega2 && r.lazy).map((r) => r.lazy!.relative);
+    const xs = records
+      .filter((r) => r.omega2 === c.omega2 && r.trainError !== null && r.lazy?.relative != null)
+      .map((r) => r.lazy!.relative!);
     return xs.length ? [{ x: c.omega2, ...meanCi(xs), series: '‖F − F̃‖ / ‖F − F₀‖' }] : [];
   });
   if (lazyPts.length) {
@@ -256,7 +258,7 @@ export async function writeSongReport(
   const runRows = records
     .map((r) => {
       const q = r.quantities;
-      return `<tr><td>${esc(r.id)}</td><td>${r.status}${r.error ? `: ${esc(r.error)}` : ''}</td><td>${num(r.trainError)}</td><td>${num(r.testError)}</td><td>${num(r.finalLoss)}</td><td>${r.lazy ? `${fmt(r.lazy.finalDistance)} / ${fmt(r.lazy.outputMovement)} = ${fmt(r.lazy.relative)}` : '—'}</td><td>${q ? `${fmt(q.muPhi)}, ${fmt(q.nuPhi)}, ${num(q.betaPhi)}, ${num(q.rhoPhi)}` : '—'}</td><td>${(r.wallMs / 1000).toFixed(1)} s</td></tr>`;
+      return `<tr><td>${esc(r.id)}</td><td>${r.status}${r.error ? `: ${esc(r.error)}` : ''}</td><td>${num(r.trainError)}</td><td>${num(r.testError)}</td><td>${num(r.finalLoss)}</td><td>${r.lazy ? (r.lazy.diverged ? 'its GD diverged' : `${num(r.lazy.finalDistance)} / ${num(r.lazy.outputMovement)} = ${num(r.lazy.relative)}`) : '—'}</td><td>${q ? `${fmt(q.muPhi)}, ${fmt(q.nuPhi)}, ${num(q.betaPhi)}, ${num(q.rhoPhi)}` : '—'}</td><td>${(r.wallMs / 1000).toFixed(1)} s</td></tr>`;
     })
     .join('\n');
   const notes = [...new Set(records.flatMap((r) => r.quantities?.notes ?? []))];

@@ -53,7 +53,7 @@ const COMMON = {
 /**
  * `paper`: App. G (full MNIST fetched, 60,000 / 10,000, width 1000, 10 ω₂ × 5 seeds, SGD batch
  * 128, step 0.01, 300 epochs). `default` (≈ 10 min on 2 cores, README): 512 offline training
- * digits, 2,000 test digits, 60 epochs; same net, grid and seeds. `smoke`: seconds.
+ * digits, 2,000 test digits, 40 epochs; same net, grid and seeds. `smoke`: seconds.
  */
 export const SONG_SCALES: Record<ScaleName, SongSettings> = {
   paper: {
@@ -77,7 +77,7 @@ export const SONG_SCALES: Record<ScaleName, SongSettings> = {
     n: 512,
     testN: 2000,
     seeds: 5,
-    epochs: 60,
+    epochs: 40,
     teacherEpochs: 200,
     lazySamples: 16,
     lazySteps: 5,

@@ -45,15 +45,19 @@ export interface SongRecord extends SweepRecord, SongKey {
   /** ‖W_T − W_0‖_F/‖W_0‖_F and ‖V_T − V_0‖_F/‖V_0‖_F of the SGD run. */
   relMoveW: number | null;
   relMoveV: number | null;
-  /** App. F on the first `samples` digits: ‖F − F̃‖ after `steps` GD steps, relative to ‖F − F_0‖. */
+  /**
+   * App. F on the first `samples` digits: ‖F − F̃‖ after `steps` GD steps, relative to ‖F − F_0‖;
+   * the distances are null when that GD left the finite range (`diverged`).
+   */
   lazy: {
     samples: number;
     steps: number;
     lr: number;
-    finalDistance: number;
-    maxDistance: number;
-    outputMovement: number;
-    relative: number;
+    diverged: boolean;
+    finalDistance: number | null;
+    maxDistance: number | null;
+    outputMovement: number | null;
+    relative: number | null;
   } | null;
   /** Lemma 3 at init on the first `samples` digits. */
   quantities: {
@@ -307,14 +311,16 @@ export async function trainSong(
         steps: s.lazySteps,
       },
     );
+    const finite = [r.finalDistance, r.maxDistance, r.outputMovement, r.finalLoss].every(Number.isFinite);
     lazy = {
       samples: m,
       steps: s.lazySteps,
       lr,
-      finalDistance: r.finalDistance,
-      maxDistance: r.maxDistance,
-      outputMovement: r.outputMovement,
-      relative: r.outputMovement > 0 ? r.finalDistance / r.outputMovement : 0,
+      diverged: !finite,
+      finalDistance: finite ? r.finalDistance : null,
+      maxDistance: finite ? r.maxDistance : null,
+      outputMovement: finite ? r.outputMovement : null,
+      relative: finite ? (r.outputMovement > 0 ? r.finalDistance / r.outputMovement : 0) : null,
     };
   }
   const q = Math.min(s.quantitySamples, s.n);
