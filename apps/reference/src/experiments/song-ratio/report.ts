@@ -1,13 +1,14 @@
 import { join } from 'node:path';
+import type { ClaimCheck } from '../../claims.js';
 import { fmt } from '../../evidence.js';
-import { claimsHtml, esc, writeFileAtomic } from '../../report.js';
+import { claimsHtml, esc, settingsRowsHtml, writeFileAtomic } from '../../report.js';
 import type { ReportInfo } from '../../sweep/experiment.js';
 import { type IntervalPoint, intervalsSvg } from '../../vega.js';
 import { type SongSettings, heInit } from './settings.js';
 import type { SongRecord } from './train.js';
 
 /** A verdict of the app's claims tables. */
-export type Verdict = 'reproduced' | 'partly' | 'not reproduced' | 'not covered';
+type Verdict = ClaimCheck['verdict'];
 
 /** One of Fig. 1's statements checked on the sweep. */
 export interface SongClaim {
@@ -262,11 +263,7 @@ export async function writeSongReport(
     })
     .join('\n');
   const notes = [...new Set(records.flatMap((r) => r.quantities?.notes ?? []))];
-  const settingsRows = Object.entries(s)
-    .map(
-      ([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(Array.isArray(v) ? v.join(', ') : String(v))}</td></tr>`,
-    )
-    .join('\n');
+  const settingsRows = settingsRowsHtml(s);
   const t = SONG_THRESHOLDS;
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>narrownet — Song et al. 2021 Fig. 1 (the ω₂/ω₁ sweep)</title>

