@@ -177,6 +177,7 @@ export async function writeKhReport(
   const s = info.settings;
   const condRows = c
     ? [
+        ['inputs', '‖x_i‖₂ = 1 for every digit (S_n of Sec. 3); labels one-hot, in [−1, 1]^{m_y}'],
         ['layers [m_x, m_1, m_H, m_y]', c.layers.join(', ')],
         ['m_1 = ⌈16 log(H n²/δ)⌉, H = 2', `${c.layers[1]} (n = ${s.n}, δ = ${s.delta})`],
         ['m_H = 4n', String(c.layers[2])],

@@ -1,11 +1,11 @@
-import { randomLabels } from '@narrownet/datasets';
+import { type Dataset, randomLabels, unitNormRows } from '@narrownet/datasets';
 import type { Engine } from '@narrownet/engine';
 import { initParams } from '@narrownet/init';
 import { featureRankM, lastLayerLipschitz, weightNorm } from '@narrownet/landscape';
 import { type MlpSpec, type ParamTree, createRng } from '@narrownet/models';
 import { type TrainerInfo, kawaguchiHuang, kawaguchiHuangCz } from '@narrownet/regime';
 import { accuracyOn, forwardRows } from '../../forward.js';
-import { mnistSplits } from '../../mnist-data.js';
+import { type MnistSplits, mnistSplits } from '../../mnist-data.js';
 import type { RunPlan, SweepRecord, UnitContext } from '../../sweep/experiment.js';
 import { type KhLabels, type KhSettings, khM1 } from './settings.js';
 
@@ -92,6 +92,30 @@ interface KhFeatures {
   bytes: number;
 }
 
+type Labelled = Dataset & { labels: Int32Array };
+let dataCache: { key: string; data: MnistSplits } | undefined;
+
+/**
+ * The digits of the settings with every input scaled to ‖x_i‖₂ = 1: Theorem 1's data sets S_n
+ * are normalized so (Sec. 3), and its init keeps ‖x⁽ˡ⁾‖² = O(1) only for such inputs.
+ */
+async function khData(s: KhSettings): Promise<MnistSplits> {
+  const key = JSON.stringify([s.source, s.n, s.testN, s.dataDir]);
+  if (dataCache?.key !== key) {
+    const raw = await mnistSplits(s.source, s.n, s.testN, s.dataDir);
+    dataCache = {
+      key,
+      data: {
+        ...raw,
+        train: unitNormRows(raw.train) as Labelled,
+        test: unitNormRows(raw.test) as Labelled,
+        source: `${raw.source}; every image scaled to unit norm ‖x_i‖₂ = 1 (Theorem 1's S_n)`,
+      },
+    };
+  }
+  return dataCache.data;
+}
+
 let featureCache: { key: string; f: KhFeatures } | undefined;
 
 /**
@@ -114,7 +138,7 @@ async function featuresOf(s: KhSettings, runtime: Engine | undefined): Promise<K
     s.lastLayer,
   ]);
   if (featureCache?.key === key) return featureCache.f;
-  const data = await mnistSplits(s.source, s.n, s.testN, s.dataDir);
+  const data = await khData(s);
   const pre = khRegime(s, 1);
   const spec = pre.model as MlpSpec;
   const params0 = initParams(spec, pre.init, createRng(s.seed));
@@ -185,7 +209,7 @@ export async function trainKh(
 ): Promise<KhRecord[] | undefined> {
   const s = ctx.settings;
   const runtime = ctx.engine.runtime;
-  const data = await mnistSplits(s.source, s.n, s.testN, s.dataDir);
+  const data = await khData(s);
   const f = await featuresOf(s, runtime);
   const train = plan.key === 'natural' ? data.train : randomLabels(data.train, s.seed);
   const labels = train.labels!;
