@@ -166,6 +166,7 @@ async function startEngine(
   return {
     label: `${te.label}${useGrid ? ', fused batch trainer' : ', one trainer per run'}`,
     createTrainer: te.factory(stepsPerCall),
+    runtime: te.engine,
     ...(useGrid ? { grid: (configs) => grid(configs, stepsPerCall) } : {}),
   };
 }

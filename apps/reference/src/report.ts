@@ -138,6 +138,15 @@ ${claims
 </table>`;
 }
 
+/** The rows of a report's settings table: one `<tr>` per field, lists joined by commas. */
+export function settingsRowsHtml(settings: object): string {
+  return Object.entries(settings)
+    .map(
+      ([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(Array.isArray(v) ? v.join(', ') : String(v))}</td></tr>`,
+    )
+    .join('\n');
+}
+
 /** Escapes text for HTML. */
 export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

@@ -289,3 +289,95 @@ export async function linesSvg(
   };
   return renderSvg(spec);
 }
+
+/** One point of an error-bar chart: a mean and its interval. */
+export interface IntervalPoint {
+  x: number;
+  mean: number;
+  lo: number;
+  hi: number;
+  /** The line it belongs to (legend entry). */
+  series: string;
+}
+
+/**
+ * Means joined by lines with their intervals as vertical bars, one colour per `series`; a log x
+ * axis when `logX`; dashed vertical rules with a label at `marks` (e.g. a reference setting).
+ */
+export async function intervalsSvg(
+  points: readonly IntervalPoint[],
+  o: {
+    title: string;
+    xTitle: string;
+    yTitle: string;
+    seriesTitle: string;
+    logX: boolean;
+    marks?: readonly { x: number; label: string }[];
+  },
+): Promise<string> {
+  const x = {
+    field: 'x',
+    type: 'quantitative',
+    title: o.xTitle,
+    ...(o.logX ? { scale: { type: 'log' } } : {}),
+  } as const;
+  const colour = {
+    field: 'series',
+    type: 'nominal',
+    title: o.seriesTitle,
+    legend: { labelLimit: 0, titleLimit: 0 },
+  } as const;
+  const tip = { field: 'tip', type: 'nominal' } as const;
+  const layers: vl.TopLevelSpec['layer' & keyof vl.TopLevelSpec] = [
+    {
+      data: {
+        values: points.map((p) => ({
+          ...p,
+          tip: `${p.series}; ${o.xTitle}: ${p.x}; ${o.yTitle}: ${Number(p.mean.toPrecision(4))} [${Number(p.lo.toPrecision(4))}, ${Number(p.hi.toPrecision(4))}]`,
+        })),
+      },
+      layer: [
+        {
+          mark: { type: 'line' },
+          encoding: { x, y: { field: 'mean', type: 'quantitative', title: o.yTitle }, color: colour },
+        },
+        {
+          mark: { type: 'point', filled: true, size: 20 },
+          encoding: {
+            x,
+            y: { field: 'mean', type: 'quantitative' },
+            color: colour,
+            tooltip: tip,
+            description: tip,
+          },
+        },
+        {
+          mark: { type: 'rule' },
+          encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color: colour },
+        },
+      ],
+    },
+    ...(o.marks?.length
+      ? [
+          {
+            data: { values: o.marks.map((m) => ({ ...m })) },
+            layer: [
+              { mark: { type: 'rule', strokeDash: [4, 3], color: '#555' }, encoding: { x } },
+              {
+                mark: { type: 'text', align: 'left', dx: 3, dy: -4, color: '#333' },
+                encoding: { x, y: { value: 8 }, text: { field: 'label' } },
+              },
+            ],
+          },
+        ]
+      : []),
+  ] as never;
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: o.title,
+    width: 380,
+    height: 240,
+    layer: layers,
+  } as vl.TopLevelSpec;
+  return renderSvg(spec);
+}

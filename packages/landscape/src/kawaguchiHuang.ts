@@ -1,4 +1,5 @@
 import { type ModelSpec, hiddenOutputs64, outputDim } from '@narrownet/models';
+import { gramRows, symEigenvalues } from './linalg.js';
 import { spectrum } from './zhang.js';
 import { type ParamsLike, checkX, positiveOption, toParams64 } from './util.js';
 
@@ -30,8 +31,13 @@ export interface FeatureRankResult {
   fullRowRank: boolean;
   /** Singular values, descending. */
   singularValues: number[];
-  /** The tolerance used: max(n, m_H + 1)·ε·σ_max unless given. */
+  /**
+   * The tolerance used unless given: max(n, m_H + 1)·ε·σ_max (`svd`), σ_max·√(max(n, m_H + 1)·ε)
+   * (`gram`: the eigenvalues of M Mᵀ carry absolute errors ≈ ε·σ_max², so smaller σ are noise).
+   */
   tolerance: number;
+  /** How the singular values were computed. */
+  method: 'svd' | 'gram';
 }
 
 /**
@@ -42,27 +48,47 @@ export interface FeatureRankResult {
  * common factor does not change the rank. Numerical rank: singular values above
  * `tolerance` (default max(n, m_H + 1)·ε·σ_max, NumPy's matrix_rank convention). When rank = n,
  * GD on the last layer alone reaches the global minimum of a convex loss (Theorem 1's proof).
+ * `method`: `svd` (default) takes the dense SVD of M; `gram` the eigenvalues of the n × n Gram
+ * matrix M Mᵀ (σ_i = √λ_i), far cheaper when m_H + 1 ≫ n (Fig. 2's m_H = 4n) but blind to singular
+ * values below σ_max·√ε (its default tolerance says so).
  */
 export function featureRankM(
   spec: ModelSpec,
   params: ParamsLike,
   X: ArrayLike<number>,
   n: number,
-  options: { tolerance?: number } = {},
+  options: { tolerance?: number; method?: 'svd' | 'gram' } = {},
 ): FeatureRankResult {
   const where = 'featureRankM';
+  const method = options.method ?? 'svd';
+  if (method !== 'svd' && method !== 'gram')
+    throw new RangeError(`${where}: options.method must be 'svd' or 'gram', got ${JSON.stringify(method)}`);
   const { Z, mH } = lastHidden(spec, params, X, n, where);
   const tol = options.tolerance;
   if (tol !== undefined && !(tol >= 0 && Number.isFinite(tol))) {
     throw new RangeError(`${where}: options.tolerance must be a finite number ≥ 0, got ${tol}`);
   }
-  const s = spectrum(Z, n, mH + 1, tol);
-  return {
-    rank: s.rank,
-    fullRowRank: s.rank === n,
-    singularValues: s.singularValues,
-    tolerance: s.tolerance,
-  };
+  if (method === 'svd') {
+    const s = spectrum(Z, n, mH + 1, tol);
+    return {
+      rank: s.rank,
+      fullRowRank: s.rank === n,
+      singularValues: s.singularValues,
+      tolerance: s.tolerance,
+      method,
+    };
+  }
+  const G = gramRows(Z, n, mH + 1);
+  const lambdas = symEigenvalues(
+    G,
+    n,
+    Array.from({ length: n }, (_, i) => i),
+  );
+  const singularValues = lambdas.map((l) => Math.sqrt(Math.max(l, 0))).sort((a, b) => b - a);
+  const smax = singularValues[0] ?? 0;
+  const tolerance = tol ?? smax * Math.sqrt(Math.max(n, mH + 1) * Number.EPSILON);
+  const rank = singularValues.filter((x) => x > tolerance).length;
+  return { rank, fullRowRank: rank === n, singularValues, tolerance, method };
 }
 
 /** Result of {@link lastLayerLipschitz}. */

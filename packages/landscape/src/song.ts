@@ -218,6 +218,11 @@ export interface LazyTrainingResult {
   finalLinearLoss: number;
   /** ‖Θ_steps − Θ₀‖₂ of the network. */
   parameterMovement: number;
+  /**
+   * ‖F(Θ_steps) − F(Θ₀)‖₂ over the training inputs: how far the network's outputs moved, the scale
+   * against which `finalDistance` says how non-linear the move was (ratio ≈ 0: lazy).
+   */
+  outputMovement: number;
 }
 
 /**
@@ -283,6 +288,7 @@ export function lazyTrainingDistance(
   const distances: number[] = [];
   let finalLoss = 0;
   let finalLinearLoss = 0;
+  let outputMovement = 0;
   for (let s = 0; s <= steps; s++) {
     const r = lossAndGrad64(spec, unflat(theta), X, Y64, n, 'halfSse');
     const Fv = toVec(r.pred);
@@ -301,7 +307,12 @@ export function lazyTrainingDistance(
     distances.push(Math.sqrt(dist));
     finalLoss = 2 * r.loss;
     finalLinearLoss = linLoss;
-    if (s === steps) break;
+    if (s === steps) {
+      let mv = 0;
+      for (let i = 0; i < n * k; i++) mv += (Fv[i]! - F0v[i]!) ** 2;
+      outputMovement = Math.sqrt(mv);
+      break;
+    }
     // h = ‖F − Y‖² has gradient 2·(gradient of ½‖F − Y‖²).
     const g = flat(r.grads);
     const gl = vjp(net, c0, resid);
@@ -317,5 +328,6 @@ export function lazyTrainingDistance(
     finalLoss,
     finalLinearLoss,
     parameterMovement: Math.sqrt(move),
+    outputMovement,
   };
 }

@@ -49,6 +49,27 @@ describe('featureRankM', () => {
   });
 });
 
+describe('featureRankM, method gram', () => {
+  it('gives the singular values of the SVD (σ = √λ(M Mᵀ)) and the same ranks, full and deficient', () => {
+    const n = 10;
+    const X = gaussian(7, n * 4);
+    const svd = featureRankM(spec, params, X, n);
+    const gram = featureRankM(spec, params, X, n, { method: 'gram' });
+    expect(gram.method).toBe('gram');
+    expect(gram.rank).toBe(svd.rank);
+    for (let i = 0; i < n; i++) expect(gram.singularValues[i]! / svd.singularValues[i]!).toBeCloseTo(1, 6);
+    // 3 distinct units in the last hidden layer: rank 4 by both methods
+    const W2 = new Float64Array(12 * 6);
+    const b2 = new Float64Array(12);
+    const src = gaussian(3, 3 * 6);
+    for (let j = 0; j < 12; j++) for (let t = 0; t < 6; t++) W2[j * 6 + t] = src[(j % 3) * 6 + t]!;
+    const p2 = { ...params, W2, b2 };
+    expect(featureRankM(spec, p2, X, n, { method: 'gram' }).rank).toBe(4);
+    expect(featureRankM(spec, p2, X, n).rank).toBe(4);
+    expect(() => featureRankM(spec, params, X, n, { method: 'qr' as never })).toThrow(/options.method/);
+  });
+});
+
 describe('lastLayerLipschitz', () => {
   it('bounds the true Lipschitz constant (ζ/n)·σ_max(Z)² of ∇J̄, and its step decreases J̄', () => {
     const n = 15;

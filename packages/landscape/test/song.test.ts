@@ -204,6 +204,10 @@ describe('lazyTrainingDistance (App. F)', () => {
     for (let i = 0; i < n; i++) s += (F1[i]! - F0[i]! - (Fp[i]! - Fm[i]!) / (2 * eps)) ** 2;
     expect(r.distances[1]! / Math.sqrt(s)).toBeCloseTo(1, 5);
     expect(r.distances[1]!).toBeGreaterThan(0);
+    // outputMovement = ‖F(Θ₁) − F(Θ₀)‖ by the same forward64 evaluations
+    let mv = 0;
+    for (let i = 0; i < n; i++) mv += (F1[i]! - F0[i]!) ** 2;
+    expect(r.outputMovement / Math.sqrt(mv)).toBeCloseTo(1, 8);
     // Over 40 steps GD lowers the network loss h = ‖F − Y‖² below its initial value.
     const long = lazyTrainingDistance(spec, { W, v }, X, Y, n, { lr, steps: 40 });
     expect(long.finalLoss).toBeLessThan(2 * lossAndGradCheck(spec, { W, v }, X, Y, n).loss);

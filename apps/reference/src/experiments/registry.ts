@@ -1,6 +1,8 @@
 import { UsageError } from '../options.js';
 import type { AnyExperiment } from '../sweep/experiment.js';
 import { kawaguchiDepthWidthExperiment } from './kawaguchi-depth-width/index.js';
+import { khGeneralization } from './kh-generalization/index.js';
+import { songRatio } from './song-ratio/index.js';
 import { mnistWidthsExperiment } from './mnist-widths/index.js';
 import { randomLabelsExperiment } from './random-labels/index.js';
 import { synthetic } from './synthetic/index.js';
@@ -11,6 +13,8 @@ export const EXPERIMENTS: readonly AnyExperiment[] = [
   kawaguchiDepthWidthExperiment,
   mnistWidthsExperiment,
   randomLabelsExperiment,
+  khGeneralization,
+  songRatio,
 ];
 
 /** The experiment of that name, or a UsageError listing the available ones. */

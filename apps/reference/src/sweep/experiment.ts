@@ -1,3 +1,4 @@
+import type { Engine } from '@narrownet/engine';
 import type { GridTrainer, TrainerConfig, TrainerFactory } from '@narrownet/regime';
 import type { OptionDef } from '../options.js';
 
@@ -40,6 +41,8 @@ export interface ExecEngine {
   createTrainer: TrainerFactory;
   /** A fused trainer of many configurations of one architecture (onnxruntime grid mode). */
   grid?: (configs: TrainerConfig[]) => Promise<GridTrainer>;
+  /** The started engine itself, for forward passes outside training (evaluation, features). */
+  runtime?: Engine;
 }
 
 /**

@@ -1,0 +1,12 @@
+import { featureRankM, lastLayerLipschitz } from '@narrownet/landscape';
+import { initParams } from '@narrownet/init';
+import { createRng } from '@narrownet/models';
+import { mnistSample } from '@narrownet/datasets';
+const n = +process.argv[2]; const m1 = Math.ceil(16*Math.log(2*n*n/0.01));
+const spec = { kind: 'mlp', layers: [784, m1, 4*n, 10], activation: 'softplus', bias: true, scaled: true };
+const p = initParams(spec, { kind: 'kawaguchiHuang', cw: 1, cb: 1 }, createRng(0));
+const ds = mnistSample({ split: 'train', count: n });
+let t0 = performance.now();
+const L = lastLayerLipschitz(spec, p, ds.X, n, { zeta: 0.2 }); console.log(L, 'lip s', (performance.now()-t0)/1000);
+t0 = performance.now();
+const r = featureRankM(spec, p, ds.X, n, { method: 'gram' }); console.log(r.rank, r.singularValues[0], r.singularValues.at(-1), 'rank s', (performance.now()-t0)/1000);
