@@ -3,32 +3,63 @@
  * exported from the package index). Plain Float64Array loops, 4×4 register tiles, no library.
  */
 
+/** Reduction-dimension block of {@link gemmNT}: long dot products are cut so both tiles' rows stay in cache. */
+const KB = 512;
+
 /**
- * C[a·ldc + c] += Σ_t A[a·len + t]·B[c·len + t] for a < na, c < nc: all dot products between the
- * rows of A [na, len] and the rows of B [nc, len] (both row-major, rows contiguous).
+ * C[cOff + a·ldc + c] += alpha·Σ_{t<len} A[aOff + a·lda + t]·B[bOff + c·ldb + t] for a < na, c < nc:
+ * all dot products between rows of A and rows of B (row strides lda, ldb; rows contiguous), i.e.
+ * C += alpha·A·Bᵀ. 4×4 register tiles; the reduction runs in blocks of 512 (so long rows stay in cache).
  */
-export function dotsAdd(
-  A: Float64Array,
-  B: Float64Array,
+export function gemmNT(
   na: number,
   nc: number,
   len: number,
+  A: Float64Array,
+  aOff: number,
+  lda: number,
+  B: Float64Array,
+  bOff: number,
+  ldb: number,
   C: Float64Array,
+  cOff: number,
   ldc: number,
-  cOff = 0,
+  alpha = 1,
+): void {
+  for (let t0 = 0; t0 < len; t0 += KB) {
+    const t1 = Math.min(t0 + KB, len);
+    tileNT(na, nc, t0, t1, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, alpha);
+  }
+}
+
+function tileNT(
+  na: number,
+  nc: number,
+  t0: number,
+  t1: number,
+  A: Float64Array,
+  aOff: number,
+  lda: number,
+  B: Float64Array,
+  bOff: number,
+  ldb: number,
+  C: Float64Array,
+  cOff: number,
+  ldc: number,
+  alpha: number,
 ): void {
   const a4 = na - (na % 4);
   const c4 = nc - (nc % 4);
   for (let a = 0; a < a4; a += 4) {
-    const p0 = a * len;
-    const p1 = p0 + len;
-    const p2 = p1 + len;
-    const p3 = p2 + len;
+    const p0 = aOff + a * lda;
+    const p1 = p0 + lda;
+    const p2 = p1 + lda;
+    const p3 = p2 + lda;
     for (let c = 0; c < c4; c += 4) {
-      const q0 = c * len;
-      const q1 = q0 + len;
-      const q2 = q1 + len;
-      const q3 = q2 + len;
+      const q0 = bOff + c * ldb;
+      const q1 = q0 + ldb;
+      const q2 = q1 + ldb;
+      const q3 = q2 + ldb;
       let s00 = 0;
       let s01 = 0;
       let s02 = 0;
@@ -45,7 +76,7 @@ export function dotsAdd(
       let s31 = 0;
       let s32 = 0;
       let s33 = 0;
-      for (let t = 0; t < len; t++) {
+      for (let t = t0; t < t1; t++) {
         const x0 = A[p0 + t]!;
         const x1 = A[p1 + t]!;
         const x2 = A[p2 + t]!;
@@ -75,35 +106,52 @@ export function dotsAdd(
       const o1 = o0 + ldc;
       const o2 = o1 + ldc;
       const o3 = o2 + ldc;
-      C[o0]! += s00;
-      C[o0 + 1]! += s01;
-      C[o0 + 2]! += s02;
-      C[o0 + 3]! += s03;
-      C[o1]! += s10;
-      C[o1 + 1]! += s11;
-      C[o1 + 2]! += s12;
-      C[o1 + 3]! += s13;
-      C[o2]! += s20;
-      C[o2 + 1]! += s21;
-      C[o2 + 2]! += s22;
-      C[o2 + 3]! += s23;
-      C[o3]! += s30;
-      C[o3 + 1]! += s31;
-      C[o3 + 2]! += s32;
-      C[o3 + 3]! += s33;
+      C[o0]! += alpha * s00;
+      C[o0 + 1]! += alpha * s01;
+      C[o0 + 2]! += alpha * s02;
+      C[o0 + 3]! += alpha * s03;
+      C[o1]! += alpha * s10;
+      C[o1 + 1]! += alpha * s11;
+      C[o1 + 2]! += alpha * s12;
+      C[o1 + 3]! += alpha * s13;
+      C[o2]! += alpha * s20;
+      C[o2 + 1]! += alpha * s21;
+      C[o2 + 2]! += alpha * s22;
+      C[o2 + 3]! += alpha * s23;
+      C[o3]! += alpha * s30;
+      C[o3 + 1]! += alpha * s31;
+      C[o3 + 2]! += alpha * s32;
+      C[o3 + 3]! += alpha * s33;
     }
   }
   // Edges: remaining rows of A against all of B, and the first a4 rows against the remaining B rows.
   for (let a = 0; a < na; a++) {
     const c0 = a < a4 ? c4 : 0;
-    const p = a * len;
+    const p = aOff + a * lda;
     for (let c = c0; c < nc; c++) {
-      const q = c * len;
+      const q = bOff + c * ldb;
       let s = 0;
-      for (let t = 0; t < len; t++) s += A[p + t]! * B[q + t]!;
-      C[cOff + a * ldc + c]! += s;
+      for (let t = t0; t < t1; t++) s += A[p + t]! * B[q + t]!;
+      C[cOff + a * ldc + c]! += alpha * s;
     }
   }
+}
+
+/**
+ * C[a·ldc + c] += Σ_t A[a·len + t]·B[c·len + t] for a < na, c < nc: all dot products between the
+ * rows of A [na, len] and the rows of B [nc, len] (both row-major, rows contiguous).
+ */
+export function dotsAdd(
+  A: Float64Array,
+  B: Float64Array,
+  na: number,
+  nc: number,
+  len: number,
+  C: Float64Array,
+  ldc: number,
+  cOff = 0,
+): void {
+  gemmNT(na, nc, len, A, 0, len, B, 0, len, C, cOff, ldc);
 }
 
 /**
@@ -147,28 +195,14 @@ export function syrkUpperPacked(A: Float64Array, n: number, t0: number, t1: numb
   const nb = t1 - t0;
   const m = n - t1;
   const pos = new Float64Array(m * nb);
-  const neg = new Float64Array(m * nb);
   for (let t = t0; t < t1; t++) {
     const ot = t * n + t1;
     const c = t - t0;
-    for (let i = 0; i < m; i++) {
-      const v = A[ot + i]!;
-      pos[i * nb + c] = v;
-      neg[i * nb + c] = -v;
-    }
+    for (let i = 0; i < m; i++) pos[i * nb + c] = A[ot + i]!;
   }
   for (let i0 = 0; i0 < m; i0 += 4) {
     const na = Math.min(4, m - i0);
-    dotsAdd(
-      pos.subarray(i0 * nb, (i0 + na) * nb),
-      neg.subarray(i0 * nb),
-      na,
-      m - i0,
-      nb,
-      A,
-      n,
-      (t1 + i0) * n + t1 + i0,
-    );
+    gemmNT(na, m - i0, nb, pos, i0 * nb, nb, pos, i0 * nb, nb, A, (t1 + i0) * n + t1 + i0, n, -1);
   }
 }
 
@@ -282,16 +316,71 @@ function solveRtR(R: Float64Array, n: number, rank: number, x: Float64Array): vo
 /**
  * Least-squares coefficients on the kept columns from a {@link pivotedCholesky} factor: given
  * z = Jacᵀr (original order), returns b (original order, 0 on dropped columns) with
- * Jac_Sᵀ Jac_S b_S = z_S.
+ * Jac_Sᵀ Jac_S b_S = z_S. Overwrites the strict lower triangle of R (see {@link pivotedSolveMany}).
  */
 export function pivotedSolve(R: Float64Array, n: number, f: PivotedCholesky, z: Float64Array): Float64Array {
+  return pivotedSolveMany(R, n, f, [z])[0]!;
+}
+
+/** Row block of the blocked triangular solves. */
+const SOLVE_BLOCK = 64;
+
+/**
+ * {@link pivotedSolve} for many right-hand sides at once: blocked forward and backward substitution
+ * whose off-diagonal work runs through {@link gemmNT}. Writes Rᵀ into the strict lower triangle of
+ * the kept block of R (so both triangles are read along rows); the upper triangle is not changed.
+ */
+export function pivotedSolveMany(
+  R: Float64Array,
+  n: number,
+  f: PivotedCholesky,
+  Z: readonly Float64Array[],
+): Float64Array[] {
   const { piv, rank, colNorm } = f;
-  const x = new Float64Array(rank);
-  for (let pos = 0; pos < rank; pos++) x[pos] = z[piv[pos]!]! / colNorm[piv[pos]!]!;
-  solveRtR(R, n, rank, x);
-  const b = new Float64Array(n);
-  for (let pos = 0; pos < rank; pos++) b[piv[pos]!] = x[pos]! / colNorm[piv[pos]!]!;
-  return b;
+  const m = Z.length;
+  for (let j = 1; j < rank; j++) {
+    const oj = j * n;
+    for (let t = 0; t < j; t++) R[oj + t] = R[t * n + j]!;
+  }
+  const X = new Float64Array(m * rank);
+  for (let r = 0; r < m; r++) {
+    const z = Z[r]!;
+    for (let pos = 0; pos < rank; pos++) X[r * rank + pos] = z[piv[pos]!]! / colNorm[piv[pos]!]!;
+  }
+  // Rᵀx = b: x_j = (b_j − Σ_{t<j} R[t][j]·x_t)/R[j][j], rows of Rᵀ read from the lower triangle.
+  for (let J0 = 0; J0 < rank; J0 += SOLVE_BLOCK) {
+    const J1 = Math.min(J0 + SOLVE_BLOCK, rank);
+    if (J0 > 0) gemmNT(m, J1 - J0, J0, X, 0, rank, R, J0 * n, n, X, J0, rank, -1);
+    for (let r = 0; r < m; r++) {
+      const o = r * rank;
+      for (let j = J0; j < J1; j++) {
+        const oj = j * n;
+        let s = X[o + j]!;
+        for (let t = J0; t < j; t++) s -= R[oj + t]! * X[o + t]!;
+        X[o + j] = s / R[oj + j]!;
+      }
+    }
+  }
+  // Rx = b: x_j = (b_j − Σ_{c>j} R[j][c]·x_c)/R[j][j].
+  for (let J1 = rank; J1 > 0; ) {
+    const J0 = Math.max(0, J1 - SOLVE_BLOCK);
+    if (J1 < rank) gemmNT(m, J1 - J0, rank - J1, X, J1, rank, R, J0 * n + J1, n, X, J0, rank, -1);
+    for (let r = 0; r < m; r++) {
+      const o = r * rank;
+      for (let j = J1 - 1; j >= J0; j--) {
+        const oj = j * n;
+        let s = X[o + j]!;
+        for (let c = j + 1; c < J1; c++) s -= R[oj + c]! * X[o + c]!;
+        X[o + j] = s / R[oj + j]!;
+      }
+    }
+    J1 = J0;
+  }
+  return Z.map((_, r) => {
+    const b = new Float64Array(n);
+    for (let pos = 0; pos < rank; pos++) b[piv[pos]!] = X[r * rank + pos]! / colNorm[piv[pos]!]!;
+    return b;
+  });
 }
 
 /** Estimate of the smallest singular value of the kept factor R (rank×rank) by inverse iteration. */

@@ -1,8 +1,8 @@
 import { type ModelSpec, outputDim } from '@narrownet/models';
-import { dotsAdd, pivotedCholesky, pivotedSolve, sigmaMinFactor } from './blocked.js';
+import { dotsAdd, pivotedCholesky, pivotedSolveMany, sigmaMinFactor } from './blocked.js';
 import { type CutoffCriterion, cutoffValue } from './dense.js';
 import { criterionOption, halfOption } from './kawaguchi.js';
-import { type Cache, type Net, forwardCache, jvp, toNet, vecColumnMajor, vjp } from './mlp.js';
+import { type Cache, type Net, forwardCache, jvpMany, toNet, vecColumnMajor, vjpMany } from './mlp.js';
 import { type ParamsLike, checkMatrix, intOption, positiveOption } from './util.js';
 
 /** Options of {@link kawaguchiLoss}. */
@@ -71,6 +71,12 @@ export interface KawaguchiLossResult {
   refinements: number;
   /** Why `converged` or `certified` is false, in words (empty when both are true). */
   reason: string;
+  /**
+   * Milliseconds per phase: `gram` (forward pass and Gram matrix), `factor` (σ_max, pivoted
+   * Cholesky, σ_min estimate), `refinement` (semi-normal equations), `deflation` (final residuals
+   * and Householder QR of the remainders).
+   */
+  timings: { gram: number; factor: number; refinement: number; deflation: number };
 }
 
 /** Column layout of the stacked matrix grouped by unit: group (l, k) holds q_l = m_{l−1}(+1) columns. */
@@ -388,7 +394,9 @@ export function kawaguchiLoss(
   const relTol = positiveOption(options.gramTolerance, 1e-10, 'options.gramTolerance', where);
   const maxRef = intOption(options.maxRefinements, 8, 'options.maxRefinements', where);
   const maxEntries = positiveOption(options.maxGramEntries, 1e8, 'options.maxGramEntries', where);
+  const t0 = performance.now();
   const { net, c, y } = check(spec, params, X, Y, n);
+  const dy = net.sizes[net.L]!;
   const N = y.length;
   const P = net.P;
   const k = half ? 0.5 : 1;
@@ -398,6 +406,7 @@ export function kawaguchiLoss(
 
   if (method !== 'parameterGram' && N <= P && N * N <= maxEntries) {
     const K = sampleGram(net, c, dl);
+    const tK = performance.now();
     const sigmaMax = Math.sqrt(lambdaMax(K, N));
     const cut = cutoffValue(criterion, sigmaMax, mInf, N, P);
     const f = pivotedCholesky(K, N, relTol);
@@ -420,6 +429,7 @@ export function kawaguchiLoss(
         reason: certified
           ? ''
           : `smallest singular value estimate ${smin} is within 10× of the cutoff ${cut}`,
+        timings: { gram: tK - t0, factor: performance.now() - tK, refinement: 0, deflation: 0 },
       };
     }
   }
@@ -430,6 +440,7 @@ export function kawaguchiLoss(
   }
   const lay = layoutOf(net);
   const G = parameterGram(net, c, lay, dl);
+  const tGram = performance.now();
   const sigmaMax = Math.sqrt(lambdaMax(G, P));
   const cut = cutoffValue(criterion, sigmaMax, mInf, N, P);
   const f = pivotedCholesky(G, P, relTol);
@@ -439,7 +450,10 @@ export function kawaguchiLoss(
   for (let pos = 0; pos < f.rank; pos++) minKeptNorm = Math.min(minKeptNorm, f.colNorm[f.piv[pos]!]!);
   const smin = f.rank ? sigmaMinFactor(G, P, f.rank) * minKeptNorm : 0;
 
-  // Semi-normal equations with refinement for y and each dropped column (internal order).
+  const tFactor = performance.now();
+
+  // Semi-normal equations with refinement for y (column 0) and each dropped column (internal order),
+  // in chunks of right-hand sides through the batched Jacobian products and triangular solves.
   const m = 1 + dropped.length;
   const B: Float64Array[] = Array.from({ length: m }, () => new Float64Array(P));
   const tangent = (col: number): Float64Array => {
@@ -449,29 +463,92 @@ export function kawaguchiLoss(
     if (col > 0) t[lay.perm[dropped[col - 1]!]!]! += 1;
     return t;
   };
-  const residual = (col: number): Float64Array => {
-    const e = jvp(net, c, tangent(col));
-    if (col === 0) for (let i = 0; i < N; i++) e[i] = y[i]! + e[i]!;
+  const residuals = (cols: readonly number[]): Float64Array[] => {
+    const E = jvpMany(net, c, cols.map(tangent));
+    cols.forEach((col, r) => {
+      if (col !== 0) return;
+      const e = E[r]!;
+      for (let i = 0; i < N; i++) e[i] = y[i]! + e[i]!;
+    });
+    return E;
+  };
+  // Column s of the stacked matrix (internal order) from Theorem 1's blocks: the residual at b = 0.
+  const column = (s: number): Float64Array => {
+    let l = net.L;
+    while (lay.groupStart[l - 1]![0]! > s) l--;
+    const ql = lay.q[l - 1]!;
+    const unit = Math.floor((s - lay.groupStart[l - 1]![0]!) / ql);
+    const p = s - lay.groupStart[l - 1]![unit]!;
+    const mi = net.sizes[l - 1]!;
+    const ml = net.sizes[l]!;
+    const phi = c.phi[l - 1]!;
+    const dA = dl[l - 1]!;
+    const e = new Float64Array(N);
+    for (let i = 0; i < n; i++) {
+      const a = p < mi ? phi[i * mi + p]! : 1;
+      for (let j = 0; j < dy; j++) e[j * n + i] = dA[(i * dy + j) * ml + unit]! * a;
+    }
     return e;
   };
+  // A dropped column's remainder is Jac·(e_d − b_d): normalised by the tangent's length it is ‖Jac v‖
+  // for a unit vector v, the quantity App. C's singular-value cutoff speaks of.
+  const remainderScale = (col: number) => 1 / Math.sqrt(1 + sumSq(B[col]!));
   // Stop when every correction moves its residual by no more than rounding in the products
-  // (32·ε·σ_max per unit of tangent) or 1e-13 of the right-hand side, whichever is larger.
+  // (32·ε·σ_max per unit of tangent) or 1e-13 of the right-hand side, whichever is larger. A dropped
+  // column is settled earlier once its remainder is ≤ cutoff/2: any coefficients give an upper bound
+  // of the least-squares remainder, so the column is certainly dropped by the deflation below.
   const rhsNorm = new Float64Array(m);
   rhsNorm[0] = Math.sqrt(sumSq(y));
   for (let col = 1; col < m; col++) rhsNorm[col] = f.colNorm[dropped[col - 1]!]!;
-  let converged = false;
+  const ACTIVE = 0;
+  const SETTLED = 1;
+  const BELOW_CUTOFF = 2;
+  const state = new Uint8Array(m);
+  let belowMax = 0;
+  for (let col = 1; col < m; col++) if (rhsNorm[col] === 0) state[col] = BELOW_CUTOFF;
+  const CHUNK = 16;
   let sweeps = 0;
-  let E: Float64Array[] = [];
-  const active = new Uint8Array(m).fill(1);
-  for (; sweeps < maxRef && !converged; sweeps++) {
-    let allDone = true;
-    for (let col = 0; col < m; col++) {
-      if (!active[col]) continue;
-      const e = residual(col);
-      const g = vjp(net, c, e);
-      const z = new Float64Array(P);
-      for (let s = 0; s < P; s++) z[s] = g[lay.perm[s]!]!;
-      const db = pivotedSolve(G, P, f, z);
+  for (; sweeps < maxRef; sweeps++) {
+    const act: number[] = [];
+    for (let col = 0; col < m; col++) if (state[col] === ACTIVE) act.push(col);
+    if (!act.length) break;
+    const refine: number[] = [];
+    const Z: Float64Array[] = [];
+    for (let c0 = 0; c0 < act.length; c0 += CHUNK) {
+      const cols = act.slice(c0, c0 + CHUNK);
+      const E =
+        sweeps === 0
+          ? cols.map((col) => (col === 0 ? Float64Array.from(y) : column(dropped[col - 1]!)))
+          : residuals(cols);
+      const keep: number[] = [];
+      const kept: Float64Array[] = [];
+      cols.forEach((col, r) => {
+        if (col > 0) {
+          const rho = Math.sqrt(sumSq(E[r]!)) * remainderScale(col);
+          if (rho <= cut / 2) {
+            state[col] = BELOW_CUTOFF;
+            belowMax = Math.max(belowMax, rho);
+            return;
+          }
+        }
+        keep.push(col);
+        kept.push(E[r]!);
+      });
+      if (!keep.length) continue;
+      const grads = vjpMany(net, c, kept);
+      keep.forEach((col, r) => {
+        const g = grads[r]!;
+        const z = new Float64Array(P);
+        for (let s = 0; s < P; s++) z[s] = g[lay.perm[s]!]!;
+        refine.push(col);
+        Z.push(z);
+      });
+    }
+    if (!refine.length) break;
+    const DB = pivotedSolveMany(G, P, f, Z);
+    refine.forEach((col, r) => {
+      const db = DB[r]!;
+      const z = Z[r]!;
       const b = B[col]!;
       let moved = 0;
       for (let s = 0; s < P; s++) {
@@ -479,34 +556,39 @@ export function kawaguchiLoss(
         b[s] = b[s]! + db[s]!;
       }
       const floor = Math.max(1e-13 * rhsNorm[col]!, 32 * Number.EPSILON * sigmaMax * Math.sqrt(1 + sumSq(b)));
-      if (Math.sqrt(Math.max(moved, 0)) <= floor) active[col] = 0;
-      else allDone = false;
-    }
-    converged = allDone;
+      if (Math.sqrt(Math.max(moved, 0)) <= floor) state[col] = SETTLED;
+    });
   }
-  E = Array.from({ length: m }, (_, col) => residual(col));
-  // A dropped column's remainder is Jac·(e_d − b_d): normalise the tangent to unit length so the
-  // remainder is ‖Jac v‖ for a unit vector v, the quantity App. C's singular-value cutoff speaks of.
-  for (let col = 1; col < m; col++) {
-    const s = 1 / Math.sqrt(1 + sumSq(B[col]!));
-    const e = E[col]!;
-    for (let i = 0; i < N; i++) e[i] = e[i]! * s;
+  let converged = true;
+  for (let col = 0; col < m; col++) if (state[col] === ACTIVE) converged = false;
+  const tRefine = performance.now();
+  // Final residuals of y and of every dropped column not already shown to be below the cutoff.
+  const fin: number[] = [];
+  for (let col = 0; col < m; col++) if (col === 0 || state[col] !== BELOW_CUTOFF) fin.push(col);
+  const E: Float64Array[] = [];
+  for (let c0 = 0; c0 < fin.length; c0 += CHUNK) E.push(...residuals(fin.slice(c0, c0 + CHUNK)));
+  for (let r = 1; r < fin.length; r++) {
+    const sc = remainderScale(fin[r]!);
+    const e = E[r]!;
+    for (let i = 0; i < N; i++) e[i] = e[i]! * sc;
   }
   const d = deflate(E.slice(1), E[0]!, cut);
+  const largestDropped = Math.max(d.largestDropped, belowMax);
   const rank = f.rank + d.kept;
   const reasons: string[] = [];
   if (!converged) reasons.push(`refinement did not reach rounding level in ${maxRef} sweeps`);
   const certified =
     converged &&
     smin >= 10 * cut &&
-    d.largestDropped <= cut / 2 &&
+    largestDropped <= cut / 2 &&
     (d.kept === 0 || d.smallestKept >= 10 * cut);
   if (converged && !certified) {
     reasons.push(
       `rank decision near the cutoff ${cut}: smallest kept σ estimate ${smin}, dropped remainders up to ` +
-        `${d.largestDropped}, kept remainders from ${d.smallestKept}`,
+        `${largestDropped}, kept remainders from ${d.smallestKept}`,
     );
   }
+  const tEnd = performance.now();
   return {
     ...base,
     J: converged ? k * d.residual2 : null,
@@ -519,11 +601,17 @@ export function kawaguchiLoss(
     sigmaMax,
     gap: {
       smallestKeptSigma: smin,
-      largestDroppedRemainder: d.largestDropped,
+      largestDroppedRemainder: largestDropped,
       smallestKeptRemainder: d.smallestKept,
     },
     deflated: dropped.length,
     refinements: sweeps,
     reason: reasons.join('; '),
+    timings: {
+      gram: tGram - t0,
+      factor: tFactor - tGram,
+      refinement: tRefine - tFactor,
+      deflation: tEnd - tRefine,
+    },
   };
 }

@@ -1,4 +1,5 @@
 import { type MlpSpec, type ModelSpec, activation, validateSpec } from '@narrownet/models';
+import { gemmNT } from './blocked.js';
 import { type ParamsLike, checkMatrix, checkN, toParams64 } from './util.js';
 
 /** An MLP in a normal form with float64 parameters (internal). */
@@ -221,6 +222,117 @@ export function vjp(net: Net, c: Cache, r: Float64Array): Float64Array {
     delta = next;
   }
   return g;
+}
+
+/** Offset of each layer's parameters (W_l then b_l) in the flattened `net.names` order. */
+function layerOffsets(net: Net): number[] {
+  const offsets: number[] = [];
+  let off = 0;
+  for (let l = 1; l <= net.L; l++) {
+    offsets.push(off);
+    off += net.sizes[l]! * net.sizes[l - 1]! + (net.bias ? net.sizes[l]! : 0);
+  }
+  return offsets;
+}
+
+/**
+ * {@link jvp} for several tangents at once, every product a {@link gemmNT} call (the tangents'
+ * layer blocks against Φ⁽ˡ⁻¹⁾, the stacked dΦ⁽ˡ⁻¹⁾ of all tangents against W_l).
+ */
+export function jvpMany(net: Net, c: Cache, T: readonly Float64Array[]): Float64Array[] {
+  const n = c.n;
+  const R = T.length;
+  const offsets = layerOffsets(net);
+  let dphi: Float64Array | null = null; // [R][n][m_{l−1}]
+  for (let l = 1; l <= net.L; l++) {
+    const mi = net.sizes[l - 1]!;
+    const mo = net.sizes[l]!;
+    const off = offsets[l - 1]!;
+    const dz = new Float64Array(R * n * mo);
+    for (let r = 0; r < R; r++) {
+      gemmNT(n, mo, mi, c.phi[l - 1]!, 0, mi, T[r]!, off, mi, dz, r * n * mo, mo);
+      if (net.bias) {
+        const db = T[r]!.subarray(off + mo * mi, off + mo * mi + mo);
+        const o = r * n * mo;
+        for (let i = 0; i < n; i++) for (let j = 0; j < mo; j++) dz[o + i * mo + j]! += db[j]!;
+      }
+    }
+    if (dphi) gemmNT(R * n, mo, mi, dphi, 0, mi, net.W[l - 1]!, 0, mi, dz, 0, mo);
+    if (l === net.L) {
+      return T.map((_, r) => {
+        const out = new Float64Array(n * mo);
+        const o = r * n * mo;
+        for (let i = 0; i < n; i++) for (let j = 0; j < mo; j++) out[j * n + i] = dz[o + i * mo + j]!;
+        return out;
+      });
+    }
+    const lm = c.lam[l - 1]!;
+    const len = n * mo;
+    for (let r = 0; r < R; r++) {
+      const o = r * len;
+      for (let i = 0; i < len; i++) dz[o + i] = dz[o + i]! * lm[i]!;
+    }
+    dphi = dz;
+  }
+  throw new Error('unreachable');
+}
+
+/** [cols, rows] transpose of a row-major [rows, cols] block starting at `off`. */
+function transpose(A: Float64Array, off: number, rows: number, cols: number): Float64Array {
+  const T = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    const o = off + i * cols;
+    for (let j = 0; j < cols; j++) T[j * rows + i] = A[o + j]!;
+  }
+  return T;
+}
+
+/**
+ * {@link vjp} for several residuals at once: the gradient blocks are Δᵀ·Φ⁽ˡ⁻¹⁾ (reduction over the
+ * samples) and the backward step the stacked Δ of all residuals against W_l, both by {@link gemmNT}.
+ */
+export function vjpMany(net: Net, c: Cache, E: readonly Float64Array[]): Float64Array[] {
+  const n = c.n;
+  const R = E.length;
+  const dy = net.sizes[net.L]!;
+  const offsets = layerOffsets(net);
+  const G = E.map(() => new Float64Array(net.P));
+  let delta = new Float64Array(R * n * dy); // [R][n][m_l]
+  for (let r = 0; r < R; r++) {
+    const e = E[r]!;
+    const o = r * n * dy;
+    for (let i = 0; i < n; i++) for (let j = 0; j < dy; j++) delta[o + i * dy + j] = e[j * n + i]!;
+  }
+  for (let l = net.L; l >= 1; l--) {
+    const mi = net.sizes[l - 1]!;
+    const mo = net.sizes[l]!;
+    const off = offsets[l - 1]!;
+    const phiT = transpose(c.phi[l - 1]!, 0, n, mi);
+    for (let r = 0; r < R; r++) {
+      const dT = transpose(delta, r * n * mo, n, mo);
+      gemmNT(mo, mi, n, dT, 0, n, phiT, 0, n, G[r]!, off, mi);
+      if (net.bias) {
+        const g = G[r]!;
+        for (let j = 0; j < mo; j++) {
+          let s = 0;
+          for (let i = 0; i < n; i++) s += dT[j * n + i]!;
+          g[off + mo * mi + j] = s;
+        }
+      }
+    }
+    if (l === 1) break;
+    const WT = transpose(net.W[l - 1]!, 0, mo, mi);
+    const next = new Float64Array(R * n * mi);
+    gemmNT(R * n, mi, mo, delta, 0, mo, WT, 0, mo, next, 0, mi);
+    const lm = c.lam[l - 2]!;
+    const len = n * mi;
+    for (let r = 0; r < R; r++) {
+      const o = r * len;
+      for (let i = 0; i < len; i++) next[o + i] = next[o + i]! * lm[i]!;
+    }
+    delta = next;
+  }
+  return G;
 }
 
 /** vec(Y) (column-major, index j·n + i) of a row-major [n, k] matrix. */

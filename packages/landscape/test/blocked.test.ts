@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { dotsAdd, pivotedCholesky, pivotedSolve, sigmaMinFactor } from '../src/blocked.js';
-import { gaussian, svdValues } from './helpers.js';
+import type { ModelSpec } from '@narrownet/models';
+import {
+  dotsAdd,
+  gemmNT,
+  pivotedCholesky,
+  pivotedSolve,
+  pivotedSolveMany,
+  sigmaMinFactor,
+} from '../src/blocked.js';
+import { forwardCache, jvp, jvpMany, toNet, vjp, vjpMany } from '../src/mlp.js';
+import { fanInParams, gaussian, svdValues } from './helpers.js';
 
 /** G = AᵀA for A [rows, cols] row-major, by plain loops. */
 function gram(A: Float64Array, rows: number, cols: number): Float64Array {
@@ -78,4 +87,69 @@ describe('blocked float64 kernels', () => {
     const s = svdValues(kept, rows, f.rank);
     expect(sigmaMinFactor(G, cols, f.rank) / s[s.length - 1]!).toBeCloseTo(1, 4);
   });
+
+  it('gemmNT: strided operands, offsets, alpha = −1 and reductions longer than one cache block', () => {
+    const [na, nc, len] = [6, 9, 1100];
+    const [lda, ldb, ldc] = [len + 3, len + 5, 11];
+    const A = gaussian(5, 2 + na * lda);
+    const B = gaussian(6, 1 + nc * ldb);
+    const C = new Float64Array(4 + na * ldc).fill(2);
+    gemmNT(na, nc, len, A, 2, lda, B, 1, ldb, C, 4, ldc, -1);
+    for (let a = 0; a < na; a++)
+      for (let c = 0; c < ldc; c++) {
+        let s = 0;
+        if (c < nc) for (let t = 0; t < len; t++) s += A[2 + a * lda + t]! * B[1 + c * ldb + t]!;
+        expect(C[4 + a * ldc + c]! - (2 - s)).toBeCloseTo(0, 11);
+      }
+  });
+
+  it('pivotedSolveMany equals one pivotedSolve per right-hand side (blocked substitution over panels)', () => {
+    const rows = 240;
+    const cols = 150;
+    const A = gaussian(7, rows * cols);
+    const G = gram(A, rows, cols);
+    const f = pivotedCholesky(G, cols, 1e-10, 16);
+    expect(f.rank).toBe(cols);
+    const Z = [
+      gaussian(8, cols),
+      gaussian(9, cols),
+      gaussian(10, cols),
+      gaussian(11, cols),
+      gaussian(12, cols),
+    ];
+    const many = pivotedSolveMany(G, cols, f, Z);
+    const G0 = gram(A, rows, cols);
+    for (const [r, z] of Z.entries()) {
+      const one = pivotedSolve(G, cols, f, z);
+      for (let s = 0; s < cols; s++) expect(many[r]![s]! - one[s]!).toBeCloseTo(0, 9);
+      // and it solves the normal equations G b = z
+      for (let i = 0; i < cols; i += 13) {
+        let s = 0;
+        for (let j = 0; j < cols; j++) s += G0[i * cols + j]! * many[r]![j]!;
+        expect(s - z[i]!).toBeCloseTo(0, 8);
+      }
+    }
+  });
+
+  for (const spec of [
+    { kind: 'mlp', layers: [5, 7, 6, 3], activation: 'relu' },
+    { kind: 'mlp', layers: [4, 6, 2], activation: 'tanh', bias: true },
+  ] as ModelSpec[]) {
+    it(`jvpMany / vjpMany equal jvp / vjp per vector (${JSON.stringify(spec.layers ?? [])}${spec.bias ? ', bias' : ''})`, () => {
+      const n = 37;
+      const net = toNet(spec, fanInParams(spec, 13), 'test');
+      const c = forwardCache(net, gaussian(14, n * net.sizes[0]!), n, 'test');
+      const N = n * net.sizes[net.L]!;
+      const T = [gaussian(15, net.P), gaussian(16, net.P), gaussian(17, net.P)];
+      const E = [gaussian(18, N), gaussian(19, N), gaussian(20, N)];
+      const J = jvpMany(net, c, T);
+      const V = vjpMany(net, c, E);
+      for (let r = 0; r < 3; r++) {
+        const j1 = jvp(net, c, T[r]!);
+        const v1 = vjp(net, c, E[r]!);
+        for (let i = 0; i < N; i++) expect(J[r]![i]! - j1[i]!).toBeCloseTo(0, 12);
+        for (let i = 0; i < net.P; i++) expect(V[r]![i]! - v1[i]!).toBeCloseTo(0, 12);
+      }
+    });
+  }
 });
