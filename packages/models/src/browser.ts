@@ -35,3 +35,27 @@ export {
   lowerModelOnnx,
   buildLossGradModel,
 } from './onnx/lower.js';
+export {
+  type ResNetSpec,
+  type ResNetStage,
+  type ResNetStem,
+  type ResNet18Options,
+  type ConvPlan,
+  type ConvLayer,
+  type ConvValueShape,
+  resnet18,
+  planResNet,
+  validateResNetSpec,
+  convOutputSize,
+  resnetParamShapes,
+  resnetBufferShapes,
+  initialBuffers,
+} from './conv/spec.js';
+export {
+  type ConvRunOptions,
+  type ConvForwardResult,
+  type ConvLossGradResult,
+  conv2d64,
+  convForward64,
+  convLossAndGrad64,
+} from './conv/reference.js';
