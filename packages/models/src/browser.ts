@@ -59,3 +59,10 @@ export {
   convForward64,
   convLossAndGrad64,
 } from './conv/reference.js';
+export {
+  type ConvLoweringInputs,
+  type ConvLoweringOutputs,
+  type ConvLoweringOptions,
+  lowerConvNetOnnx,
+  buildConvLossGradModel,
+} from './conv/lower.js';
