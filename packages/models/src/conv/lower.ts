@@ -302,7 +302,7 @@ export function lowerConvNetOnnx(
   const plan = planResNet(spec);
   const low = new ConvLowering(g, plan, names, options.train);
   low.values[0] = g.op('Reshape', [names.X, g.ints([-1, ...spec.input])]);
-  plan.layers.forEach((l, li) => low.forward(l, li));
+  for (const [li, l] of plan.layers.entries()) low.forward(l, li);
   const pred = low.values[plan.values.length - 1]!;
   const needGrad = options.gradients ?? true;
   const lo = lowerLoss(g, loss, pred, names.Y, needGrad);
