@@ -7,7 +7,8 @@ JSON spec narrownet reads, with global average pooling before the linear head. F
 PyTorch computes in float64, with autograd, in train mode (batch statistics; running statistics
 updated with momentum) and in eval mode (running statistics): the logits, the softmax
 cross-entropy loss against one-hot targets (mean over the batch, nn.CrossEntropyLoss) and the
-gradient of every parameter. Parameters, running statistics and inputs are drawn with
+gradient of every parameter. One case has Zhang et al.'s paired output layer (head 'paired':
+logits = linear(h1) - linear(h2), halves of the pooled features, no bias). Parameters, running statistics and inputs are drawn with
 torch.manual_seed and written out so the test feeds narrownet the same numbers.
 
 Arrays are stored as base64 of little-endian float64 (exact and compact); scalars as JSON numbers.
@@ -87,7 +88,9 @@ class Net(nn.Module):
             setattr(self, f'layer{s + 1}', nn.Sequential(*blocks))
         if spec['block'] == 'preact':
             self.bn = bn(cin, spec)
-        self.linear = nn.Linear(cin, spec['classes'])
+        # Zhang et al.'s paired output layer (App. H.1 fc2): half the features, no bias, h1 - h2.
+        self.paired = spec.get('head', 'linear') == 'paired'
+        self.linear = nn.Linear(cin // 2, spec['classes'], bias=False) if self.paired else nn.Linear(cin, spec['classes'])
 
     def forward(self, x):
         out = x
@@ -100,6 +103,9 @@ class Net(nn.Module):
         if self.spec['block'] == 'preact':
             out = F.relu(self.bn(out))
         out = F.adaptive_avg_pool2d(out, 1).flatten(1)
+        if self.paired:
+            half = out.shape[1] // 2
+            return self.linear(out[:, :half]) - self.linear(out[:, half:])
         return self.linear(out)
 
 
@@ -188,6 +194,7 @@ def main():
         case('preact-blocks', blocks('preact'), 4, 2),
         case('resnet18-4-8-8-8', resnet18('basic', [4, 8, 8, 8], [3, 16, 16], 5), 4, 3),
         case('preact-resnet18-4-8-8-8', resnet18('preact', [4, 8, 8, 8], [3, 16, 16], 5), 4, 4),
+        case('resnet18-paired-head-4-4-4-8', {**resnet18('basic', [4, 4, 4, 8], [3, 8, 8], 3), 'head': 'paired'}, 4, 5),
     ]
     meta = {'torch': torch.__version__, 'script': 'packages/models/scripts/make_conv_fixture.py',
             'encoding': 'arrays are base64 of little-endian float64'}

@@ -16,12 +16,13 @@ import { loadConvFixture, relError } from './conv-fixture.js';
 const CASES = loadConvFixture();
 
 describe('conv nets: float64 reference against PyTorch (fixtures/conv_torch.json)', () => {
-  it('has the four cases: basic blocks, preact blocks, ResNet-18 and PreActResNet18', () => {
+  it('has the five cases: basic blocks, preact blocks, ResNet-18, PreActResNet18, ResNet-18 with a paired head', () => {
     expect(CASES.map((c) => c.name)).toEqual([
       'basic-blocks',
       'preact-blocks',
       'resnet18-4-8-8-8',
       'preact-resnet18-4-8-8-8',
+      'resnet18-paired-head-4-4-4-8',
     ]);
   });
 
@@ -112,6 +113,8 @@ describe('conv nets: gradients against central finite differences', () => {
     ],
     classes: 3,
   });
+  it('basic net with the paired head, train mode', () =>
+    fdCheck({ ...small('basic'), head: 'paired' }, 3, true, 9));
   for (const block of ['basic', 'preact'] as const)
     for (const train of [true, false])
       it(`${block} net, ${train ? 'train' : 'eval'} mode`, () =>
@@ -145,6 +148,15 @@ describe('resnet18 and spec validation', () => {
       }),
     ).toThrow(/conv1.weight maps 3×3 to an empty/);
     expect(() => validateResNetSpec({ ...good, bnMomentum: 2 })).toThrow(/bnMomentum/);
+    expect(() => validateResNetSpec({ ...good, head: 'dense' as 'paired' })).toThrow(/head/);
+    expect(() =>
+      validateResNetSpec({
+        ...good,
+        head: 'paired',
+        widths: undefined,
+        stages: [{ width: 5, blocks: 1, stride: 1 }],
+      } as ResNetSpec),
+    ).toThrow(/paired head needs an even number/);
   });
 
   it('rejects missing tensors, wrong sizes and a train-mode batch norm over one value', () => {

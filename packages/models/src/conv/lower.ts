@@ -48,6 +48,8 @@ class ConvLowering {
   readonly values: string[] = [];
   readonly bn = new Map<number, BnSaved>();
   readonly buffersOut: Record<string, string> = {};
+  /** h₁ − h₂ of each paired head, by layer index. */
+  readonly pairedDiff = new Map<number, string>();
   private readonly axesNHW: string;
 
   constructor(
@@ -111,6 +113,14 @@ class ConvLowering {
           transB: attr.i(1),
         });
         break;
+      case 'pairedLinear': {
+        const half = l.inFeatures / 2;
+        const [x1, x2] = g.opN('Split', [x, g.ints([half, half])], 2, { axis: attr.i(1) });
+        const d = g.op('Sub', [x1!, x2!]);
+        this.pairedDiff.set(li, d);
+        y = g.op('Gemm', [d, this.param(`${l.name}.weight`)], { transB: attr.i(1) });
+        break;
+      }
     }
     this.values[l.output] = y;
   }
@@ -237,6 +247,12 @@ class ConvLowering {
         grads[`${l.name}.weight`] = g.op('Gemm', [dy, x], { transA: attr.i(1) });
         grads[`${l.name}.bias`] = g.op('ReduceSum', [dy, g.ints([0])], { keepdims: attr.i(0) });
         acc(l.input, g.op('MatMul', [dy, this.param(`${l.name}.weight`)]));
+        return;
+      }
+      case 'pairedLinear': {
+        grads[`${l.name}.weight`] = g.op('Gemm', [dy, this.pairedDiff.get(li)!], { transA: attr.i(1) });
+        const dd = g.op('MatMul', [dy, this.param(`${l.name}.weight`)]);
+        acc(l.input, g.op('Concat', [dd, g.op('Neg', [dd])], { axis: attr.i(1) }));
         return;
       }
     }

@@ -244,18 +244,25 @@ function forwardTape(
         out[i] = s / (h * w);
       }
       values[l.output] = out;
+    } else if (l.op === 'linear') {
+      values[l.output] = dense64(
+        values[l.input]!,
+        n,
+        P(`${l.name}.weight`),
+        P(`${l.name}.bias`),
+        l.inFeatures,
+        l.outFeatures,
+      );
     } else {
-      const x = values[l.input]!;
-      const W = P(`${l.name}.weight`);
-      const bias = P(`${l.name}.bias`);
-      const out = new Float64Array(n * l.outFeatures);
-      for (let b = 0; b < n; b++)
-        for (let o = 0; o < l.outFeatures; o++) {
-          let s = bias[o]!;
-          for (let f = 0; f < l.inFeatures; f++) s += W[o * l.inFeatures + f]! * x[b * l.inFeatures + f]!;
-          out[b * l.outFeatures + o] = s;
-        }
-      values[l.output] = out;
+      const half = l.inFeatures / 2;
+      values[l.output] = dense64(
+        halfDifference(values[l.input]!, n, half),
+        n,
+        P(`${l.name}.weight`),
+        null,
+        half,
+        l.outFeatures,
+      );
     }
   });
   return { plan, values, bn, buffers: outBuffers };
@@ -358,26 +365,82 @@ function backwardLayer(
     const dx = new Float64Array(n * c * hw);
     for (let i = 0; i < n * c; i++) for (let t = 0; t < hw; t++) dx[i * hw + t] = dy[i]! / hw;
     addInto(dv, l.input, dx);
+  } else if (l.op === 'linear') {
+    const r = denseBackward64(
+      dy,
+      values[l.input]!,
+      n,
+      params[`${l.name}.weight`]!,
+      l.inFeatures,
+      l.outFeatures,
+    );
+    grads[`${l.name}.weight`] = r.dW;
+    grads[`${l.name}.bias`] = r.db;
+    addInto(dv, l.input, r.dx);
   } else {
-    const x = values[l.input]!;
-    const W = params[`${l.name}.weight`]!;
-    const { inFeatures: F, outFeatures: O } = l;
-    const dW = new Float64Array(O * F);
-    const db = new Float64Array(O);
-    const dx = new Float64Array(n * F);
+    const half = l.inFeatures / 2;
+    const d = halfDifference(values[l.input]!, n, half);
+    const r = denseBackward64(dy, d, n, params[`${l.name}.weight`]!, half, l.outFeatures);
+    grads[`${l.name}.weight`] = r.dW;
+    const dx = new Float64Array(n * l.inFeatures);
     for (let b = 0; b < n; b++)
-      for (let o = 0; o < O; o++) {
-        const g = dy[b * O + o]!;
-        db[o]! += g;
-        for (let f = 0; f < F; f++) {
-          dW[o * F + f]! += g * x[b * F + f]!;
-          dx[b * F + f]! += g * W[o * F + f]!;
-        }
+      for (let f = 0; f < half; f++) {
+        dx[b * l.inFeatures + f] = r.dx[b * half + f]!;
+        dx[b * l.inFeatures + half + f] = -r.dx[b * half + f]!;
       }
-    grads[`${l.name}.weight`] = dW;
-    grads[`${l.name}.bias`] = db;
     addInto(dv, l.input, dx);
   }
+}
+
+/** out[b, o] = bias[o] + Σ_f W[o, f] x[b, f] (bias null: 0). */
+function dense64(
+  x: ArrayLike<number>,
+  n: number,
+  W: ArrayLike<number>,
+  bias: ArrayLike<number> | null,
+  F: number,
+  O: number,
+): Float64Array {
+  const out = new Float64Array(n * O);
+  for (let b = 0; b < n; b++)
+    for (let o = 0; o < O; o++) {
+      let s = bias ? bias[o]! : 0;
+      for (let f = 0; f < F; f++) s += W[o * F + f]! * x[b * F + f]!;
+      out[b * O + o] = s;
+    }
+  return out;
+}
+
+/** Gradients of {@link dense64} with respect to W, the bias and x. */
+function denseBackward64(
+  dy: Float64Array,
+  x: ArrayLike<number>,
+  n: number,
+  W: ArrayLike<number>,
+  F: number,
+  O: number,
+) {
+  const dW = new Float64Array(O * F);
+  const db = new Float64Array(O);
+  const dx = new Float64Array(n * F);
+  for (let b = 0; b < n; b++)
+    for (let o = 0; o < O; o++) {
+      const g = dy[b * O + o]!;
+      db[o]! += g;
+      for (let f = 0; f < F; f++) {
+        dW[o * F + f]! += g * x[b * F + f]!;
+        dx[b * F + f]! += g * W[o * F + f]!;
+      }
+    }
+  return { dW, db, dx };
+}
+
+/** d[b, f] = x[b, f] − x[b, f + half] for rows of 2·half features. */
+function halfDifference(x: ArrayLike<number>, n: number, half: number): Float64Array {
+  const d = new Float64Array(n * half);
+  for (let b = 0; b < n; b++)
+    for (let f = 0; f < half; f++) d[b * half + f] = x[b * 2 * half + f]! - x[b * 2 * half + half + f]!;
+  return d;
 }
 
 /**

@@ -50,6 +50,14 @@ export interface ResNetSpec {
   readonly stages: readonly ResNetStage[];
   /** Number of classes (outputs of the linear head). */
   readonly classes: number;
+  /**
+   * `linear` (default): logits = h Wᵀ + b, `linear.weight` [classes, F], `linear.bias` [classes].
+   * `paired`: Zhang et al.'s output layer cut in half (eq. 6, App. H.1 `fc2`): logits =
+   * (h₁ − h₂) Wᵀ with h₁, h₂ the first and second halves of the F pooled features,
+   * `linear.weight` [classes, F/2] and no bias (F even). With a mirrored final block
+   * (h₁ = h₂) the net outputs exactly 0.
+   */
+  readonly head?: 'linear' | 'paired';
   /** Batch-norm epsilon. Default 1e-5 (PyTorch). */
   readonly bnEps?: number;
   /** Running-statistics momentum: r ← (1 − momentum)·r + momentum·batch. Default 0.1 (PyTorch). */
@@ -127,6 +135,17 @@ export type ConvLayer =
       readonly name: string;
       readonly inFeatures: number;
       readonly outFeatures: number;
+    }
+  | {
+      /** logits = (x[:, :F/2] − x[:, F/2:]) Wᵀ, no bias (the paired head of {@link ResNetSpec}). */
+      readonly op: 'pairedLinear';
+      readonly input: number;
+      readonly output: number;
+      /** Module path: `<name>.weight` [out, in/2]. */
+      readonly name: string;
+      /** F, the number of input features (even); the weight has F/2 columns. */
+      readonly inFeatures: number;
+      readonly outFeatures: number;
     };
 
 /**
@@ -179,6 +198,8 @@ export function validateResNetSpec(spec: ResNetSpec): ResNetSpec {
     positiveInt(s.stride, `stages[${i}].stride`);
   });
   positiveInt(spec.classes, 'classes');
+  if (spec.head !== undefined && spec.head !== 'linear' && spec.head !== 'paired')
+    throw new RangeError(`model spec: head must be 'linear' or 'paired', got ${JSON.stringify(spec.head)}`);
   const eps = spec.bnEps ?? 1e-5;
   if (!(eps > 0)) throw new RangeError(`model spec: bnEps must be positive, got ${spec.bnEps}`);
   const mom = spec.bnMomentum ?? 0.1;
@@ -276,8 +297,10 @@ export function planResNet(spec: ResNetSpec): ConvPlan {
   const pooled = push([features]);
   layers.push({ op: 'globalAvgPool', input: cur, output: pooled });
   const logits = push([spec.classes]);
+  if (spec.head === 'paired' && features % 2 !== 0)
+    throw new RangeError(`model spec: a paired head needs an even number of final features, got ${features}`);
   layers.push({
-    op: 'linear',
+    op: spec.head === 'paired' ? 'pairedLinear' : 'linear',
     input: pooled,
     output: logits,
     name: 'linear',
@@ -298,7 +321,7 @@ export function resnetParamShapes(spec: ResNetSpec): Record<string, number[]> {
     } else if (l.op === 'linear') {
       out[`${l.name}.weight`] = [l.outFeatures, l.inFeatures];
       out[`${l.name}.bias`] = [l.outFeatures];
-    }
+    } else if (l.op === 'pairedLinear') out[`${l.name}.weight`] = [l.outFeatures, l.inFeatures / 2];
   }
   return out;
 }
