@@ -49,6 +49,7 @@ export {
   convOutputSize,
   resnetParamShapes,
   resnetBufferShapes,
+  resnetStageParams,
   initialBuffers,
 } from './conv/spec.js';
 export {

@@ -348,3 +348,14 @@ export function initialBuffers(spec: ResNetSpec): Record<string, Float64Array> {
     out[name] = new Float64Array(c!).fill(name.endsWith('running_var') ? 1 : 0);
   return out;
 }
+
+/**
+ * Names of the parameters of one stage (0-based; default the last, the "final CNN block" that
+ * Zhang et al. narrow and constrain): every parameter under `layer{stage+1}.`, in plan order.
+ */
+export function resnetStageParams(spec: ResNetSpec, stage = spec.stages.length - 1): string[] {
+  if (!Number.isInteger(stage) || stage < 0 || stage >= spec.stages.length)
+    throw new RangeError(`resnetStageParams: stage must be 0..${spec.stages.length - 1}, got ${stage}`);
+  const prefix = `layer${stage + 1}.`;
+  return Object.keys(resnetParamShapes(spec)).filter((k) => k.startsWith(prefix));
+}
