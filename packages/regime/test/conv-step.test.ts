@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { startOnnx } from '@narrownet/engine';
-import type { ResNetSpec } from '@narrownet/models';
+import { initResNet } from '@narrownet/init';
+import {
+  type ResNetSpec,
+  buildConvLossGradModel,
+  createRng,
+  resnet18,
+  resnetStageParams,
+} from '@narrownet/models';
 import type { OptimizerSpec } from '@narrownet/optim';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildConvStepModel } from '../src/index.js';
@@ -140,5 +147,89 @@ describe('buildConvStepModel: fused SGD step of a conv net against torch.optim.S
         groups: [{ params: ['linear.weight'], lr: 0.1, update: { kind: 'sgd' } }],
       }),
     ).toThrow(/parameter "conv1.weight" is in no optimizer group/);
+  });
+});
+
+describe('buildConvStepModel: Alg. 2 on the final block of a narrow ResNet-18', () => {
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = await startOnnx({ device: 'cpu', threads: 1 });
+  });
+
+  it('mirrored init outputs exactly 0 in float32 and PGD keeps the final block in its ball', async () => {
+    const spec: ResNetSpec = {
+      ...resnet18({ classes: 3, input: [3, 8, 8], widths: [4, 4, 4, 8] }),
+      head: 'paired',
+    };
+    const { params, buffers } = initResNet(spec, { mirrorFinalStage: true }, createRng(21));
+    const n = 6;
+    const d = 3 * 8 * 8;
+    const rng = createRng(22);
+    const X = Float32Array.from({ length: n * d }, () => rng.normal());
+    const Y = new Float32Array(n * 3);
+    for (let i = 0; i < n; i++) Y[i * 3 + (i % 3)] = 1;
+
+    // The initial logits are exactly 0 in onnxruntime's float32 too (channel c + m/2 is computed
+    // with the same weights and inputs as channel c).
+    const fwd = await engine.createSession(
+      buildConvLossGradModel(spec, 'softmaxCrossEntropy', { train: true }),
+    );
+    const feeds: Record<string, Tensor> = { X: engine.tensor(X, [n, d]), Y: engine.tensor(Y, [n, 3]) };
+    for (const [k, t] of Object.entries(params)) feeds[k] = engine.tensor(t.data, t.shape);
+    for (const [k, t] of Object.entries(buffers)) feeds[k] = engine.tensor(t.data, t.shape);
+    const pred = (await fwd.run(feeds)).pred!.data as Float32Array;
+    expect(Array.from(pred).every((v) => v === 0)).toBe(true);
+    await fwd.release();
+
+    const eps = 0.05;
+    const final = resnetStageParams(spec);
+    const rest = Object.keys(params).filter((k) => !final.includes(k));
+    const update = { kind: 'sgd' as const, momentum: 0.9, weightDecay: 5e-4 };
+    const step = buildConvStepModel(spec, {
+      groups: [
+        { params: rest, lr: 0.1, update },
+        { params: final, lr: 0.1, update, projection: { kind: 'frobeniusBall', radius: eps } },
+      ],
+    });
+    expect(step.anchorNames).toEqual(final);
+    const session = await engine.createSession(step.model);
+    let state: Record<string, Tensor> = {};
+    for (const [k, t] of Object.entries(params)) {
+      state[`p.${k}`] = engine.tensor(t.data.slice(), t.shape);
+      if (final.includes(k)) state[`a.${k}`] = engine.tensor(t.data.slice(), t.shape);
+    }
+    for (const [k, t] of Object.entries(buffers)) state[`b.${k}`] = engine.tensor(t.data.slice(), t.shape);
+    for (const [k, s] of Object.entries(step.slotShapes))
+      state[`s.${k}`] = engine.tensor(new Float32Array(s.reduce((a, b) => a * b, 1)), s);
+    let stepT: Tensor = new engine.ort.Tensor('int64', new BigInt64Array([0n]), []);
+    const dist = (names: string[]) => {
+      let s = 0;
+      for (const k of names) {
+        const now = state[`p.${k}`]!.data as Float32Array;
+        const at0 = params[k]!.data;
+        for (let i = 0; i < now.length; i++) s += (now[i]! - at0[i]!) ** 2;
+      }
+      return Math.sqrt(s);
+    };
+    const losses: number[] = [];
+    for (let t = 0; t < 5; t++) {
+      const out = await session.run({ ...state, X: feeds.X!, Y: feeds.Y!, step: stepT });
+      losses.push((out.loss!.data as Float32Array)[0]!);
+      const next: Record<string, Tensor> = {};
+      for (const [key, v] of Object.entries(out)) {
+        const m = /^([PBS])\.(.*)$/.exec(key);
+        if (m) next[`${m[1]!.toLowerCase()}.${m[2]}`] = v as Tensor;
+      }
+      for (const k of final) next[`a.${k}`] = state[`a.${k}`]!;
+      state = next;
+      stepT = out.step_out as Tensor;
+      expect(dist(final), `step ${t}`).toBeLessThanOrEqual(eps * (1 + 1e-5));
+    }
+    // The ball is active (the final block sits on its boundary) while the trunk moved further.
+    expect(dist(final)).toBeGreaterThan(eps * 0.999);
+    expect(dist(rest)).toBeGreaterThan(eps);
+    expect(losses[0]).toBeCloseTo(Math.log(3), 5);
+    expect(losses.every(Number.isFinite)).toBe(true);
+    await session.release();
   });
 });
