@@ -67,3 +67,4 @@ export {
   lowerConvNetOnnx,
   buildConvLossGradModel,
 } from './conv/lower.js';
+export { type ConvForwardTf, convForwardTf } from './conv/tfjs.js';
