@@ -50,6 +50,8 @@ class ConvLowering {
   readonly buffersOut: Record<string, string> = {};
   /** h₁ − h₂ of each paired head, by layer index. */
   readonly pairedDiff = new Map<number, string>();
+  /** Inputs of convolutions, channels first and padded, keyed `<value>|<padding>`. */
+  private readonly paddedInputs = new Map<string, string>();
   private readonly axesNHW: string;
 
   constructor(
@@ -189,23 +191,7 @@ class ConvLowering {
     switch (l.op) {
       case 'conv': {
         grads[l.weight] = this.convWeightGrad(l, dy);
-        if (l.input !== 0) {
-          // ∂/∂x: the transposed convolution of dy with the same weight; output padding restores
-          // the rows and columns that a strided convolution skipped.
-          const [, h, w] = this.shape(l.input);
-          const [, ho, wo] = this.shape(l.output);
-          const extra = (size: number, out: number) =>
-            size - ((out - 1) * l.stride + l.kernel - 2 * l.padding);
-          acc(
-            l.input,
-            g.op('ConvTranspose', [dy, this.param(l.weight)], {
-              kernel_shape: attr.ints([l.kernel, l.kernel]),
-              strides: attr.ints([l.stride, l.stride]),
-              pads: attr.ints([l.padding, l.padding, l.padding, l.padding]),
-              output_padding: attr.ints([extra(h, ho), extra(w, wo)]),
-            }),
-          );
-        }
+        if (l.input !== 0) acc(l.input, this.convInputGrad(l, dy));
         return;
       }
       case 'batchNorm': {
@@ -258,38 +244,92 @@ class ConvLowering {
     }
   }
 
+  /** x of value `v` as [C, n, H + 2p, W + 2p] (channels first, zero padded), shared by the convolutions reading it. */
+  private channelsFirstPadded(v: number, padding: number): string {
+    const key = `${v}|${padding}`;
+    const hit = this.paddedInputs.get(key);
+    if (hit) return hit;
+    const { g } = this;
+    let t = g.op('Transpose', [this.values[v]!], { perm: attr.ints([1, 0, 2, 3]) });
+    if (padding > 0) t = g.op('Pad', [t, g.ints([0, 0, padding, padding, 0, 0, padding, padding])]);
+    this.paddedInputs.set(key, t);
+    return t;
+  }
+
   /**
    * ∂loss/∂W[co, ci, ky, kx] = Σ_{b, oy, ox} dy[b, co, oy, ox] · x[b, ci, oy·s − p + ky, ox·s − p + kx]:
-   * a convolution over the batch (x with batch and channels swapped, [ci, n, H, W], convolved with
-   * dy as the kernel, [co, n, Ho, Wo], dilated by the stride), then [ci, co, k, k] → [co, ci, k, k].
+   * for each kernel offset (ky, kx), one GEMM over the whole batch, dyᵀ [co, n·Ho·Wo] times the
+   * strided slice of the padded input [ci, n·Ho·Wo] (an im2col one offset at a time). The GEMMs
+   * have the reduction over n·Ho·Wo inside, the shape BLAS kernels are fastest on.
    */
   private convWeightGrad(l: Extract<ConvLayer, { op: 'conv' }>, dy: string): string {
     const { g } = this;
+    const [, ho, wo] = this.shape(l.output);
+    const xt = this.channelsFirstPadded(l.input, l.padding);
+    const dyt = g.op('Reshape', [
+      g.op('Transpose', [dy], { perm: attr.ints([1, 0, 2, 3]) }),
+      g.ints([l.cout, -1]),
+    ]);
+    const parts: string[] = [];
+    for (let ky = 0; ky < l.kernel; ky++)
+      for (let kx = 0; kx < l.kernel; kx++) {
+        const ends = [ky + l.stride * (ho - 1) + 1, kx + l.stride * (wo - 1) + 1];
+        const slice = g.op('Slice', [
+          xt,
+          g.ints([ky, kx]),
+          g.ints(ends),
+          g.ints([2, 3]),
+          g.ints([l.stride, l.stride]),
+        ]);
+        const cols = g.op('Reshape', [slice, g.ints([l.cin, -1])]);
+        parts.push(g.op('Unsqueeze', [g.op('Gemm', [dyt, cols], { transB: attr.i(1) }), g.ints([2])]));
+      }
+    const stacked = parts.length === 1 ? parts[0]! : g.op('Concat', parts, { axis: attr.i(2) });
+    return g.op('Reshape', [stacked, g.ints([l.cout, l.cin, l.kernel, l.kernel])]);
+  }
+
+  /**
+   * ∂loss/∂x of a convolution. Stride 1: a plain convolution of dy with the weight transposed
+   * ([ci, co, k, k]) and rotated by 180°, padding k − 1 − p (as fast as the forward pass).
+   * Stride > 1: the transposed convolution of dy with the weight, with output padding restoring
+   * the rows and columns the strided convolution skipped.
+   */
+  private convInputGrad(l: Extract<ConvLayer, { op: 'conv' }>, dy: string): string {
+    const { g } = this;
     const [, h, w] = this.shape(l.input);
     const [, ho, wo] = this.shape(l.output);
-    const swap = { perm: attr.ints([1, 0, 2, 3]) };
-    // The full output has size + 2p − s·(out − 1) ≥ k rows; trim the surplus from the end padding,
-    // and slice what padding cannot remove.
-    const surplus = (size: number, out: number) => size + 2 * l.padding - l.stride * (out - 1) - l.kernel;
-    const sh = surplus(h, ho);
-    const sw = surplus(w, wo);
-    const endH = Math.max(l.padding - sh, 0);
-    const endW = Math.max(l.padding - sw, 0);
-    let r = g.op('Conv', [g.op('Transpose', [this.values[l.input]!], swap), g.op('Transpose', [dy], swap)], {
-      dilations: attr.ints([l.stride, l.stride]),
-      pads: attr.ints([l.padding, l.padding, endH, endW]),
+    const W = this.param(l.weight);
+    if (l.stride === 1 && l.padding <= l.kernel - 1) {
+      const q = l.kernel - 1 - l.padding;
+      const big = -(2 ** 62);
+      const flipped = g.op('Slice', [
+        g.op('Transpose', [W], { perm: attr.ints([1, 0, 2, 3]) }),
+        g.ints([-1, -1]),
+        g.ints([big, big]),
+        g.ints([2, 3]),
+        g.ints([-1, -1]),
+      ]);
+      return g.op('Conv', [dy, flipped], {
+        kernel_shape: attr.ints([l.kernel, l.kernel]),
+        pads: attr.ints([q, q, q, q]),
+      });
+    }
+    const extra = (size: number, out: number) => size - ((out - 1) * l.stride + l.kernel - 2 * l.padding);
+    return g.op('ConvTranspose', [dy, W], {
+      kernel_shape: attr.ints([l.kernel, l.kernel]),
+      strides: attr.ints([l.stride, l.stride]),
+      pads: attr.ints([l.padding, l.padding, l.padding, l.padding]),
+      output_padding: attr.ints([extra(h, ho), extra(w, wo)]),
     });
-    if (l.padding - sh < 0 || l.padding - sw < 0)
-      r = g.op('Slice', [r, g.ints([0, 0]), g.ints([l.kernel, l.kernel]), g.ints([2, 3])]);
-    return g.op('Transpose', [r], swap);
   }
 }
 
 /**
  * Emits, into `g`, the forward pass of a conv net, its `loss` against Y and the ANALYTIC gradient
  * of the loss with respect to every parameter — the conv-net twin of `lowerModelOnnx` and of
- * `convLossAndGrad64`: convolution input gradients by ConvTranspose (with output padding for
- * strided layers), weight gradients by a convolution over the batch, batch-norm backward from
+ * `convLossAndGrad64`: convolution input gradients by a convolution with the rotated weight
+ * (stride 1) or ConvTranspose with output padding (strided layers), weight gradients by one GEMM
+ * over the batch per kernel offset (strided slices of the padded input), batch-norm backward from
  * reductions (through the batch statistics in train mode), ReLU's derivative 0 at 0. In train
  * mode the running statistics after the pass are outputs too. Any batch size n.
  *
