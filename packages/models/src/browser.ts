@@ -36,3 +36,36 @@ export {
   lowerModelOnnx,
   buildLossGradModel,
 } from './onnx/lower.js';
+export {
+  type ResNetSpec,
+  type ResNetStage,
+  type ResNetStem,
+  type ResNet18Options,
+  type ConvPlan,
+  type ConvLayer,
+  type ConvValueShape,
+  resnet18,
+  planResNet,
+  validateResNetSpec,
+  convOutputSize,
+  resnetParamShapes,
+  resnetBufferShapes,
+  resnetStageParams,
+  initialBuffers,
+} from './conv/spec.js';
+export {
+  type ConvRunOptions,
+  type ConvForwardResult,
+  type ConvLossGradResult,
+  conv2d64,
+  convForward64,
+  convLossAndGrad64,
+} from './conv/reference.js';
+export {
+  type ConvLoweringInputs,
+  type ConvLoweringOutputs,
+  type ConvLoweringOptions,
+  lowerConvNetOnnx,
+  buildConvLossGradModel,
+} from './conv/lower.js';
+export { type ConvForwardTf, convForwardTf } from './conv/tfjs.js';

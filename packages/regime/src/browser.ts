@@ -51,3 +51,4 @@ export {
   exportStepModel,
 } from './onnx/export.js';
 export { type GridTrainer, type OnnxGridTrainerOptions, createOnnxGridTrainer } from './onnx/grid.js';
+export { type ConvStepModel, buildConvStepModel } from './onnx/conv-step.js';

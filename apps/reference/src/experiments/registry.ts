@@ -2,9 +2,9 @@ import { UsageError } from '../options.js';
 import type { AnyExperiment } from '../sweep/experiment.js';
 import { kawaguchiDepthWidthExperiment } from './kawaguchi-depth-width/index.js';
 import { khGeneralization } from './kh-generalization/index.js';
-import { songRatio } from './song-ratio/index.js';
 import { mnistWidthsExperiment } from './mnist-widths/index.js';
 import { randomLabelsExperiment } from './random-labels/index.js';
+import { songRatio } from './song-ratio/index.js';
 import { synthetic } from './synthetic/index.js';
 
 /** Every experiment of the app: adding one is its folder plus one line here. */

@@ -96,7 +96,7 @@ export function lowerActivationOnnx(
 }
 
 /** Emits the loss of P against Y and (when asked) G = ∂loss/∂P. */
-function lowerLoss(
+export function lowerLoss(
   g: OnnxGraph,
   loss: LossName,
   P: string,

@@ -49,7 +49,12 @@ export interface FusedDesc {
  * ±∞). A blown-up iterate therefore reads as a non-finite loss even where the forward pass would
  * saturate (tanh(∞) = 1). One elementwise pass and one reduction per parameter.
  */
-function checkedLoss(g: OnnxGraph, desc: FusedDesc, loss: string, params: Record<string, string>): string {
+export function checkedLoss(
+  g: OnnxGraph,
+  desc: Pick<FusedDesc, 'lossShape' | 'paramShapes'>,
+  loss: string,
+  params: Record<string, string>,
+): string {
   const lead = desc.lossShape.length;
   let out = loss;
   for (const [name, shape] of Object.entries(desc.paramShapes)) {

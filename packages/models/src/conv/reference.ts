@@ -1,0 +1,482 @@
+import { type LossName, loss64 } from '../losses.js';
+import type { ParamArrays } from '../reference.js';
+import {
+  type ConvLayer,
+  type ConvPlan,
+  type ResNetSpec,
+  planResNet,
+  resnetBufferShapes,
+  resnetParamShapes,
+  validateResNetSpec,
+} from './spec.js';
+
+/** Train mode normalises with batch statistics and updates running ones; eval mode uses the running ones. */
+export interface ConvRunOptions {
+  readonly train: boolean;
+}
+
+/** Result of {@link convForward64}. */
+export interface ConvForwardResult {
+  /** Logits, row-major [n, classes]. */
+  readonly logits: Float64Array;
+  /**
+   * Running statistics after the pass: updated as PyTorch does in train mode
+   * (r ← (1 − momentum)·r + momentum·batch, the variance unbiased), unchanged copies in eval mode.
+   */
+  readonly buffers: Record<string, Float64Array>;
+}
+
+/** Result of {@link convLossAndGrad64}. */
+export interface ConvLossGradResult extends ConvForwardResult {
+  readonly loss: number;
+  /** ∂loss/∂parameter for every parameter of `resnetParamShapes(spec)`. */
+  readonly grads: Record<string, Float64Array>;
+}
+
+type Shape3 = readonly [number, number, number];
+
+function need(arrays: ParamArrays, name: string, size: number, what: string): ArrayLike<number> {
+  const p = arrays[name];
+  if (!p) throw new RangeError(`conv net ${what}: missing tensor "${name}"`);
+  if (p.length !== size)
+    throw new RangeError(`conv net ${what}: "${name}" has ${p.length} entries, expected ${size}`);
+  return p;
+}
+
+/** out[n, co, oy, ox] = Σ w[co, ci, ky, kx] · x[n, ci, oy·s − p + ky, ox·s − p + kx] (zero padding). */
+export function conv2d64(
+  x: ArrayLike<number>,
+  n: number,
+  [cin, h, w]: Shape3,
+  weight: ArrayLike<number>,
+  cout: number,
+  kernel: number,
+  stride: number,
+  padding: number,
+  [, ho, wo]: Shape3,
+): Float64Array {
+  const out = new Float64Array(n * cout * ho * wo);
+  for (let b = 0; b < n; b++)
+    for (let co = 0; co < cout; co++)
+      for (let oy = 0; oy < ho; oy++)
+        for (let ox = 0; ox < wo; ox++) {
+          let s = 0;
+          for (let ci = 0; ci < cin; ci++)
+            for (let ky = 0; ky < kernel; ky++) {
+              const iy = oy * stride - padding + ky;
+              if (iy < 0 || iy >= h) continue;
+              for (let kx = 0; kx < kernel; kx++) {
+                const ix = ox * stride - padding + kx;
+                if (ix < 0 || ix >= w) continue;
+                s +=
+                  weight[((co * cin + ci) * kernel + ky) * kernel + kx]! *
+                  x[((b * cin + ci) * h + iy) * w + ix]!;
+              }
+            }
+          out[((b * cout + co) * ho + oy) * wo + ox] = s;
+        }
+  return out;
+}
+
+/** Input and weight gradients of {@link conv2d64} given ∂loss/∂out. */
+function conv2dBackward64(
+  dy: Float64Array,
+  x: ArrayLike<number>,
+  n: number,
+  [cin, h, w]: Shape3,
+  weight: ArrayLike<number>,
+  cout: number,
+  kernel: number,
+  stride: number,
+  padding: number,
+  [, ho, wo]: Shape3,
+): { dx: Float64Array; dw: Float64Array } {
+  const dx = new Float64Array(n * cin * h * w);
+  const dw = new Float64Array(cout * cin * kernel * kernel);
+  for (let b = 0; b < n; b++)
+    for (let co = 0; co < cout; co++)
+      for (let oy = 0; oy < ho; oy++)
+        for (let ox = 0; ox < wo; ox++) {
+          const g = dy[((b * cout + co) * ho + oy) * wo + ox]!;
+          if (g === 0) continue;
+          for (let ci = 0; ci < cin; ci++)
+            for (let ky = 0; ky < kernel; ky++) {
+              const iy = oy * stride - padding + ky;
+              if (iy < 0 || iy >= h) continue;
+              for (let kx = 0; kx < kernel; kx++) {
+                const ix = ox * stride - padding + kx;
+                if (ix < 0 || ix >= w) continue;
+                const wi = ((co * cin + ci) * kernel + ky) * kernel + kx;
+                const xi = ((b * cin + ci) * h + iy) * w + ix;
+                dw[wi]! += g * x[xi]!;
+                dx[xi]! += g * weight[wi]!;
+              }
+            }
+        }
+  return { dx, dw };
+}
+
+/** Per-layer values the backward pass reads. */
+interface BnCache {
+  xhat: Float64Array;
+  /** 1/√(σ² + ε) per channel, with σ² the batch (train) or running (eval) variance. */
+  invStd: Float64Array;
+}
+
+interface Tape {
+  plan: ConvPlan;
+  values: Float64Array[];
+  bn: Map<number, BnCache>;
+  buffers: Record<string, Float64Array>;
+}
+
+function shape3(plan: ConvPlan, v: number): Shape3 {
+  return plan.values[v] as Shape3;
+}
+
+function forwardTape(
+  spec: ResNetSpec,
+  params: ParamArrays,
+  buffers: ParamArrays,
+  X: ArrayLike<number>,
+  n: number,
+  options: ConvRunOptions,
+): Tape {
+  validateResNetSpec(spec);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new RangeError(`convForward64: n must be a positive integer, got ${n}`);
+  if (typeof options?.train !== 'boolean')
+    throw new RangeError('convForward64: options.train must be true or false');
+  const plan = planResNet(spec);
+  const [c0, h0, w0] = spec.input;
+  if (X.length !== n * c0 * h0 * w0)
+    throw new RangeError(
+      `convForward64: X has ${X.length} entries, expected n·C·H·W = ${n}·${c0}·${h0}·${w0}`,
+    );
+  const pShapes = resnetParamShapes(spec);
+  const P = (name: string) =>
+    need(
+      params,
+      name,
+      pShapes[name]!.reduce((a, b) => a * b, 1),
+      'parameters',
+    );
+  const bShapes = resnetBufferShapes(spec);
+  const outBuffers: Record<string, Float64Array> = {};
+  for (const [name, [c]] of Object.entries(bShapes))
+    outBuffers[name] = Float64Array.from(need(buffers, name, c!, 'buffers'));
+  const values: Float64Array[] = [Float64Array.from(X)];
+  const bn = new Map<number, BnCache>();
+  const { bnEps: eps, bnMomentum: mom } = plan;
+  plan.layers.forEach((l, li) => {
+    if (l.op === 'conv') {
+      values[l.output] = conv2d64(
+        values[l.input]!,
+        n,
+        shape3(plan, l.input),
+        P(l.weight),
+        l.cout,
+        l.kernel,
+        l.stride,
+        l.padding,
+        shape3(plan, l.output),
+      );
+    } else if (l.op === 'batchNorm') {
+      const [c, h, w] = shape3(plan, l.input);
+      const x = values[l.input]!;
+      const hw = h * w;
+      const N = n * hw;
+      const gamma = P(`${l.name}.weight`);
+      const beta = P(`${l.name}.bias`);
+      const rm = outBuffers[`${l.name}.running_mean`]!;
+      const rv = outBuffers[`${l.name}.running_var`]!;
+      const y = new Float64Array(x.length);
+      const xhat = new Float64Array(x.length);
+      const invStd = new Float64Array(c);
+      if (options.train && N < 2)
+        throw new RangeError(
+          `convForward64: batch norm ${l.name} in train mode needs more than 1 value per channel, got ${N}`,
+        );
+      for (let ch = 0; ch < c; ch++) {
+        let mean: number;
+        let variance: number;
+        if (options.train) {
+          let s = 0;
+          for (let b = 0; b < n; b++) for (let t = 0; t < hw; t++) s += x[(b * c + ch) * hw + t]!;
+          mean = s / N;
+          let q = 0;
+          for (let b = 0; b < n; b++)
+            for (let t = 0; t < hw; t++) {
+              const d = x[(b * c + ch) * hw + t]! - mean;
+              q += d * d;
+            }
+          variance = q / N;
+          rm[ch] = (1 - mom) * rm[ch]! + mom * mean;
+          rv[ch] = (1 - mom) * rv[ch]! + (mom * variance * N) / (N - 1);
+        } else {
+          mean = rm[ch]!;
+          variance = rv[ch]!;
+        }
+        const inv = 1 / Math.sqrt(variance + eps);
+        invStd[ch] = inv;
+        for (let b = 0; b < n; b++)
+          for (let t = 0; t < hw; t++) {
+            const i = (b * c + ch) * hw + t;
+            xhat[i] = (x[i]! - mean) * inv;
+            y[i] = gamma[ch]! * xhat[i]! + beta[ch]!;
+          }
+      }
+      bn.set(li, { xhat, invStd });
+      values[l.output] = y;
+    } else if (l.op === 'relu') {
+      values[l.output] = values[l.input]!.map((v) => Math.max(v, 0));
+    } else if (l.op === 'add') {
+      const a = values[l.inputs[0]]!;
+      const b = values[l.inputs[1]]!;
+      values[l.output] = a.map((v, i) => v + b[i]!);
+    } else if (l.op === 'globalAvgPool') {
+      const [c, h, w] = shape3(plan, l.input);
+      const x = values[l.input]!;
+      const out = new Float64Array(n * c);
+      for (let i = 0; i < n * c; i++) {
+        let s = 0;
+        for (let t = 0; t < h * w; t++) s += x[i * h * w + t]!;
+        out[i] = s / (h * w);
+      }
+      values[l.output] = out;
+    } else if (l.op === 'linear') {
+      values[l.output] = dense64(
+        values[l.input]!,
+        n,
+        P(`${l.name}.weight`),
+        P(`${l.name}.bias`),
+        l.inFeatures,
+        l.outFeatures,
+      );
+    } else {
+      const half = l.inFeatures / 2;
+      values[l.output] = dense64(
+        halfDifference(values[l.input]!, n, half),
+        n,
+        P(`${l.name}.weight`),
+        null,
+        half,
+        l.outFeatures,
+      );
+    }
+  });
+  return { plan, values, bn, buffers: outBuffers };
+}
+
+/**
+ * Float64 reference forward pass of a conv net: plain loops, exact, slow; the engines are tested
+ * against it. X is row-major [n, C·H·W] (NCHW flattened); `buffers` holds the running statistics
+ * of every batch norm (`resnetBufferShapes(spec)`; {@link initialBuffers} gives PyTorch's fresh ones).
+ */
+export function convForward64(
+  spec: ResNetSpec,
+  params: ParamArrays,
+  buffers: ParamArrays,
+  X: ArrayLike<number>,
+  n: number,
+  options: ConvRunOptions,
+): ConvForwardResult {
+  const tape = forwardTape(spec, params, buffers, X, n, options);
+  return { logits: tape.values[tape.values.length - 1]!, buffers: tape.buffers };
+}
+
+function addInto(grads: (Float64Array | undefined)[], v: number, g: Float64Array): void {
+  const cur = grads[v];
+  if (!cur) grads[v] = g;
+  else for (let i = 0; i < g.length; i++) cur[i]! += g[i]!;
+}
+
+function backwardLayer(
+  l: ConvLayer,
+  li: number,
+  tape: Tape,
+  params: ParamArrays,
+  n: number,
+  dy: Float64Array,
+  dv: (Float64Array | undefined)[],
+  grads: Record<string, Float64Array>,
+  train: boolean,
+): void {
+  const { plan, values } = tape;
+  if (l.op === 'conv') {
+    const { dx, dw } = conv2dBackward64(
+      dy,
+      values[l.input]!,
+      n,
+      shape3(plan, l.input),
+      params[l.weight]!,
+      l.cout,
+      l.kernel,
+      l.stride,
+      l.padding,
+      shape3(plan, l.output),
+    );
+    grads[l.weight] = dw;
+    if (l.input !== 0) addInto(dv, l.input, dx);
+  } else if (l.op === 'batchNorm') {
+    const [c, h, w] = shape3(plan, l.input);
+    const hw = h * w;
+    const N = n * hw;
+    const { xhat, invStd } = tape.bn.get(li)!;
+    const gamma = params[`${l.name}.weight`]!;
+    const dgamma = new Float64Array(c);
+    const dbeta = new Float64Array(c);
+    const dx = new Float64Array(dy.length);
+    for (let ch = 0; ch < c; ch++) {
+      let sg = 0;
+      let sgx = 0;
+      for (let b = 0; b < n; b++)
+        for (let t = 0; t < hw; t++) {
+          const i = (b * c + ch) * hw + t;
+          sg += dy[i]!;
+          sgx += dy[i]! * xhat[i]!;
+        }
+      dgamma[ch] = sgx;
+      dbeta[ch] = sg;
+      const k = gamma[ch]! * invStd[ch]!;
+      for (let b = 0; b < n; b++)
+        for (let t = 0; t < hw; t++) {
+          const i = (b * c + ch) * hw + t;
+          // Train mode: the batch mean and variance depend on x too.
+          dx[i] = train ? k * (dy[i]! - sg / N - (xhat[i]! * sgx) / N) : k * dy[i]!;
+        }
+    }
+    grads[`${l.name}.weight`] = dgamma;
+    grads[`${l.name}.bias`] = dbeta;
+    addInto(dv, l.input, dx);
+  } else if (l.op === 'relu') {
+    const y = values[l.output]!;
+    addInto(
+      dv,
+      l.input,
+      dy.map((g, i) => (y[i]! > 0 ? g : 0)),
+    );
+  } else if (l.op === 'add') {
+    addInto(dv, l.inputs[0], dy.slice());
+    addInto(dv, l.inputs[1], dy.slice());
+  } else if (l.op === 'globalAvgPool') {
+    const [c, h, w] = shape3(plan, l.input);
+    const hw = h * w;
+    const dx = new Float64Array(n * c * hw);
+    for (let i = 0; i < n * c; i++) for (let t = 0; t < hw; t++) dx[i * hw + t] = dy[i]! / hw;
+    addInto(dv, l.input, dx);
+  } else if (l.op === 'linear') {
+    const r = denseBackward64(
+      dy,
+      values[l.input]!,
+      n,
+      params[`${l.name}.weight`]!,
+      l.inFeatures,
+      l.outFeatures,
+    );
+    grads[`${l.name}.weight`] = r.dW;
+    grads[`${l.name}.bias`] = r.db;
+    addInto(dv, l.input, r.dx);
+  } else {
+    const half = l.inFeatures / 2;
+    const d = halfDifference(values[l.input]!, n, half);
+    const r = denseBackward64(dy, d, n, params[`${l.name}.weight`]!, half, l.outFeatures);
+    grads[`${l.name}.weight`] = r.dW;
+    const dx = new Float64Array(n * l.inFeatures);
+    for (let b = 0; b < n; b++)
+      for (let f = 0; f < half; f++) {
+        dx[b * l.inFeatures + f] = r.dx[b * half + f]!;
+        dx[b * l.inFeatures + half + f] = -r.dx[b * half + f]!;
+      }
+    addInto(dv, l.input, dx);
+  }
+}
+
+/** out[b, o] = bias[o] + Σ_f W[o, f] x[b, f] (bias null: 0). */
+function dense64(
+  x: ArrayLike<number>,
+  n: number,
+  W: ArrayLike<number>,
+  bias: ArrayLike<number> | null,
+  F: number,
+  O: number,
+): Float64Array {
+  const out = new Float64Array(n * O);
+  for (let b = 0; b < n; b++)
+    for (let o = 0; o < O; o++) {
+      let s = bias ? bias[o]! : 0;
+      for (let f = 0; f < F; f++) s += W[o * F + f]! * x[b * F + f]!;
+      out[b * O + o] = s;
+    }
+  return out;
+}
+
+/** Gradients of {@link dense64} with respect to W, the bias and x. */
+function denseBackward64(
+  dy: Float64Array,
+  x: ArrayLike<number>,
+  n: number,
+  W: ArrayLike<number>,
+  F: number,
+  O: number,
+) {
+  const dW = new Float64Array(O * F);
+  const db = new Float64Array(O);
+  const dx = new Float64Array(n * F);
+  for (let b = 0; b < n; b++)
+    for (let o = 0; o < O; o++) {
+      const g = dy[b * O + o]!;
+      db[o]! += g;
+      for (let f = 0; f < F; f++) {
+        dW[o * F + f]! += g * x[b * F + f]!;
+        dx[b * F + f]! += g * W[o * F + f]!;
+      }
+    }
+  return { dW, db, dx };
+}
+
+/** d[b, f] = x[b, f] − x[b, f + half] for rows of 2·half features. */
+function halfDifference(x: ArrayLike<number>, n: number, half: number): Float64Array {
+  const d = new Float64Array(n * half);
+  for (let b = 0; b < n; b++)
+    for (let f = 0; f < half; f++) d[b * half + f] = x[b * 2 * half + f]! - x[b * 2 * half + half + f]!;
+  return d;
+}
+
+/**
+ * Float64 reference loss and gradient of every parameter of a conv net, by hand-written
+ * backpropagation through the plan (batch norm differentiated through its batch statistics in
+ * train mode, as PyTorch's autograd does; ReLU's derivative at 0 is 0). Y is row-major
+ * [n, classes]. Also returns the logits and the running statistics after the pass.
+ */
+export function convLossAndGrad64(
+  spec: ResNetSpec,
+  params: ParamArrays,
+  buffers: ParamArrays,
+  X: ArrayLike<number>,
+  Y: ArrayLike<number>,
+  n: number,
+  loss: LossName,
+  options: ConvRunOptions,
+): ConvLossGradResult {
+  const tape = forwardTape(spec, params, buffers, X, n, options);
+  const logits = tape.values[tape.values.length - 1]!;
+  if (Y.length !== n * spec.classes)
+    throw new RangeError(
+      `convLossAndGrad64: Y has ${Y.length} entries, expected n·classes = ${n}·${spec.classes}`,
+    );
+  const { value, grad } = loss64(loss, logits, Y, spec.classes);
+  const dv: (Float64Array | undefined)[] = [];
+  dv[tape.values.length - 1] = grad;
+  const grads: Record<string, Float64Array> = {};
+  const layers = tape.plan.layers;
+  for (let li = layers.length - 1; li >= 0; li--) {
+    const l = layers[li]!;
+    const dy = dv[l.output];
+    if (!dy) throw new Error(`convLossAndGrad64: value ${l.output} has no gradient (plan is not connected)`);
+    backwardLayer(l, li, tape, params, n, dy, dv, grads, options.train);
+  }
+  const ordered: Record<string, Float64Array> = {};
+  for (const name of Object.keys(resnetParamShapes(spec))) ordered[name] = grads[name]!;
+  return { loss: value, logits, grads: ordered, buffers: tape.buffers };
+}

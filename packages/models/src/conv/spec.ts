@@ -1,0 +1,361 @@
+/**
+ * Residual convolutional nets (ResNet-18 and PreActResNet18 of He et al. 2016, CIFAR layout of
+ * kuangliu/pytorch-cifar) as plain data, and their compilation into a flat list of layers
+ * ({@link ConvPlan}) that the float64 reference, the ONNX lowering and any other engine walk.
+ *
+ * Layout and names follow PyTorch so that a state dict maps 1:1: activations are NCHW, a
+ * convolution weight is [out, in, kh, kw], a linear weight [out, in]; parameter names are the
+ * module paths (`conv1.weight`, `layer4.1.bn2.bias`, `layer2.0.shortcut.0.weight`, `linear.weight`).
+ */
+
+/** One stage of residual blocks: all blocks have `width` channels; the first has stride `stride`. */
+export interface ResNetStage {
+  /** Output channels of every block of the stage. */
+  readonly width: number;
+  /** Number of residual blocks (2 in ResNet-18). */
+  readonly blocks: number;
+  /** Stride of the stage's first block (its other blocks have stride 1). */
+  readonly stride: number;
+}
+
+/** The stem: one convolution (no bias) before the first stage. */
+export interface ResNetStem {
+  readonly channels: number;
+  readonly kernel: number;
+  readonly stride: number;
+  readonly padding: number;
+}
+
+/**
+ * A residual network of basic blocks (`block: 'basic'`: conv-bn-relu-conv-bn, add, relu) or
+ * pre-activation blocks (`block: 'preact'`: bn-relu-conv-bn-relu-conv, add), then global average
+ * pooling and a linear head with bias. The input X is row-major [n, C·H·W], i.e. NCHW flattened.
+ *
+ * - basic: stem conv → bn → relu → stages → global average pool → linear (torchvision/kuangliu ResNet);
+ * - preact: stem conv → stages → bn → relu → global average pool → linear (kuangliu PreActResNet).
+ *
+ * A block whose stride is not 1 or whose input width differs from its width gets a 1×1 projection
+ * shortcut (`shortcut.0` a 1×1 convolution with that stride; for basic blocks `shortcut.1` a batch
+ * norm); otherwise the shortcut is the identity. In a pre-activation block the shortcut reads the
+ * pre-activated input relu(bn1(x)) when it is a projection, and x itself when it is the identity.
+ * Batch norms have affine weight and bias, `eps` and PyTorch's running-statistics `momentum`.
+ */
+export interface ResNetSpec {
+  readonly kind: 'resnet';
+  readonly block: 'basic' | 'preact';
+  /** Input [channels, height, width]. */
+  readonly input: readonly [number, number, number];
+  /** The stem convolution; `null` feeds the image straight into the first block (single-block nets). */
+  readonly stem: ResNetStem | null;
+  readonly stages: readonly ResNetStage[];
+  /** Number of classes (outputs of the linear head). */
+  readonly classes: number;
+  /**
+   * `linear` (default): logits = h Wᵀ + b, `linear.weight` [classes, F], `linear.bias` [classes].
+   * `paired`: Zhang et al.'s output layer cut in half (eq. 6, App. H.1 `fc2`): logits =
+   * (h₁ − h₂) Wᵀ with h₁, h₂ the first and second halves of the F pooled features,
+   * `linear.weight` [classes, F/2] and no bias (F even). With a mirrored final block
+   * (h₁ = h₂) the net outputs exactly 0.
+   */
+  readonly head?: 'linear' | 'paired';
+  /** Batch-norm epsilon. Default 1e-5 (PyTorch). */
+  readonly bnEps?: number;
+  /** Running-statistics momentum: r ← (1 − momentum)·r + momentum·batch. Default 0.1 (PyTorch). */
+  readonly bnMomentum?: number;
+}
+
+/** Options of {@link resnet18}. */
+export interface ResNet18Options {
+  readonly block?: 'basic' | 'preact';
+  /** Input [channels, height, width]. Default [3, 32, 32]. */
+  readonly input?: readonly [number, number, number];
+  readonly classes: number;
+  /** Widths of the four stages. Default [64, 128, 256, 512]. */
+  readonly widths?: readonly [number, number, number, number];
+  /**
+   * Width of the final (4th) stage, overriding `widths[3]`: the "final CNN block" that Zhang et
+   * al. (Sec. 5.2, App. H.2) narrow from 512 to 64.
+   */
+  readonly finalWidth?: number;
+  /** Channels of the stem. Default `widths[0]`. */
+  readonly stemChannels?: number;
+}
+
+/**
+ * ResNet-18 (or PreActResNet18 with `block: 'preact'`) in the CIFAR layout: 3×3 stride-1 stem,
+ * four stages of two blocks with strides 1, 2, 2, 2, global average pooling, linear head.
+ */
+export function resnet18(options: ResNet18Options): ResNetSpec {
+  const widths = [...(options.widths ?? [64, 128, 256, 512])];
+  if (options.finalWidth !== undefined) widths[3] = options.finalWidth;
+  const strides = [1, 2, 2, 2];
+  return {
+    kind: 'resnet',
+    block: options.block ?? 'basic',
+    input: options.input ?? [3, 32, 32],
+    stem: { channels: options.stemChannels ?? widths[0]!, kernel: 3, stride: 1, padding: 1 },
+    stages: widths.map((width, i) => ({ width, blocks: 2, stride: strides[i]! })),
+    classes: options.classes,
+  };
+}
+
+/** A value of the plan: NCHW feature maps [C, H, W] per sample, or features [F] per sample. */
+export type ConvValueShape = readonly [number, number, number] | readonly [number];
+
+/** One layer of a {@link ConvPlan}; `input`/`output` index {@link ConvPlan.values}. */
+export type ConvLayer =
+  | {
+      readonly op: 'conv';
+      readonly input: number;
+      readonly output: number;
+      /** Parameter name of the weight [cout, cin, k, k]. */
+      readonly weight: string;
+      readonly cin: number;
+      readonly cout: number;
+      readonly kernel: number;
+      readonly stride: number;
+      readonly padding: number;
+    }
+  | {
+      readonly op: 'batchNorm';
+      readonly input: number;
+      readonly output: number;
+      /** Module path: parameters `<name>.weight`, `<name>.bias`, buffers `<name>.running_mean`, `<name>.running_var`. */
+      readonly name: string;
+      readonly channels: number;
+    }
+  | { readonly op: 'relu'; readonly input: number; readonly output: number }
+  | { readonly op: 'add'; readonly inputs: readonly [number, number]; readonly output: number }
+  | { readonly op: 'globalAvgPool'; readonly input: number; readonly output: number }
+  | {
+      readonly op: 'linear';
+      readonly input: number;
+      readonly output: number;
+      /** Module path: `<name>.weight` [out, in], `<name>.bias` [out]. */
+      readonly name: string;
+      readonly inFeatures: number;
+      readonly outFeatures: number;
+    }
+  | {
+      /** logits = (x[:, :F/2] − x[:, F/2:]) Wᵀ, no bias (the paired head of {@link ResNetSpec}). */
+      readonly op: 'pairedLinear';
+      readonly input: number;
+      readonly output: number;
+      /** Module path: `<name>.weight` [out, in/2]. */
+      readonly name: string;
+      /** F, the number of input features (even); the weight has F/2 columns. */
+      readonly inFeatures: number;
+      readonly outFeatures: number;
+    };
+
+/**
+ * A conv net as a topologically ordered list of layers over numbered values. Value 0 is the input
+ * image; the last layer's output is the logits. A value read by several layers (a block input
+ * feeding both the residual branch and the shortcut) gets the sum of their gradients.
+ */
+export interface ConvPlan {
+  readonly values: readonly ConvValueShape[];
+  readonly layers: readonly ConvLayer[];
+  readonly bnEps: number;
+  readonly bnMomentum: number;
+}
+
+function positiveInt(value: unknown, field: string): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new RangeError(`model spec: ${field} must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+}
+
+/** Output size of a convolution along one axis: ⌊(size + 2p − k)/s⌋ + 1. */
+export function convOutputSize(size: number, kernel: number, stride: number, padding: number): number {
+  return Math.floor((size + 2 * padding - kernel) / stride) + 1;
+}
+
+/** Checks a {@link ResNetSpec} and throws a RangeError naming the offending field. */
+export function validateResNetSpec(spec: ResNetSpec): ResNetSpec {
+  if (spec.block !== 'basic' && spec.block !== 'preact') {
+    throw new RangeError(`model spec: block must be 'basic' or 'preact', got ${JSON.stringify(spec.block)}`);
+  }
+  if (!Array.isArray(spec.input) || spec.input.length !== 3) {
+    throw new RangeError('model spec: input must be [channels, height, width]');
+  }
+  for (const [i, v] of spec.input.entries()) positiveInt(v, `input[${i}]`);
+  if (spec.stem !== null) {
+    if (typeof spec.stem !== 'object') throw new RangeError('model spec: stem must be an object or null');
+    positiveInt(spec.stem.channels, 'stem.channels');
+    positiveInt(spec.stem.kernel, 'stem.kernel');
+    positiveInt(spec.stem.stride, 'stem.stride');
+    if (!Number.isInteger(spec.stem.padding) || spec.stem.padding < 0)
+      throw new RangeError(
+        `model spec: stem.padding must be a non-negative integer, got ${spec.stem.padding}`,
+      );
+  }
+  if (!Array.isArray(spec.stages) || spec.stages.length === 0)
+    throw new RangeError('model spec: stages must list at least one stage');
+  spec.stages.forEach((s, i) => {
+    positiveInt(s.width, `stages[${i}].width`);
+    positiveInt(s.blocks, `stages[${i}].blocks`);
+    positiveInt(s.stride, `stages[${i}].stride`);
+  });
+  positiveInt(spec.classes, 'classes');
+  if (spec.head !== undefined && spec.head !== 'linear' && spec.head !== 'paired')
+    throw new RangeError(`model spec: head must be 'linear' or 'paired', got ${JSON.stringify(spec.head)}`);
+  const eps = spec.bnEps ?? 1e-5;
+  if (!(eps > 0)) throw new RangeError(`model spec: bnEps must be positive, got ${spec.bnEps}`);
+  const mom = spec.bnMomentum ?? 0.1;
+  if (!(mom >= 0 && mom <= 1)) throw new RangeError(`model spec: bnMomentum must be in [0, 1], got ${mom}`);
+  planResNet(spec); // spatial sizes stay positive
+  return spec;
+}
+
+/**
+ * Compiles a {@link ResNetSpec} into its {@link ConvPlan}. Throws a RangeError when a layer's
+ * spatial output would be empty.
+ */
+export function planResNet(spec: ResNetSpec): ConvPlan {
+  const values: ConvValueShape[] = [[...spec.input] as [number, number, number]];
+  const layers: ConvLayer[] = [];
+  const map = (v: number): readonly [number, number, number] => values[v] as [number, number, number];
+  const push = (shape: ConvValueShape): number => values.push(shape) - 1;
+  const conv = (
+    input: number,
+    weight: string,
+    cout: number,
+    kernel: number,
+    stride: number,
+    padding: number,
+  ) => {
+    const [cin, h, w] = map(input);
+    const ho = convOutputSize(h, kernel, stride, padding);
+    const wo = convOutputSize(w, kernel, stride, padding);
+    if (ho <= 0 || wo <= 0)
+      throw new RangeError(`model spec: ${weight} maps ${h}×${w} to an empty ${ho}×${wo} output`);
+    const output = push([cout, ho, wo]);
+    layers.push({ op: 'conv', input, output, weight, cin, cout, kernel, stride, padding });
+    return output;
+  };
+  const bn = (input: number, name: string) => {
+    const output = push(map(input));
+    layers.push({ op: 'batchNorm', input, output, name, channels: map(input)[0] });
+    return output;
+  };
+  const relu = (input: number) => {
+    const output = push(values[input]!);
+    layers.push({ op: 'relu', input, output });
+    return output;
+  };
+  const add = (a: number, b: number) => {
+    const output = push(values[a]!);
+    layers.push({ op: 'add', inputs: [a, b], output });
+    return output;
+  };
+
+  let cur = 0;
+  if (spec.stem) {
+    cur = conv(0, 'conv1.weight', spec.stem.channels, spec.stem.kernel, spec.stem.stride, spec.stem.padding);
+    if (spec.block === 'basic') cur = relu(bn(cur, 'bn1'));
+  }
+  spec.stages.forEach((stage, s) => {
+    for (let b = 0; b < stage.blocks; b++) {
+      const p = `layer${s + 1}.${b}`;
+      const stride = b === 0 ? stage.stride : 1;
+      const project = stride !== 1 || map(cur)[0] !== stage.width;
+      if (spec.block === 'basic') {
+        const r = bn(
+          conv(
+            relu(bn(conv(cur, `${p}.conv1.weight`, stage.width, 3, stride, 1), `${p}.bn1`)),
+            `${p}.conv2.weight`,
+            stage.width,
+            3,
+            1,
+            1,
+          ),
+          `${p}.bn2`,
+        );
+        const sc = project
+          ? bn(conv(cur, `${p}.shortcut.0.weight`, stage.width, 1, stride, 0), `${p}.shortcut.1`)
+          : cur;
+        cur = relu(add(r, sc));
+      } else {
+        const a = relu(bn(cur, `${p}.bn1`));
+        const r = conv(
+          relu(bn(conv(a, `${p}.conv1.weight`, stage.width, 3, stride, 1), `${p}.bn2`)),
+          `${p}.conv2.weight`,
+          stage.width,
+          3,
+          1,
+          1,
+        );
+        // The shortcut after the branch, so that parameters come in PyTorch's registration order.
+        const sc = project ? conv(a, `${p}.shortcut.0.weight`, stage.width, 1, stride, 0) : cur;
+        cur = add(r, sc);
+      }
+    }
+  });
+  if (spec.block === 'preact') cur = relu(bn(cur, 'bn'));
+  const features = map(cur)[0];
+  const pooled = push([features]);
+  layers.push({ op: 'globalAvgPool', input: cur, output: pooled });
+  const logits = push([spec.classes]);
+  if (spec.head === 'paired' && features % 2 !== 0)
+    throw new RangeError(`model spec: a paired head needs an even number of final features, got ${features}`);
+  layers.push({
+    op: spec.head === 'paired' ? 'pairedLinear' : 'linear',
+    input: pooled,
+    output: logits,
+    name: 'linear',
+    inFeatures: features,
+    outFeatures: spec.classes,
+  });
+  return { values, layers, bnEps: spec.bnEps ?? 1e-5, bnMomentum: spec.bnMomentum ?? 0.1 };
+}
+
+/** Trainable parameters of a conv net with their shapes, in plan order (PyTorch names). */
+export function resnetParamShapes(spec: ResNetSpec): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const l of planResNet(spec).layers) {
+    if (l.op === 'conv') out[l.weight] = [l.cout, l.cin, l.kernel, l.kernel];
+    else if (l.op === 'batchNorm') {
+      out[`${l.name}.weight`] = [l.channels];
+      out[`${l.name}.bias`] = [l.channels];
+    } else if (l.op === 'linear') {
+      out[`${l.name}.weight`] = [l.outFeatures, l.inFeatures];
+      out[`${l.name}.bias`] = [l.outFeatures];
+    } else if (l.op === 'pairedLinear') out[`${l.name}.weight`] = [l.outFeatures, l.inFeatures / 2];
+  }
+  return out;
+}
+
+/**
+ * Batch-norm running statistics (`<bn>.running_mean`, `<bn>.running_var`, each [channels]): state
+ * that is not trained by gradients but updated by train-mode forward passes and read in eval mode.
+ */
+export function resnetBufferShapes(spec: ResNetSpec): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const l of planResNet(spec).layers) {
+    if (l.op === 'batchNorm') {
+      out[`${l.name}.running_mean`] = [l.channels];
+      out[`${l.name}.running_var`] = [l.channels];
+    }
+  }
+  return out;
+}
+
+/** Fresh running statistics as PyTorch initialises them: means 0, variances 1. */
+export function initialBuffers(spec: ResNetSpec): Record<string, Float64Array> {
+  const out: Record<string, Float64Array> = {};
+  for (const [name, [c]] of Object.entries(resnetBufferShapes(spec)))
+    out[name] = new Float64Array(c!).fill(name.endsWith('running_var') ? 1 : 0);
+  return out;
+}
+
+/**
+ * Names of the parameters of one stage (0-based; default the last, the "final CNN block" that
+ * Zhang et al. narrow and constrain): every parameter under `layer{stage+1}.`, in plan order.
+ */
+export function resnetStageParams(spec: ResNetSpec, stage = spec.stages.length - 1): string[] {
+  if (!Number.isInteger(stage) || stage < 0 || stage >= spec.stages.length)
+    throw new RangeError(`resnetStageParams: stage must be 0..${spec.stages.length - 1}, got ${stage}`);
+  const prefix = `layer${stage + 1}.`;
+  return Object.keys(resnetParamShapes(spec)).filter((k) => k.startsWith(prefix));
+}
