@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ModelSpec } from '@narrownet/models';
+import type { MlpSpec } from '@narrownet/models';
 import {
   dotsAdd,
   gemmNT,
@@ -134,7 +134,7 @@ describe('blocked float64 kernels', () => {
   for (const spec of [
     { kind: 'mlp', layers: [5, 7, 6, 3], activation: 'relu' },
     { kind: 'mlp', layers: [4, 6, 2], activation: 'tanh', bias: true },
-  ] as ModelSpec[]) {
+  ] as MlpSpec[]) {
     it(`jvpMany / vjpMany equal jvp / vjp per vector (${JSON.stringify(spec.layers ?? [])}${spec.bias ? ', bias' : ''})`, () => {
       const n = 37;
       const net = toNet(spec, fanInParams(spec, 13), 'test');
