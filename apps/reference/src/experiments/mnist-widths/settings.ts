@@ -111,12 +111,12 @@ export const MNIST_WIDTHS_SCALES: Record<ScaleName, MnistWidthsSettings> = {
     scale: 'default',
     ...PAPER,
     data: 'mnist-sample',
-    trainN: 2000,
+    trainN: 1000,
     testN: 1000,
     widths: [64, 256, 1024],
-    radii: [0.1, 1, 10, 1000],
-    epochs: 8,
-    evalEveryEpochs: 2,
+    radii: [0.1, 1, 10],
+    epochs: 5,
+    evalEveryEpochs: 5,
   },
 };
 
