@@ -1,4 +1,4 @@
-import { IMAGE_SOURCES, type ImageSource, sourceError, SOURCE_SIZES } from '../../classification.js';
+import { IMAGE_SOURCES, type ImageSource, SOURCE_SIZES } from '../../classification.js';
 import { type OptionDef, SEED_MAX, checkOptions } from '../../options.js';
 import { SCALE_NAMES, type ScaleName } from '../../sweep/experiment.js';
 
@@ -134,7 +134,6 @@ export const MNIST_WIDTHS_OPTIONS: OptionDef[] = [
     kind: 'string',
     values: IMAGE_SOURCES,
     help: 'image set (mnist and cifar10 need --data-dir)',
-    check: (v, s) => sourceError(v as ImageSource, s.dataDir as string | undefined),
   },
   {
     key: 'dataDir',

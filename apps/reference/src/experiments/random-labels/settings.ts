@@ -1,4 +1,4 @@
-import { IMAGE_SOURCES, type ImageSource, sourceError } from '../../classification.js';
+import { IMAGE_SOURCES, type ImageSource } from '../../classification.js';
 import { type OptionDef, SEED_MAX, checkOptions } from '../../options.js';
 import { SCALE_NAMES, type ScaleName } from '../../sweep/experiment.js';
 import { V_CONSTRAINTS, batchError, sizeError } from '../mnist-widths/settings.js';
@@ -122,7 +122,6 @@ export const RANDOM_LABELS_OPTIONS: OptionDef[] = [
     kind: 'string',
     values: IMAGE_SOURCES,
     help: 'image set (mnist and cifar10 need --data-dir)',
-    check: (v, s) => sourceError(v as ImageSource, s.dataDir as string | undefined),
   },
   {
     key: 'dataDir',
