@@ -1,7 +1,7 @@
-import { IMAGE_SOURCES, type ImageSource } from '../../classification.js';
-import { type OptionDef, SEED_MAX, checkOptions } from '../../options.js';
-import { SCALE_NAMES, type ScaleName } from '../../sweep/experiment.js';
-import { V_CONSTRAINTS, batchError, sizeError } from '../mnist-widths/settings.js';
+import type { ImageSource } from '../../classification.js';
+import { LOOP_OPTIONS, V_OPTIONS, type VConstraintName, dataOptions } from '../../classification-options.js';
+import { type OptionDef, checkOptions } from '../../options.js';
+import type { ScaleName } from '../../sweep/experiment.js';
 
 /**
  * Training arms: `regular` (a one-hidden-layer net with LeCun init, no constraint — a comparison,
@@ -40,7 +40,7 @@ export interface RandomLabelsSettings {
   /** Alg. 2: radius ε of the hidden-weight ball (10), ζ and κ of B_{ζ,κ} (0.001, 1). */
   radius: number;
   /** Alg. 2's constraint on the output half V (default none: see the README). */
-  vConstraint: (typeof V_CONSTRAINTS)[number];
+  vConstraint: VConstraintName;
   zeta: number;
   kappa: number;
   /** Evaluate train and test every this many epochs (and at the end). */
@@ -110,38 +110,7 @@ export const RANDOM_LABELS_SCALES: Record<ScaleName, RandomLabelsSettings> = {
 
 /** Flags / config fields of the settings (`scale` picks the preset the others override). */
 export const RANDOM_LABELS_OPTIONS: OptionDef[] = [
-  {
-    key: 'scale',
-    kind: 'string',
-    values: SCALE_NAMES,
-    help: 'preset of all settings below',
-    defaultText: 'default',
-  },
-  {
-    key: 'data',
-    kind: 'string',
-    values: IMAGE_SOURCES,
-    help: 'image set (mnist and cifar10 need --data-dir)',
-  },
-  {
-    key: 'dataDir',
-    kind: 'string',
-    help: "directory of the full set's files (datasets' fetchDataset fills one)",
-  },
-  {
-    key: 'trainN',
-    kind: 'int',
-    min: 1,
-    help: 'training samples n (their labels are randomised)',
-    check: (v, s) => sizeError(v as number, s.data as ImageSource, 'train'),
-  },
-  {
-    key: 'testN',
-    kind: 'int',
-    min: 1,
-    help: 'test samples (true labels)',
-    check: (v, s) => sizeError(v as number, s.data as ImageSource, 'test'),
-  },
+  ...dataOptions('training samples n (their labels are randomised)', 'test samples (true labels)'),
   {
     key: 'widths',
     kind: 'intList',
@@ -193,7 +162,6 @@ export const RANDOM_LABELS_OPTIONS: OptionDef[] = [
   { key: 'lr', kind: 'number', min: 0, minExclusive: true, help: 'initial SGD step size' },
   { key: 'momentum', kind: 'number', min: 0, max: 1, maxExclusive: true, help: 'heavy-ball momentum' },
   { key: 'weightDecay', kind: 'number', min: 0, help: 'weight decay (L2 added to the gradient)' },
-  { key: 'batchSize', kind: 'int', min: 1, help: 'mini-batch size', check: (v, s) => batchError(v, s) },
   {
     key: 'radius',
     kind: 'number',
@@ -201,16 +169,8 @@ export const RANDOM_LABELS_OPTIONS: OptionDef[] = [
     minExclusive: true,
     help: "radius ε of Alg. 2's hidden-weight ball",
   },
-  {
-    key: 'vConstraint',
-    kind: 'string',
-    values: V_CONSTRAINTS,
-    help: "Alg. 2's constraint on the output half V",
-  },
-  { key: 'zeta', kind: 'number', min: 0, minExclusive: true, help: 'ζ of B_{ζ,κ}' },
-  { key: 'kappa', kind: 'number', min: 1, help: 'κ of B_{ζ,κ}' },
-  { key: 'evalEveryEpochs', kind: 'int', min: 1, help: 'evaluate train and test every this many epochs' },
-  { key: 'seed', kind: 'int', min: 0, max: SEED_MAX, help: 'seed of the inits and the mini-batch order' },
+  ...V_OPTIONS,
+  ...LOOP_OPTIONS,
   { key: 'labelSeed', kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'seed of the random labels' },
 ];
 
