@@ -1,12 +1,38 @@
 /** Option definitions the classification experiments (mnist-widths, random-labels) share. */
 import { IMAGE_SOURCES, type ImageSource, SOURCE_SIZES } from './classification.js';
 import { type OptionDef, SEED_MAX } from './options.js';
-import { SCALE_NAMES } from './sweep/experiment.js';
+import { SCALE_NAMES, type ScaleName } from './sweep/experiment.js';
 
 /** Alg. 2's constraints on the output half V (regime's `zhang2021Deep`; default none, see README). */
 export const V_CONSTRAINTS = ['none', 'exact', 'paperHeuristic'] as const;
 /** One of {@link V_CONSTRAINTS}. */
 export type VConstraintName = (typeof V_CONSTRAINTS)[number];
+
+/** The settings fields every classification experiment has (the options of this module). */
+export interface ClassificationSettings {
+  scale: ScaleName;
+  /** Image set (see `IMAGE_SOURCES`). */
+  data: ImageSource;
+  /** Directory of the full `mnist` / `cifar10` files (datasets' fetchDataset fills one). */
+  dataDir?: string;
+  /** Training and test samples (the first of each split). */
+  trainN: number;
+  testN: number;
+  /** Mini-batch size. */
+  batchSize: number;
+  /** Evaluate train and test every this many epochs (and at the end). */
+  evalEveryEpochs: number;
+  /**
+   * Alg. 2's constraint on the output half V: `none` (default; App. H.1's code projects v only for
+   * a single output), or each row onto B_{ζ,κ} by the `exact` projection or the `paperHeuristic`.
+   */
+  vConstraint: VConstraintName;
+  /** ζ and κ of B_{ζ,κ} (App. H.2: 0.001, 1). */
+  zeta: number;
+  kappa: number;
+  /** Seed of the inits and the mini-batch order. */
+  seed: number;
+}
 
 /** What is wrong with a sample count for a source's split, or undefined. */
 function sizeError(v: number, data: ImageSource, split: 'train' | 'test'): string | undefined {

