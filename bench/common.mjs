@@ -6,6 +6,8 @@ import { zhangSynthetic } from '../packages/datasets/dist/index.js';
 import { startOnnx } from '../packages/engine/dist/index.js';
 import { initParams } from '../packages/init/dist/index.js';
 import { createRng } from '../packages/models/dist/index.js';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { createOnnxGridTrainer, createOnnxTrainer } from '../packages/regime/dist/index.js';
 
 export { startOnnx, createOnnxTrainer, createOnnxGridTrainer };
@@ -76,4 +78,52 @@ export function regimeConfig({
     ],
   };
   return { spec, loss: 'halfSse', optimizer, params, data: { X: data.X, Y: data.Y, n } };
+}
+
+/**
+ * Reads (and deletes) the onnxruntime profiles written under `prefix` (sessionOptions
+ * `enableProfiling` + `profileFilePrefix`; a session writes its file when released): kernel time
+ * summed by operator type and by node (µs), the number of model runs and their total time; with
+ * `busiestOnly`, of the session with the most runs only.
+ */
+export function readProfiles(prefix, { busiestOnly = false } = {}) {
+  const dir = dirname(prefix);
+  const files = readdirSync(dir).filter((f) => f.startsWith(basename(prefix)));
+  const byOp = new Map();
+  const byNode = new Map();
+  let runs = 0;
+  let runTime = 0;
+  const parsed = files.map((f) => {
+    const events = JSON.parse(readFileSync(`${dir}/${f}`, 'utf8'));
+    rmSync(`${dir}/${f}`);
+    return { events, runs: events.filter((e) => e.cat === 'Session' && e.name === 'model_run').length };
+  });
+  // `busiestOnly`: the session with the most runs alone (the step session of a trainer).
+  const most = Math.max(0, ...parsed.map((p) => p.runs));
+  for (const { events, runs: r } of parsed) {
+    if (busiestOnly && r !== most) continue;
+    for (const e of events) {
+      if (e.cat === 'Session' && e.name === 'model_run') {
+        runs++;
+        runTime += e.dur;
+      }
+      if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+      const op = e.args?.op_name ?? '?';
+      byOp.set(op, (byOp.get(op) ?? 0) + e.dur);
+      const key = `${op} ${e.name.replace('_kernel_time', '')}`;
+      byNode.set(key, (byNode.get(key) ?? 0) + e.dur);
+    }
+  }
+  const total = [...byOp.values()].reduce((s, x) => s + x, 0);
+  return { byOp, byNode, runs, runTime, total };
+}
+
+/** Prints a {@link readProfiles} result: time per operator type and the `top` slowest nodes. */
+export function printProfile({ byOp, byNode, total }, top) {
+  console.log('by operator type (ms over all profiled runs, share of kernel time):');
+  for (const [op, t] of [...byOp.entries()].sort((x, y) => y[1] - x[1]))
+    console.log(`  ${op.padEnd(22)} ${(t / 1e3).toFixed(1).padStart(9)}  ${((100 * t) / total).toFixed(1)}%`);
+  console.log(`slowest ${top} nodes:`);
+  for (const [node, t] of [...byNode.entries()].sort((x, y) => y[1] - x[1]).slice(0, top))
+    console.log(`  ${node.padEnd(50)} ${(t / 1e3).toFixed(1).padStart(9)}`);
 }

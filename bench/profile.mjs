@@ -4,8 +4,14 @@
 //
 //   node bench/profile.mjs [--regime paired] [--m 1200] [--n 1000] [--d 200] [--steps 30]
 //                          [--threads 2] [--k 1] [--spin 1] [--top 12]
-import { readFileSync, rmSync } from 'node:fs';
-import { createOnnxTrainer, parseArgs, regimeConfig, startOnnx } from './common.mjs';
+import {
+  createOnnxTrainer,
+  parseArgs,
+  printProfile,
+  readProfiles,
+  regimeConfig,
+  startOnnx,
+} from './common.mjs';
 
 const a = parseArgs(process.argv.slice(2), {
   regime: 'paired',
@@ -33,28 +39,7 @@ const t0 = process.hrtime.bigint();
 await trainer.run(a.steps);
 const wall = Number(process.hrtime.bigint() - t0) / 1e6;
 await trainer.dispose(); // releasing a session writes its profile file
-const { readdirSync } = await import('node:fs');
-const files = readdirSync('/tmp').filter((f) => f.startsWith(`narrownet-profile-${process.pid}`));
-const byOp = new Map();
-const byNode = new Map();
-let runs = 0;
-let runTime = 0;
-for (const f of files) {
-  const events = JSON.parse(readFileSync(`/tmp/${f}`, 'utf8'));
-  for (const e of events) {
-    if (e.cat === 'Session' && e.name === 'model_run') {
-      runs++;
-      runTime += e.dur;
-    }
-    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
-    const op = e.args?.op_name ?? '?';
-    byOp.set(op, (byOp.get(op) ?? 0) + e.dur);
-    const key = `${op} ${e.name.replace('_kernel_time', '')}`;
-    byNode.set(key, (byNode.get(key) ?? 0) + e.dur);
-  }
-  rmSync(`/tmp/${f}`);
-}
-const total = [...byOp.values()].reduce((s, x) => s + x, 0);
+const { byOp, byNode, runs, runTime, total } = readProfiles(prefix);
 console.log(
   JSON.stringify({
     regime: a.regime,
@@ -68,9 +53,4 @@ console.log(
     kernel_ms_total: +(total / 1e3).toFixed(1),
   }),
 );
-console.log('by operator type (ms over all profiled runs, share of kernel time):');
-for (const [op, t] of [...byOp.entries()].sort((x, y) => y[1] - x[1]))
-  console.log(`  ${op.padEnd(22)} ${(t / 1e3).toFixed(1).padStart(9)}  ${((100 * t) / total).toFixed(1)}%`);
-console.log(`slowest ${a.top} nodes:`);
-for (const [node, t] of [...byNode.entries()].sort((x, y) => y[1] - x[1]).slice(0, a.top))
-  console.log(`  ${node.padEnd(50)} ${(t / 1e3).toFixed(1).padStart(9)}`);
+printProfile({ byOp, byNode, total }, a.top);

@@ -254,6 +254,7 @@ async function runCommand(argv: readonly string[], io: Io): Promise<number> {
   }
   const create = stored ? undefined : newSweep(exp, values, values.sequential !== true, dir, sources);
   const meta = (stored ?? create)!;
+  exp.preflight?.(meta.settings);
   const engine = await startEngine(values, meta.execution.batched, exp.stepsPerCall?.(meta.settings) ?? 1);
   if (create && !engine.grid) create.execution.batched = false;
   io.stderr.write(`narrownet: engine ${engine.label}; run directory ${dir}\n`);

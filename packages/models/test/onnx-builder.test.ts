@@ -26,4 +26,44 @@ describe('OnnxGraph', () => {
       expect(y[i]).toBeCloseTo(want, 5);
     }
   });
+
+  it('folds Add(Gemm(A, B), Mul(C, s)) into Gemm(A, B, C, beta = s), and only where nothing else reads the parts', async () => {
+    const engine = await startOnnx({ device: 'cpu' });
+    const A = Float32Array.from({ length: 12 }, (_, i) => Math.sin(i + 1));
+    const B = Float32Array.from({ length: 20 }, (_, i) => Math.cos(i));
+    const C = Float32Array.from({ length: 15 }, (_, i) => i / 7 - 1);
+    const want = new Float64Array(15);
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 5; j++) {
+        let s = 0;
+        for (let t = 0; t < 4; t++) s += A[i * 4 + t]! * B[j * 4 + t]!;
+        want[i * 5 + j] = s + 0.25 * C[i * 5 + j]!;
+      }
+    const opTypes = (bytes: Uint8Array): string[] =>
+      ['Add', 'Mul', 'Gemm'].filter((op) => Buffer.from(bytes).includes(Buffer.from(op)));
+    for (const [label, extraUse] of [
+      ['folded', false],
+      ['kept: the Gemm output is read twice', true],
+    ] as const) {
+      const g = new OnnxGraph('fold');
+      const a = g.input('A', 'float32', [3, 4]);
+      const b = g.input('B', 'float32', [5, 4]);
+      const c = g.input('C', 'float32', [3, 5]);
+      const gemm = g.op('Gemm', [a, b], { transB: attr.i(1) });
+      const y = g.op('Add', [g.op('Mul', [c, g.scalar(0.25)]), gemm]);
+      g.output(y, 'float32', [3, 5], 'y');
+      if (extraUse) g.output(g.op('Neg', [gemm]), 'float32', [3, 5], 'z');
+      const bytes = g.toModel();
+      expect(opTypes(bytes), label).toEqual(extraUse ? ['Add', 'Mul', 'Gemm'] : ['Gemm']);
+      const session = await engine.createSession(bytes);
+      const out = await session.run({
+        A: engine.tensor(A, [3, 4]),
+        B: engine.tensor(B, [5, 4]),
+        C: engine.tensor(C, [3, 5]),
+      });
+      const got = out.y!.data as Float32Array;
+      for (let i = 0; i < 15; i++) expect(got[i], `${label} [${i}]`).toBeCloseTo(want[i]!, 5);
+      await session.release();
+    }
+  });
 });

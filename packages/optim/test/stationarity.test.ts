@@ -1,6 +1,6 @@
 import { type ParamTree, createRng } from '@narrownet/models';
 import { describe, expect, it } from 'vitest';
-import { type OptimizerSpec, relativeStationarity } from '../src/index.js';
+import { type OptimizerSpec, kktResidual, relativeStationarity } from '../src/index.js';
 
 const tree = (name: string, a: ArrayLike<number>): ParamTree => ({
   [name]: { shape: [a.length], data: Float32Array.from(a) },
@@ -98,5 +98,36 @@ describe('relativeStationarity: ‖P_T(−∇ℓ)‖/‖∇ℓ‖ against closed
   it('names the bad input', () => {
     expect(() => relativeStationarity(ball(1), tree('W', [1, 2]), tree('W', [1]))).toThrow(/grads/);
     expect(() => relativeStationarity(ball(1), tree('W', [1, 2]), tree('W', [Number.NaN, 1]))).toThrow(/W/);
+  });
+});
+
+describe('perRow B_{ζ,κ} in the stationarity measures: each row is its own set', () => {
+  it('rows feasible on their own are inside their sets; the same matrix as ONE vector is not', () => {
+    // rows [1, 1.2] and [2, 2.2] with κ = 1.5: each satisfies max ≤ κ·min, the whole does not
+    const V: ParamTree = { V: { shape: [2, 2], data: Float32Array.from([1, 1.2, 2, 2.2]) } };
+    const zero: ParamTree = { V: { shape: [2, 2], data: new Float32Array(4) } };
+    const spec = (perRow: boolean): OptimizerSpec => ({
+      groups: [
+        {
+          params: ['V'],
+          lr: 0.1,
+          update: { kind: 'sgd' },
+          projection: { kind: 'zetaKappa', zeta: 0.1, kappa: 1.5, method: 'exact', perRow },
+        },
+      ],
+    });
+    const rows = kktResidual(spec(true), V, zero);
+    expect(rows.residual).toBe(0);
+    expect(rows.groups[0]!.active).toBe(false);
+    const whole = kktResidual(spec(false), V, zero);
+    expect(whole.residual).toBeGreaterThan(0.1); // V is outside the one-vector set: P(V) ≠ V
+    expect(whole.groups[0]!.active).toBe(true);
+    // a row on its boundary (max = κ·min) makes the group active
+    const edge: ParamTree = { V: { shape: [2, 2], data: Float32Array.from([1, 1.5, 2, 2.2]) } };
+    expect(kktResidual(spec(true), edge, zero).groups[0]!.active).toBe(true);
+    // −∇ℓ pushing the boundary row out of its set is blocked: relative stationarity < 1
+    const g: ParamTree = { V: { shape: [2, 2], data: Float32Array.from([0, -1, 0, 0]) } };
+    expect(relativeStationarity(spec(true), edge, g).relative).toBeLessThan(0.9);
+    expect(relativeStationarity(spec(true), V, g).relative).toBeCloseTo(1, 6);
   });
 });

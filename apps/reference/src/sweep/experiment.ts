@@ -101,6 +101,12 @@ export interface Experiment<S extends object = object, K = unknown, R extends Sw
   scales: Record<ScaleName, S>;
   /** Checks cross-field constraints; throws a UsageError naming the field. */
   validate(settings: S): S;
+  /**
+   * Checks that this machine can run the settings (e.g. that the data files they name are present)
+   * before anything is written; throws a UsageError naming the flag. Kept apart from `validate`,
+   * so that a scale stays valid on a machine without its data.
+   */
+  preflight?(settings: S): void;
   /** Every run of the sweep, in the order they run. */
   expand(settings: S): RunPlan<K>[];
   /** Splits runs into batches that share one fused trainer (grid mode); absent = no batching. */

