@@ -1,6 +1,7 @@
 import { type ModelSpec, outputDim } from '@narrownet/models';
 import { dotsAdd, pivotedCholesky, pivotedSolveMany, sigmaMinFactor } from './blocked.js';
 import { type CutoffCriterion, cutoffValue } from './dense.js';
+import { type GemmKernel, gemmKernel } from './gemm.js';
 import { criterionOption, halfOption } from './kawaguchi.js';
 import { type Cache, type Net, forwardCache, jvpMany, toNet, vecColumnMajor, vjpMany } from './mlp.js';
 import { type ParamsLike, checkMatrix, intOption, positiveOption } from './util.js';
@@ -77,6 +78,8 @@ export interface KawaguchiLossResult {
    * and Householder QR of the remainders).
    */
   timings: { gram: number; factor: number; refinement: number; deflation: number };
+  /** The matrix kernel that ran: WebAssembly SIMD where available, else plain JavaScript. */
+  kernel: GemmKernel;
 }
 
 /** Column layout of the stacked matrix grouped by unit: group (l, k) holds q_l = m_{l−1}(+1) columns. */
@@ -168,7 +171,7 @@ function parameterGram(net: Net, c: Cache, lay: Layout, dl: Float64Array[]): Flo
   const L = net.L;
   const dy = net.sizes[L]!;
   const G = new Float64Array(P * P);
-  const chunk = 256;
+  const chunk = 512;
   for (let i0 = 0; i0 < n; i0 += chunk) {
     const i1 = Math.min(i0 + chunk, n);
     const cn = i1 - i0;
@@ -183,26 +186,54 @@ function parameterGram(net: Net, c: Cache, lay: Layout, dl: Float64Array[]): Flo
         const q2 = lay.q[l2 - 1]!;
         const dB = dl[l2 - 1]!;
         const ph2 = phis[l2 - 1]!;
+        // Only the samples where unit k's δ is not zero contribute to its rows (for relu about half
+        // of them): they are gathered first. S[kk·na + a] = Σ_j δ_l[i, j, k]·δ_l2[i, j, k0 + kk] and
+        // F row (kk, p) = S row kk ∘ φ_{l2−1} row p over those samples a (sample i = i0 + idx[a]).
+        const idx = new Int32Array(cn);
+        const A = new Float64Array(ql * cn);
+        const S = new Float64Array(m2 * cn);
+        const F = new Float64Array(m2 * q2 * cn);
+        const phA = phis[l - 1]!;
         for (let k = 0; k < ml; k++) {
           const k0 = l2 === l ? k : 0;
           const nk = m2 - k0;
-          const F = new Float64Array(nk * q2 * cn);
+          let na = 0;
           for (let ii = 0; ii < cn; ii++) {
-            const i = i0 + ii;
-            for (let kk = 0; kk < nk; kk++) {
-              let a = 0;
-              for (let j = 0; j < dy; j++) {
-                const r = i * dy + j;
-                a += dA[r * ml + k]! * dB[r * m2 + k0 + kk]!;
+            const r0 = (i0 + ii) * dy;
+            for (let j = 0; j < dy; j++)
+              if (dA[(r0 + j) * ml + k] !== 0) {
+                idx[na++] = ii;
+                break;
               }
-              if (a === 0) continue;
-              const base = kk * q2;
-              for (let p = 0; p < q2; p++) F[(base + p) * cn + ii] = a * ph2[p * cn + ii]!;
+          }
+          if (na === 0) continue;
+          for (let p = 0; p < ql; p++) {
+            const src = p * cn;
+            const dst = p * na;
+            for (let a = 0; a < na; a++) A[dst + a] = phA[src + idx[a]!]!;
+          }
+          S.fill(0, 0, nk * na);
+          for (let a = 0; a < na; a++) {
+            const r0 = (i0 + idx[a]!) * dy;
+            for (let j = 0; j < dy; j++) {
+              const r = r0 + j;
+              const w = dA[r * ml + k]!;
+              if (w === 0) continue;
+              const ob = r * m2 + k0;
+              for (let kk = 0; kk < nk; kk++) S[kk * na + a]! += w * dB[ob + kk]!;
+            }
+          }
+          for (let kk = 0; kk < nk; kk++) {
+            const os = kk * na;
+            for (let p = 0; p < q2; p++) {
+              const of = (kk * q2 + p) * na;
+              const op = p * cn;
+              for (let a = 0; a < na; a++) F[of + a] = S[os + a]! * ph2[op + idx[a]!]!;
             }
           }
           const row0 = lay.groupStart[l - 1]![k]!;
           const col0 = lay.groupStart[l2 - 1]![k0]!;
-          dotsAdd(phis[l - 1]!, F, ql, nk * q2, cn, G, P, row0 * P + col0);
+          dotsAdd(A, F, ql, nk * q2, na, G, P, row0 * P + col0);
         }
       }
     }
@@ -402,7 +433,7 @@ export function kawaguchiLoss(
   const k = half ? 0.5 : 1;
   const dl = deltas(net, c);
   const mInf = normInf(net, c, dl);
-  const base = { halfConvention: half, rows: N, cols: P };
+  const base = { halfConvention: half, rows: N, cols: P, kernel: gemmKernel() };
 
   if (method !== 'parameterGram' && N <= P && N * N <= maxEntries) {
     const K = sampleGram(net, c, dl);
@@ -441,16 +472,19 @@ export function kawaguchiLoss(
   const lay = layoutOf(net);
   const G = parameterGram(net, c, lay, dl);
   const tGram = performance.now();
+  const cu=()=>{const u=process.cpuUsage();return (u.user+u.system)/1e6;}; const c0=cu(); if (process.env.KDBG) console.error('gram cpu', c0);
   const sigmaMax = Math.sqrt(lambdaMax(G, P));
   const cut = cutoffValue(criterion, sigmaMax, mInf, N, P);
+  const c1=cu();
   const f = pivotedCholesky(G, P, relTol);
+  if (process.env.KDBG) console.error('lambdaMax cpu', c1-c0, 'chol cpu', cu()-c1);
   const dropped: number[] = [];
   for (let pos = f.rank; pos < P; pos++) dropped.push(f.piv[pos]!);
   let minKeptNorm = Number.POSITIVE_INFINITY;
   for (let pos = 0; pos < f.rank; pos++) minKeptNorm = Math.min(minKeptNorm, f.colNorm[f.piv[pos]!]!);
   const smin = f.rank ? sigmaMinFactor(G, P, f.rank) * minKeptNorm : 0;
 
-  const tFactor = performance.now();
+  const tFactor = performance.now(); if (process.env.KDBG) console.error('factor total cpu', cu()-c0);
 
   // Semi-normal equations with refinement for y (column 0) and each dropped column (internal order),
   // in chunks of right-hand sides through the batched Jacobian products and triangular solves.
@@ -544,6 +578,7 @@ export function kawaguchiLoss(
         Z.push(z);
       });
     }
+    if (process.env.KDBG) console.error('sweep', sweeps, 'active', act.length, 'refine', refine.length, cu()-c0);
     if (!refine.length) break;
     const DB = pivotedSolveMany(G, P, f, Z);
     refine.forEach((col, r) => {
@@ -561,7 +596,7 @@ export function kawaguchiLoss(
   }
   let converged = true;
   for (let col = 0; col < m; col++) if (state[col] === ACTIVE) converged = false;
-  const tRefine = performance.now();
+  const tRefine = performance.now(); if (process.env.KDBG) console.error('refine done cpu', cu()-c0);
   // Final residuals of y and of every dropped column not already shown to be below the cutoff.
   const fin: number[] = [];
   for (let col = 0; col < m; col++) if (col === 0 || state[col] !== BELOW_CUTOFF) fin.push(col);

@@ -98,6 +98,11 @@ export interface Experiment<S extends object = object, K = unknown, R extends Sw
   scales: Record<ScaleName, S>;
   /** Checks cross-field constraints; throws a UsageError naming the field. */
   validate(settings: S): S;
+  /**
+   * Makes sure what training needs is there before any run starts (e.g. data files, downloaded
+   * when the settings ask for it); throws a UsageError naming what is missing. Absent = nothing to do.
+   */
+  prepare?(settings: S, log: (line: string) => void): Promise<void>;
   /** Every run of the sweep, in the order they run. */
   expand(settings: S): RunPlan<K>[];
   /** Splits runs into batches that share one fused trainer (grid mode); absent = no batching. */
