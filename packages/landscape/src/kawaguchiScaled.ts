@@ -472,19 +472,25 @@ export function kawaguchiLoss(
   const lay = layoutOf(net);
   const G = parameterGram(net, c, lay, dl);
   const tGram = performance.now();
-  const cu=()=>{const u=process.cpuUsage();return (u.user+u.system)/1e6;}; const c0=cu(); if (process.env.KDBG) console.error('gram cpu', c0);
+  const cu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  const c0 = cu();
+  if (process.env.KDBG) console.error('gram cpu', c0);
   const sigmaMax = Math.sqrt(lambdaMax(G, P));
   const cut = cutoffValue(criterion, sigmaMax, mInf, N, P);
-  const c1=cu();
+  const c1 = cu();
   const f = pivotedCholesky(G, P, relTol);
-  if (process.env.KDBG) console.error('lambdaMax cpu', c1-c0, 'chol cpu', cu()-c1);
+  if (process.env.KDBG) console.error('lambdaMax cpu', c1 - c0, 'chol cpu', cu() - c1);
   const dropped: number[] = [];
   for (let pos = f.rank; pos < P; pos++) dropped.push(f.piv[pos]!);
   let minKeptNorm = Number.POSITIVE_INFINITY;
   for (let pos = 0; pos < f.rank; pos++) minKeptNorm = Math.min(minKeptNorm, f.colNorm[f.piv[pos]!]!);
   const smin = f.rank ? sigmaMinFactor(G, P, f.rank) * minKeptNorm : 0;
 
-  const tFactor = performance.now(); if (process.env.KDBG) console.error('factor total cpu', cu()-c0);
+  const tFactor = performance.now();
+  if (process.env.KDBG) console.error('factor total cpu', cu() - c0);
 
   // Semi-normal equations with refinement for y (column 0) and each dropped column (internal order),
   // in chunks of right-hand sides through the batched Jacobian products and triangular solves.
@@ -578,7 +584,8 @@ export function kawaguchiLoss(
         Z.push(z);
       });
     }
-    if (process.env.KDBG) console.error('sweep', sweeps, 'active', act.length, 'refine', refine.length, cu()-c0);
+    if (process.env.KDBG)
+      console.error('sweep', sweeps, 'active', act.length, 'refine', refine.length, cu() - c0);
     if (!refine.length) break;
     const DB = pivotedSolveMany(G, P, f, Z);
     refine.forEach((col, r) => {
@@ -596,7 +603,8 @@ export function kawaguchiLoss(
   }
   let converged = true;
   for (let col = 0; col < m; col++) if (state[col] === ACTIVE) converged = false;
-  const tRefine = performance.now(); if (process.env.KDBG) console.error('refine done cpu', cu()-c0);
+  const tRefine = performance.now();
+  if (process.env.KDBG) console.error('refine done cpu', cu() - c0);
   // Final residuals of y and of every dropped column not already shown to be below the cutoff.
   const fin: number[] = [];
   for (let col = 0; col < m; col++) if (col === 0 || state[col] !== BELOW_CUTOFF) fin.push(col);
