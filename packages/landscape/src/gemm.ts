@@ -20,15 +20,20 @@ const ML = 512;
 const KB = 256;
 /** Below this many multiply-adds a call stays in JavaScript (copies would dominate). */
 const SMALL = 4096;
+/** Capacity (doubles) of the packed-B buffer, and of the operand region of {@link gramRows}. */
+const BP_CAP = 1 << 20;
+const G_CAP = 1 << 22;
 
 interface Wasm {
   f64: Float64Array;
   run: (...args: number[]) => void;
+  gram: (...args: number[]) => void;
   a: number;
   b: number;
   c: number;
   ap: number;
   bp: number;
+  g: number;
 }
 
 /** The part of the WebAssembly JS API used here (the package compiles without the DOM library). */
@@ -48,7 +53,7 @@ function load(): Wasm | null {
     const bin = atob(GEMM_WASM_BASE64);
     const bytes = new Uint8Array(bin.length);
     for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    const doubles = MA * ML + MC * ML + MA * MC + 4 * KB + MC * KB;
+    const doubles = MA * ML + MC * ML + MA * MC + 4 * KB + BP_CAP + G_CAP;
     const memory = new WA.Memory({ initial: Math.ceil((doubles * 8 + (2 << 20)) / 65536) });
     const inst = new WA.Instance(new WA.Module(bytes), { env: { memory } });
     const heapBase = (inst.exports.__heap_base as { value: number }).value;
@@ -61,7 +66,10 @@ function load(): Wasm | null {
     const c = b + MC * ML;
     const ap = c + MA * MC;
     const bp = ap + 4 * KB;
-    return { f64, run: inst.exports.gemm_nt as (...args: number[]) => void, a, b, c, ap, bp };
+    const g = bp + BP_CAP;
+    const run = inst.exports.gemm_nt as (...args: number[]) => void;
+    const gram = inst.exports.gram_rows as (...args: number[]) => void;
+    return { f64, run, gram, a, b, c, ap, bp, g };
   } catch {
     return null;
   }
@@ -131,6 +139,59 @@ export function gemmNT(
           for (let c = 0; c < cl; c++) C[o + c]! += alpha * f[src + c]!;
         }
       }
+    }
+  }
+}
+
+/**
+ * Rows of a Gram matrix with per-sample weights between its factors:
+ * C[cOff + a·ldc + kk·nc + c] += Σ_{t<len} A[a·len + t]·S[kk·len + t]·B[c·len + t] for a < na,
+ * kk < nk, c < nc (A [na, len], S [nk, len], B [nc, len], rows contiguous): the nk blocks
+ * A·diag(S_kk)·Bᵀ side by side. On WebAssembly the weights are folded into A while it is packed.
+ */
+export function gramRows(
+  na: number,
+  nk: number,
+  nc: number,
+  len: number,
+  A: Float64Array,
+  S: Float64Array,
+  B: Float64Array,
+  C: Float64Array,
+  cOff: number,
+  ldc: number,
+): void {
+  const w = current();
+  const fixed = (na + nc) * len;
+  const per = len + na * nc; // a weight row and its C block
+  const fits = w && Math.ceil(nc / 4) * 4 * KB <= BP_CAP && fixed + per <= G_CAP;
+  if (!w || !fits) {
+    const As = new Float64Array(na * len);
+    for (let kk = 0; kk < nk; kk++) {
+      for (let a = 0; a < na; a++)
+        for (let t = 0; t < len; t++) As[a * len + t] = A[a * len + t]! * S[kk * len + t]!;
+      gemmNTJs(na, nc, len, As, 0, len, B, 0, len, C, cOff + kk * nc, ldc);
+    }
+    return;
+  }
+  const f = w.f64;
+  const step = Math.max(1, Math.floor((G_CAP - fixed) / per));
+  const oA = w.g;
+  const oB = oA + na * len;
+  const oS = oB + nc * len;
+  f.set(A.subarray(0, na * len), oA);
+  f.set(B.subarray(0, nc * len), oB);
+  for (let k0 = 0; k0 < nk; k0 += step) {
+    const kn = Math.min(step, nk - k0);
+    const oC = oS + kn * len;
+    const ldw = kn * nc;
+    f.set(S.subarray(k0 * len, (k0 + kn) * len), oS);
+    f.fill(0, oC, oC + na * ldw);
+    w.gram(na, kn, nc, len, oA * 8, oS * 8, oB * 8, oC * 8, ldw, w.ap * 8, w.bp * 8);
+    for (let a = 0; a < na; a++) {
+      const o = cOff + a * ldc + k0 * nc;
+      const src = oC + a * ldw;
+      for (let c = 0; c < ldw; c++) C[o + c]! += f[src + c]!;
     }
   }
 }

@@ -1,7 +1,7 @@
 import { type ModelSpec, outputDim } from '@narrownet/models';
 import { dotsAdd, pivotedCholesky, pivotedSolveMany, sigmaMinFactor } from './blocked.js';
 import { type CutoffCriterion, cutoffValue } from './dense.js';
-import { type GemmKernel, gemmKernel } from './gemm.js';
+import { type GemmKernel, gemmKernel, gramRows } from './gemm.js';
 import { criterionOption, halfOption } from './kawaguchi.js';
 import { type Cache, type Net, forwardCache, jvpMany, toNet, vecColumnMajor, vjpMany } from './mlp.js';
 import { type ParamsLike, checkMatrix, intOption, positiveOption } from './util.js';
@@ -160,6 +160,22 @@ function phiT(net: Net, c: Cache, l: number, i0: number, i1: number): Float64Arr
   return out;
 }
 
+/** out[p·na + a] = M[p·cn + idx[a]] for p < rows, a < na: the columns idx of a [rows, cn] matrix. */
+function gatherColumns(
+  M: Float64Array,
+  cn: number,
+  rows: number,
+  idx: Int32Array,
+  na: number,
+  out: Float64Array,
+) {
+  for (let p = 0; p < rows; p++) {
+    const src = p * cn;
+    const dst = p * na;
+    for (let a = 0; a < na; a++) out[dst + a] = M[src + idx[a]!]!;
+  }
+}
+
 /**
  * G = Jacᵀ·Jac (internal column order of {@link layoutOf}) from the Kronecker structure of
  * Theorem 1's blocks: G[(l,k,p),(l',k',p')] = Σ_i φ_{l−1}[i,p]·φ_{l'−1}[i,p']·Σ_j δ_l[i,j,k]δ_{l'}[i,j,k'].
@@ -187,12 +203,13 @@ function parameterGram(net: Net, c: Cache, lay: Layout, dl: Float64Array[]): Flo
         const dB = dl[l2 - 1]!;
         const ph2 = phis[l2 - 1]!;
         // Only the samples where unit k's δ is not zero contribute to its rows (for relu about half
-        // of them): they are gathered first. S[kk·na + a] = Σ_j δ_l[i, j, k]·δ_l2[i, j, k0 + kk] and
-        // F row (kk, p) = S row kk ∘ φ_{l2−1} row p over those samples a (sample i = i0 + idx[a]).
+        // of them): they are gathered first (sample i = i0 + idx[a]). Then for every kk,
+        // G rows (k, ·) × columns (k0 + kk, ·) += φ_{l−1}ᵀ·diag(S_kk)·φ_{l2−1} with
+        // S[kk·na + a] = Σ_j δ_l[i, j, k]·δ_l2[i, j, k0 + kk] ({@link gramRows}).
         const idx = new Int32Array(cn);
         const A = new Float64Array(ql * cn);
+        const Bm = new Float64Array(q2 * cn);
         const S = new Float64Array(m2 * cn);
-        const F = new Float64Array(m2 * q2 * cn);
         const phA = phis[l - 1]!;
         for (let k = 0; k < ml; k++) {
           const k0 = l2 === l ? k : 0;
@@ -207,11 +224,8 @@ function parameterGram(net: Net, c: Cache, lay: Layout, dl: Float64Array[]): Flo
               }
           }
           if (na === 0) continue;
-          for (let p = 0; p < ql; p++) {
-            const src = p * cn;
-            const dst = p * na;
-            for (let a = 0; a < na; a++) A[dst + a] = phA[src + idx[a]!]!;
-          }
+          gatherColumns(phA, cn, ql, idx, na, A);
+          gatherColumns(ph2, cn, q2, idx, na, Bm);
           S.fill(0, 0, nk * na);
           for (let a = 0; a < na; a++) {
             const r0 = (i0 + idx[a]!) * dy;
@@ -223,17 +237,9 @@ function parameterGram(net: Net, c: Cache, lay: Layout, dl: Float64Array[]): Flo
               for (let kk = 0; kk < nk; kk++) S[kk * na + a]! += w * dB[ob + kk]!;
             }
           }
-          for (let kk = 0; kk < nk; kk++) {
-            const os = kk * na;
-            for (let p = 0; p < q2; p++) {
-              const of = (kk * q2 + p) * na;
-              const op = p * cn;
-              for (let a = 0; a < na; a++) F[of + a] = S[os + a]! * ph2[op + idx[a]!]!;
-            }
-          }
           const row0 = lay.groupStart[l - 1]![k]!;
           const col0 = lay.groupStart[l2 - 1]![k0]!;
-          dotsAdd(A, F, ql, nk * q2, na, G, P, row0 * P + col0);
+          gramRows(ql, nk, q2, na, A, S, Bm, G, row0 * P + col0, P);
         }
       }
     }
@@ -472,17 +478,9 @@ export function kawaguchiLoss(
   const lay = layoutOf(net);
   const G = parameterGram(net, c, lay, dl);
   const tGram = performance.now();
-  const cu = () => {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1e6;
-  };
-  const c0 = cu();
-  if (process.env.KDBG) console.error('gram cpu', c0);
   const sigmaMax = Math.sqrt(lambdaMax(G, P));
   const cut = cutoffValue(criterion, sigmaMax, mInf, N, P);
-  const c1 = cu();
   const f = pivotedCholesky(G, P, relTol);
-  if (process.env.KDBG) console.error('lambdaMax cpu', c1 - c0, 'chol cpu', cu() - c1);
   const dropped: number[] = [];
   for (let pos = f.rank; pos < P; pos++) dropped.push(f.piv[pos]!);
   let minKeptNorm = Number.POSITIVE_INFINITY;
@@ -490,7 +488,6 @@ export function kawaguchiLoss(
   const smin = f.rank ? sigmaMinFactor(G, P, f.rank) * minKeptNorm : 0;
 
   const tFactor = performance.now();
-  if (process.env.KDBG) console.error('factor total cpu', cu() - c0);
 
   // Semi-normal equations with refinement for y (column 0) and each dropped column (internal order),
   // in chunks of right-hand sides through the batched Jacobian products and triangular solves.
@@ -584,8 +581,6 @@ export function kawaguchiLoss(
         Z.push(z);
       });
     }
-    if (process.env.KDBG)
-      console.error('sweep', sweeps, 'active', act.length, 'refine', refine.length, cu() - c0);
     if (!refine.length) break;
     const DB = pivotedSolveMany(G, P, f, Z);
     refine.forEach((col, r) => {
@@ -604,7 +599,6 @@ export function kawaguchiLoss(
   let converged = true;
   for (let col = 0; col < m; col++) if (state[col] === ACTIVE) converged = false;
   const tRefine = performance.now();
-  if (process.env.KDBG) console.error('refine done cpu', cu() - c0);
   // Final residuals of y and of every dropped column not already shown to be below the cutoff.
   const fin: number[] = [];
   for (let col = 0; col < m; col++) if (col === 0 || state[col] !== BELOW_CUTOFF) fin.push(col);
