@@ -37,7 +37,9 @@ try {
   const target = join(root, 'src', 'gemmWasm.ts');
   if (process.argv.includes('--check')) {
     const same = readFileSync(target, 'utf8') === text;
-    console.log(same ? 'src/gemmWasm.ts is up to date' : 'src/gemmWasm.ts differs from a fresh build of wasm/gemm.c');
+    console.log(
+      same ? 'src/gemmWasm.ts is up to date' : 'src/gemmWasm.ts differs from a fresh build of wasm/gemm.c',
+    );
     process.exit(same ? 0 : 1);
   }
   writeFileSync(target, text);

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { ModelSpec } from '@narrownet/models';
 import { afterEach, describe, expect, it } from 'vitest';
-import { gemmKernel, gemmNT, gemmNTJs, useGemmKernel } from '../src/gemm.js';
+import { gemmKernel, gemmNT, gemmNTJs, gramRows, useGemmKernel } from '../src/gemm.js';
 import { kawaguchiLoss } from '../src/index.js';
 import { fanInParams, gaussian } from './helpers.js';
 
@@ -37,6 +37,29 @@ describe('gemmNT kernels', () => {
       for (let c = nc; c < ldc; c++) expect(Cw[2 + a * ldc + c]).toBe(C0[2 + a * ldc + c]);
     expect(Cw[0]).toBe(C0[0]);
   });
+
+  for (const kernel of ['auto', 'js'] as const) {
+    it(`gramRows (${kernel}): C += A·diag(S_kk)·Bᵀ side by side for every weight row kk, as plain sums`, () => {
+      useGemmKernel(kernel);
+      const [na, nk, nc, len, ldc, off] = [7, 5, 9, 300, 5 * 9 + 4, 3];
+      const A = gaussian(8, na * len);
+      const S = gaussian(9, nk * len);
+      const B = gaussian(10, nc * len);
+      const C = gaussian(11, off + na * ldc);
+      const C0 = Float64Array.from(C);
+      gramRows(na, nk, nc, len, A, S, B, C, off, ldc);
+      for (let a = 0; a < na; a++)
+        for (let x = 0; x < ldc; x++) {
+          let want = C0[off + a * ldc + x]!;
+          if (x < nk * nc) {
+            const kk = Math.floor(x / nc);
+            const c = x % nc;
+            for (let t = 0; t < len; t++) want += A[a * len + t]! * S[kk * len + t]! * B[c * len + t]!;
+          }
+          expect(Math.abs(C[off + a * ldc + x]! - want)).toBeLessThan(1e-11);
+        }
+    });
+  }
 
   it('kawaguchiLoss gives the same J and rank on either kernel', () => {
     const spec: ModelSpec = { kind: 'mlp', layers: [6, 20, 20, 3], activation: 'relu' };

@@ -24,6 +24,14 @@ static void pack_rows(const double* src, int ld, int rows, int have, int t0, int
   }
 }
 
+/* Packs rows [0, nc) of B (row stride ldb), reduction columns [t0, t0 + kb), in strips of four. */
+static void pack_b(const double* B, int ldb, int nc, int t0, int kb, double* bp) {
+  for (int s = 0; s < nc; s += 4) {
+    const int have = nc - s < 4 ? nc - s : 4;
+    pack_rows(B + (long)s * ldb, ldb, 4, have, t0, kb, bp + (long)s * kb);
+  }
+}
+
 /* r[16] = the 4 x 4 tile sum_t ap[4t + i] * bp[4t + j] (packed strips of kb columns). */
 static void micro(int kb, const double* ap, const double* b, double* r) {
   v128_t c00 = wasm_f64x2_splat(0), c01 = c00, c10 = c00, c11 = c00;
@@ -68,10 +76,7 @@ void gemm_nt(int na, int nc, int len, const double* A, int lda, const double* B,
   double r[16] __attribute__((aligned(16)));
   for (int t0 = 0; t0 < len; t0 += KB) {
     const int kb = len - t0 < KB ? len - t0 : KB;
-    for (int s = 0; s < nc4; s += 4) {
-      const int have = nc - s < 4 ? nc - s : 4;
-      pack_rows(B + (long)s * ldb, ldb, 4, have, t0, kb, bp + (long)s * kb);
-    }
+    pack_b(B, ldb, nc, t0, kb, bp);
     for (int a0 = 0; a0 < na; a0 += 4) {
       const int nra = na - a0 < 4 ? na - a0 : 4;
       pack_rows(A + (long)a0 * lda, lda, 4, nra, t0, kb, ap);
@@ -95,10 +100,7 @@ void gram_rows(int na, int nk, int nc, int len, const double* A, const double* S
   double r[16] __attribute__((aligned(16)));
   for (int t0 = 0; t0 < len; t0 += KB) {
     const int kb = len - t0 < KB ? len - t0 : KB;
-    for (int s = 0; s < nc4; s += 4) {
-      const int have = nc - s < 4 ? nc - s : 4;
-      pack_rows(B + (long)s * len, len, 4, have, t0, kb, bp + (long)s * kb);
-    }
+    pack_b(B, len, nc, t0, kb, bp);
     for (int kk = 0; kk < nk; kk++) {
       const double* w = S + (long)kk * len + t0;
       for (int a0 = 0; a0 < na; a0 += 4) {
