@@ -121,26 +121,35 @@ export function gemmNT(
     const tl = Math.min(ML, len - t0);
     for (let c0 = 0; c0 < nc; c0 += MC) {
       const cl = Math.min(MC, nc - c0);
-      for (let c = 0; c < cl; c++) {
-        const s = bOff + (c0 + c) * ldb + t0;
-        f.set(B.subarray(s, s + tl), w.b + c * tl);
-      }
+      copyRows(B, bOff + c0 * ldb + t0, ldb, cl, tl, f, w.b);
       for (let a0 = 0; a0 < na; a0 += MA) {
         const al = Math.min(MA, na - a0);
-        for (let a = 0; a < al; a++) {
-          const s = aOff + (a0 + a) * lda + t0;
-          f.set(A.subarray(s, s + tl), w.a + a * tl);
-        }
-        f.fill(0, w.c, w.c + al * cl);
-        w.run(al, cl, tl, w.a * 8, tl, w.b * 8, tl, w.c * 8, cl, 1, w.ap * 8, w.bp * 8);
-        for (let a = 0; a < al; a++) {
-          const o = cOff + (a0 + a) * ldc + c0;
-          const src = w.c + a * cl;
-          for (let c = 0; c < cl; c++) C[o + c]! += alpha * f[src + c]!;
-        }
+        copyRows(A, aOff + a0 * lda + t0, lda, al, tl, f, w.a);
+        // C's block goes in, the kernel adds alpha·A·Bᵀ to it, and it comes back out.
+        const o = cOff + a0 * ldc + c0;
+        copyRows(C, o, ldc, al, cl, f, w.c);
+        w.run(al, cl, tl, w.a * 8, tl, w.b * 8, tl, w.c * 8, cl, alpha, w.ap * 8, w.bp * 8);
+        for (let a = 0; a < al; a++) C.set(f.subarray(w.c + a * cl, w.c + (a + 1) * cl), o + a * ldc);
       }
     }
   }
+}
+
+/** Copies `rows` rows of `cols` entries (row stride ld, from `off`) of M contiguously into f at `to`. */
+function copyRows(
+  M: Float64Array,
+  off: number,
+  ld: number,
+  rows: number,
+  cols: number,
+  f: Float64Array,
+  to: number,
+) {
+  if (ld === cols) {
+    f.set(M.subarray(off, off + rows * cols), to);
+    return;
+  }
+  for (let r = 0; r < rows; r++) f.set(M.subarray(off + r * ld, off + r * ld + cols), to + r * cols);
 }
 
 /**

@@ -278,32 +278,74 @@ function sampleGram(net: Net, c: Cache, dl: Float64Array[]): Float64Array {
   return K;
 }
 
-/** Largest eigenvalue of a symmetric PSD row-major matrix by power iteration (Rayleigh quotient). */
+/** Largest eigenvalue of a symmetric tridiagonal matrix (diagonal a, off-diagonal b) by Sturm bisection. */
+function tridiagonalMax(a: readonly number[], b: readonly number[]): number {
+  const k = a.length;
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < k; i++) {
+    const r = (i > 0 ? Math.abs(b[i - 1]!) : 0) + (i < k - 1 ? Math.abs(b[i]!) : 0);
+    lo = Math.min(lo, a[i]! - r);
+    hi = Math.max(hi, a[i]! + r);
+  }
+  // count(x) = eigenvalues < x (negative pivots of T − xI)
+  const count = (x: number) => {
+    let c = 0;
+    let d = 1;
+    for (let i = 0; i < k; i++) {
+      d = a[i]! - x - (i > 0 ? (b[i - 1]! * b[i - 1]!) / d : 0);
+      if (d === 0) d = -Number.MIN_VALUE;
+      if (d < 0) c++;
+    }
+    return c;
+  };
+  for (let it = 0; it < 200 && hi - lo > 2 * Number.EPSILON * Math.max(Math.abs(lo), Math.abs(hi)); it++) {
+    const mid = 0.5 * (lo + hi);
+    if (count(mid) === k) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+/**
+ * Largest eigenvalue of a symmetric PSD row-major s×s matrix: Lanczos with full
+ * re-orthogonalisation from the constant vector, stopped when the largest Ritz value moves by
+ * ≤ 1e-14 relative (Ritz values grow monotonically towards λ_max) or the Krylov space is invariant.
+ */
 function lambdaMax(A: Float64Array, s: number): number {
+  const kmax = Math.min(s, 120);
+  const V: Float64Array[] = [];
+  const alpha: number[] = [];
+  const beta: number[] = [];
   let v = new Float64Array(s).fill(1 / Math.sqrt(s));
-  let lam = 0;
-  for (let it = 0; it < 200; it++) {
+  let prev = 0;
+  for (let j = 0; j < kmax; j++) {
+    V.push(v);
     const w = new Float64Array(s);
     for (let i = 0; i < s; i++) {
       const oi = i * s;
       let acc = 0;
-      for (let j = 0; j < s; j++) acc += A[oi + j]! * v[j]!;
+      for (let c = 0; c < s; c++) acc += A[oi + c]! * v[c]!;
       w[i] = acc;
     }
-    let rq = 0;
-    let nw = 0;
-    for (let i = 0; i < s; i++) {
-      rq += w[i]! * v[i]!;
-      nw += w[i]! * w[i]!;
-    }
-    nw = Math.sqrt(nw);
-    if (nw === 0) return 0;
-    for (let i = 0; i < s; i++) w[i] = w[i]! / nw;
+    let a = 0;
+    for (let i = 0; i < s; i++) a += w[i]! * v[i]!;
+    alpha.push(a);
+    for (let pass = 0; pass < 2; pass++)
+      for (const u of V) {
+        let c = 0;
+        for (let i = 0; i < s; i++) c += w[i]! * u[i]!;
+        for (let i = 0; i < s; i++) w[i] = w[i]! - c * u[i]!;
+      }
+    const top = tridiagonalMax(alpha, beta);
+    const bj = Math.sqrt(sumSq(w));
+    if ((j > 0 && top - prev <= 1e-14 * top) || bj <= 1e-14 * top) return top;
+    prev = top;
+    beta.push(bj);
+    for (let i = 0; i < s; i++) w[i] = w[i]! / bj;
     v = w;
-    if (Math.abs(rq - lam) <= 1e-10 * rq) return Math.max(rq, lam);
-    lam = rq;
   }
-  return lam;
+  return prev;
 }
 
 /** ‖M‖_∞ of the stacked matrix: max over rows (i, j) of Σ_l Σ_k |δ_l[i,j,k]|·Σ_p |φ̃_{l−1}[i,p]|. */
