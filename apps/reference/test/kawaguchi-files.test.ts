@@ -42,7 +42,7 @@ function matrix(name: string, cls: number, dims: number[], real: Buffer): Buffer
   const flags = Buffer.alloc(8);
   flags.writeUInt32LE(cls, 0);
   const d = Buffer.alloc(4 * dims.length);
-  dims.forEach((v, i) => d.writeInt32LE(v, 4 * i));
+  for (const [i, v] of dims.entries()) d.writeInt32LE(v, 4 * i);
   return element(14, Buffer.concat([element(6, flags), element(5, d), element(1, Buffer.from(name)), real]));
 }
 

@@ -1,5 +1,5 @@
 import type { TrainerInfo } from '@narrownet/regime';
-import { type KawaguchiData, kawaguchiCell } from '../../kawaguchi-depth-width.js';
+import { kawaguchiCell } from '../../kawaguchi-depth-width.js';
 import type { RunPlan, SweepRecord, UnitContext } from '../../sweep/experiment.js';
 import { INPUT_DIM, OUTPUT_DIM, datasetOf } from './data.js';
 import type { KawaguchiDataset, KawaguchiSweepSettings } from './settings.js';
