@@ -88,8 +88,8 @@ export function sourceError(source: ImageSource, dataDir: string | undefined): s
   return undefined;
 }
 
-/** An experiment's `preflight`: the data source of the settings is present, or a UsageError naming --data. */
-export function dataPreflight(s: { data: ImageSource; dataDir?: string }): void {
+/** An experiment's `prepare`: the data source of the settings is present, or a UsageError naming --data. */
+export function checkDataPresent(s: { data: ImageSource; dataDir?: string }): void {
   const bad = sourceError(s.data, s.dataDir);
   if (bad) throw new UsageError(`--data: ${bad}`);
 }

@@ -214,15 +214,12 @@ async function runCommand(argv: readonly string[], io: Io): Promise<number> {
     const store = await openStore(target, (values.name as string | undefined) ?? defaultName(exp, values));
     try {
       const { createDbSweep } = await import('./sweep/pg-store.js');
-      const { meta, queued } = await createDbSweep(
-        store as never,
-        exp,
+      const create =
         resume === undefined
           ? newSweep(exp, values, !values.sequential, values.name as string | undefined, sources)
-          : undefined,
-        values,
-        command,
-      );
+          : undefined;
+      if (create) await exp.prepare?.(create.settings, (l) => io.stderr.write(l));
+      const { meta, queued } = await createDbSweep(store as never, exp, create, values, command);
       io.stderr.write(
         `narrownet: sweep "${meta.name}" (${exp.name}) in ${store.where}: ${queued} of ${exp.expand(meta.settings).length} runs queued (the others are stored); start workers with: narrownet worker --store <url>\n`,
       );
@@ -254,7 +251,7 @@ async function runCommand(argv: readonly string[], io: Io): Promise<number> {
   }
   const create = stored ? undefined : newSweep(exp, values, values.sequential !== true, dir, sources);
   const meta = (stored ?? create)!;
-  exp.preflight?.(meta.settings);
+  await exp.prepare?.(meta.settings, (l) => io.stderr.write(l));
   const engine = await startEngine(values, meta.execution.batched, exp.stepsPerCall?.(meta.settings) ?? 1);
   if (create && !engine.grid) create.execution.batched = false;
   io.stderr.write(`narrownet: engine ${engine.label}; run directory ${dir}\n`);

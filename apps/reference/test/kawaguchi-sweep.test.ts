@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fmt } from '../src/evidence.js';
 import { notCovered } from '../src/experiments/kawaguchi-depth-width/report.js';
 import { KAWAGUCHI_SCALES } from '../src/experiments/kawaguchi-depth-width/settings.js';
 import type { KawaguchiRecord } from '../src/experiments/kawaguchi-depth-width/train.js';
@@ -62,6 +63,13 @@ describe('narrownet run kawaguchi-depth-width --scale smoke (end to end)', () =>
         expect(existsSync(join(dir, `fig1-${ds}-sqrtJ-${panel}.svg`))).toBe(true);
         expect(html).toContain(`${ds}: √J ${panel === 'init' ? 'at initialisation' : 'after training'}`);
       }
+    // every covered cell reads √J / √L in its panel
+    for (const r of readRecords(dir).filter((x) => notCovered(x) === null)) {
+      const init = readFileSync(join(dir, `fig1-${r.dataset}-sqrtJ-init.svg`), 'utf8');
+      const trained = readFileSync(join(dir, `fig1-${r.dataset}-sqrtJ-trained.svg`), 'utf8');
+      expect(init).toContain(`${fmt(r.sqrtJInit!)} / ${fmt(r.sqrtLInit!)}`);
+      expect(trained).toContain(`${fmt(r.sqrtJTrained!)} / ${fmt(r.sqrtLTrained!)}`);
+    }
     expect(html).toContain("The paper's claims, checked");
     expect(html).toMatch(/√J falls as depth grows/);
     expect(html).toMatch(/√J falls as width grows/);

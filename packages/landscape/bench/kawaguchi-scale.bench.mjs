@@ -6,9 +6,13 @@
 // Run after building: `npm run bench:kawaguchi` in packages/landscape. Prints one JSON line per case.
 // BENCH_DUMP=<dir> also writes X, Y and the weights as raw float64 (.f64) for
 // scripts/kawaguchi_scale_reference.py (the NumPy/PyTorch comparison).
-// BENCH_CASES=synthetic,mnist selects cases. `seconds` is wall time, `cpuSeconds` the process's CPU
+// BENCH_DUMP_ONLY=1 writes the dump and computes nothing. BENCH_CASES=synthetic,mnist selects cases. `seconds` is wall time, `cpuSeconds` the process's CPU
 // time (user + system): on a shared machine the second is the one that measures the work.
+// `phaseSeconds` is kawaguchiLoss's own wall-clock split (gram, factor, refinement, deflation), `kernel`
+// the matrix kernel that ran (wasm-simd, or js where WebAssembly SIMD is missing), `load` the
+// 1/5/15-minute load averages when the case finished.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
 import { kawaguchiMnist8x8, kawaguchiTeacher, mnistSample } from '@narrownet/datasets';
 import { createRng } from '@narrownet/models';
@@ -41,6 +45,7 @@ function run(name, ds, layers, seed) {
     writeFileSync(join(dir, 'Y.f64'), Buffer.from(Y.buffer));
     for (const [k, v] of Object.entries(params)) writeFileSync(join(dir, `${k}.f64`), Buffer.from(v.buffer));
     writeFileSync(join(dir, 'meta.json'), JSON.stringify({ n: ds.n, layers }));
+    if (process.env.BENCH_DUMP_ONLY) return;
   }
   const t = performance.now();
   const cpu0 = process.cpuUsage();
@@ -69,6 +74,11 @@ function run(name, ds, layers, seed) {
       sigmaMax: r.sigmaMax,
       gap: r.gap,
       reason: r.reason,
+      kernel: r.kernel,
+      phaseSeconds: Object.fromEntries(
+        Object.entries(r.timings).map(([k, v]) => [k, Number((v / 1000).toFixed(2))]),
+      ),
+      load: os.loadavg().map((x) => Number(x.toFixed(1))),
     }),
   );
 }

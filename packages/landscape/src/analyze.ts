@@ -1,6 +1,7 @@
 import { type ModelSpec, activation, inputDim, outputDim, paramCount, validateSpec } from '@narrownet/models';
 import { hermiteCoefficients } from './hermite.js';
 import { kawaguchiLossDense, kawaguchiLossMatrixFree, whiteNoisePrediction } from './kawaguchi.js';
+import { kawaguchiLoss } from './kawaguchiScaled.js';
 import { featureRankM, kawaguchiHuangSizeBounds, lastLayerLipschitz, weightNorm } from './kawaguchiHuang.js';
 import { songQuantities, songWidthCondition } from './song.js';
 import { type ParamsLike, checkN } from './util.js';
@@ -15,6 +16,11 @@ export interface AnalyzeLimits {
   /** Largest rows·params for dense Kawaguchi J(θ) (default 4e6) and QR work 2·rows·params² (default 4e9). */
   maxDenseEntries?: number;
   maxDenseWork?: number;
+  /**
+   * Largest Gram matrix (entries, min(rows, params)², default 1e8) for the scaled route
+   * ({@link kawaguchiLoss}: exact, converged or saying it is not) beyond the dense limits.
+   */
+  maxGramEntries?: number;
   /** Largest rows·params for matrix-free J(θ) (default 2e8) and its iteration cap (default 300). */
   maxMatrixFreeEntries?: number;
   matrixFreeIterations?: number;
@@ -53,8 +59,9 @@ function attempt(f: () => unknown): Json {
  * strings, booleans, arrays, objects; never NaN or Infinity). A quantity that does not apply, or
  * whose size exceeds `limits`, is `{ value: null, reason }`. Sections: `model`, `zhang` (shallow
  * and paired nets: λ_min(J) by the Gram route, Φ(w)'s rank, width condition), `kawaguchi`
- * (piecewise-linear MLP/shallow nets and labels Y: J(θ) dense when it fits, else matrix-free
- * LSQR; Prop. 2's white-noise prediction), `kawaguchiHuang` (rank of M, Lemma 3's Lipschitz
+ * (piecewise-linear MLP/shallow nets and labels Y: J(θ) dense when it fits, else the scaled
+ * route `kawaguchiLoss` while its Gram matrix fits, else matrix-free LSQR (an upper bound when its
+ * cap stops it); Prop. 2's white-noise prediction), `kawaguchiHuang` (rank of M, Lemma 3's Lipschitz
  * bound and step, weight norm, size bounds), `song` (Lemma 3's μ_Φ, ν_Φ, β_Φ for one-hidden-layer
  * nets, width condition, Hermite coefficients of the activation). Used by `narrownet analyze`.
  */
@@ -76,6 +83,7 @@ export function analyzeModel(args: {
   const maxSvdWork = lim.maxSvdWork ?? 3e8;
   const maxDenseEntries = lim.maxDenseEntries ?? 4e6;
   const maxDenseWork = lim.maxDenseWork ?? 4e9;
+  const maxGram = lim.maxGramEntries ?? 1e8;
   const maxMfEntries = lim.maxMatrixFreeEntries ?? 2e8;
   const mfIterations = lim.matrixFreeIterations ?? 300;
   const d = inputDim(spec);
@@ -127,6 +135,11 @@ export function analyzeModel(args: {
     let J: Json;
     if (N * P <= maxDenseEntries && 2 * Math.max(N, P) * Math.min(N, P) ** 2 <= maxDenseWork) {
       J = attempt(() => ({ route: 'dense', ...kawaguchiLossDense(spec, params, X, Y, n) }));
+    } else if (P * P <= maxGram) {
+      J = attempt(() => ({
+        route: 'scaled',
+        ...kawaguchiLoss(spec, params, X, Y, n, { maxGramEntries: maxGram }),
+      }));
     } else if (N * P <= maxMfEntries) {
       J = attempt(() => ({
         route: 'matrixFree',

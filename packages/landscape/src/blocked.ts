@@ -1,141 +1,8 @@
 /**
  * Cache- and register-blocked float64 kernels for the scaled Kawaguchi route (internal: not
- * exported from the package index). Plain Float64Array loops, 4×4 register tiles, no library.
+ * exported from the package index). The products run through {@link gemmNT} (./gemm.ts).
  */
-
-/** Reduction-dimension block of {@link gemmNT}: long dot products are cut so both tiles' rows stay in cache. */
-const KB = 512;
-
-/**
- * C[cOff + a·ldc + c] += alpha·Σ_{t<len} A[aOff + a·lda + t]·B[bOff + c·ldb + t] for a < na, c < nc:
- * all dot products between rows of A and rows of B (row strides lda, ldb; rows contiguous), i.e.
- * C += alpha·A·Bᵀ. 4×4 register tiles; the reduction runs in blocks of 512 (so long rows stay in cache).
- */
-export function gemmNT(
-  na: number,
-  nc: number,
-  len: number,
-  A: Float64Array,
-  aOff: number,
-  lda: number,
-  B: Float64Array,
-  bOff: number,
-  ldb: number,
-  C: Float64Array,
-  cOff: number,
-  ldc: number,
-  alpha = 1,
-): void {
-  for (let t0 = 0; t0 < len; t0 += KB) {
-    const t1 = Math.min(t0 + KB, len);
-    tileNT(na, nc, t0, t1, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, alpha);
-  }
-}
-
-function tileNT(
-  na: number,
-  nc: number,
-  t0: number,
-  t1: number,
-  A: Float64Array,
-  aOff: number,
-  lda: number,
-  B: Float64Array,
-  bOff: number,
-  ldb: number,
-  C: Float64Array,
-  cOff: number,
-  ldc: number,
-  alpha: number,
-): void {
-  const a4 = na - (na % 4);
-  const c4 = nc - (nc % 4);
-  for (let a = 0; a < a4; a += 4) {
-    const p0 = aOff + a * lda;
-    const p1 = p0 + lda;
-    const p2 = p1 + lda;
-    const p3 = p2 + lda;
-    for (let c = 0; c < c4; c += 4) {
-      const q0 = bOff + c * ldb;
-      const q1 = q0 + ldb;
-      const q2 = q1 + ldb;
-      const q3 = q2 + ldb;
-      let s00 = 0;
-      let s01 = 0;
-      let s02 = 0;
-      let s03 = 0;
-      let s10 = 0;
-      let s11 = 0;
-      let s12 = 0;
-      let s13 = 0;
-      let s20 = 0;
-      let s21 = 0;
-      let s22 = 0;
-      let s23 = 0;
-      let s30 = 0;
-      let s31 = 0;
-      let s32 = 0;
-      let s33 = 0;
-      for (let t = t0; t < t1; t++) {
-        const x0 = A[p0 + t]!;
-        const x1 = A[p1 + t]!;
-        const x2 = A[p2 + t]!;
-        const x3 = A[p3 + t]!;
-        const y0 = B[q0 + t]!;
-        const y1 = B[q1 + t]!;
-        const y2 = B[q2 + t]!;
-        const y3 = B[q3 + t]!;
-        s00 += x0 * y0;
-        s01 += x0 * y1;
-        s02 += x0 * y2;
-        s03 += x0 * y3;
-        s10 += x1 * y0;
-        s11 += x1 * y1;
-        s12 += x1 * y2;
-        s13 += x1 * y3;
-        s20 += x2 * y0;
-        s21 += x2 * y1;
-        s22 += x2 * y2;
-        s23 += x2 * y3;
-        s30 += x3 * y0;
-        s31 += x3 * y1;
-        s32 += x3 * y2;
-        s33 += x3 * y3;
-      }
-      const o0 = cOff + a * ldc + c;
-      const o1 = o0 + ldc;
-      const o2 = o1 + ldc;
-      const o3 = o2 + ldc;
-      C[o0]! += alpha * s00;
-      C[o0 + 1]! += alpha * s01;
-      C[o0 + 2]! += alpha * s02;
-      C[o0 + 3]! += alpha * s03;
-      C[o1]! += alpha * s10;
-      C[o1 + 1]! += alpha * s11;
-      C[o1 + 2]! += alpha * s12;
-      C[o1 + 3]! += alpha * s13;
-      C[o2]! += alpha * s20;
-      C[o2 + 1]! += alpha * s21;
-      C[o2 + 2]! += alpha * s22;
-      C[o2 + 3]! += alpha * s23;
-      C[o3]! += alpha * s30;
-      C[o3 + 1]! += alpha * s31;
-      C[o3 + 2]! += alpha * s32;
-      C[o3 + 3]! += alpha * s33;
-    }
-  }
-  // Edges: remaining rows of A against all of B, and the first a4 rows against the remaining B rows.
-  for (let a = 0; a < na; a++) {
-    const c0 = a < a4 ? c4 : 0;
-    const p = aOff + a * lda;
-    for (let c = c0; c < nc; c++) {
-      const q = bOff + c * ldb;
-      let s = 0;
-      for (let t = t0; t < t1; t++) s += A[p + t]! * B[q + t]!;
-      C[cOff + a * ldc + c]! += alpha * s;
-    }
-  }
-}
+import { gemmNT } from './gemm.js';
 
 /**
  * C[a·ldc + c] += Σ_t A[a·len + t]·B[c·len + t] for a < na, c < nc: all dot products between the
@@ -185,11 +52,14 @@ export function syrkUpperSub(A: Float64Array, n: number, t0: number, t1: number,
   }
 }
 
+/** Rows per {@link gemmNT} call of the packed trailing update. */
+const SYRK_STRIP = 64;
+
 /**
  * The same trailing update as {@link syrkUpperSub} for t ∈ [t0, t1) and i, j ≥ t1, as dot products of
- * length t1 − t0 between packed columns of the panel (4×4 register tiles in {@link dotsAdd}). Rows
- * are done in groups of four from their own group on, so a few entries just below the diagonal
- * (never read in upper storage) are overwritten too.
+ * length t1 − t0 between packed columns of the panel ({@link gemmNT}). Rows are done in strips of 64
+ * from their own strip on, so entries up to 63 places left of the diagonal (never read in upper
+ * storage) are overwritten too.
  */
 export function syrkUpperPacked(A: Float64Array, n: number, t0: number, t1: number): void {
   const nb = t1 - t0;
@@ -200,8 +70,8 @@ export function syrkUpperPacked(A: Float64Array, n: number, t0: number, t1: numb
     const c = t - t0;
     for (let i = 0; i < m; i++) pos[i * nb + c] = A[ot + i]!;
   }
-  for (let i0 = 0; i0 < m; i0 += 4) {
-    const na = Math.min(4, m - i0);
+  for (let i0 = 0; i0 < m; i0 += SYRK_STRIP) {
+    const na = Math.min(SYRK_STRIP, m - i0);
     gemmNT(na, m - i0, nb, pos, i0 * nb, nb, pos, i0 * nb, nb, A, (t1 + i0) * n + t1 + i0, n, -1);
   }
 }

@@ -1,6 +1,7 @@
 import { type ModelSpec, outputDim } from '@narrownet/models';
 import { dotsAdd, pivotedCholesky, pivotedSolveMany, sigmaMinFactor } from './blocked.js';
 import { type CutoffCriterion, cutoffValue } from './dense.js';
+import { type GemmKernel, gemmKernel, gramRows } from './gemm.js';
 import { criterionOption, halfOption } from './kawaguchi.js';
 import { type Cache, type Net, forwardCache, jvpMany, toNet, vecColumnMajor, vjpMany } from './mlp.js';
 import { type ParamsLike, checkMatrix, intOption, positiveOption } from './util.js';
@@ -77,6 +78,8 @@ export interface KawaguchiLossResult {
    * and Householder QR of the remainders).
    */
   timings: { gram: number; factor: number; refinement: number; deflation: number };
+  /** The matrix kernel that ran: WebAssembly SIMD where available, else plain JavaScript. */
+  kernel: GemmKernel;
 }
 
 /** Column layout of the stacked matrix grouped by unit: group (l, k) holds q_l = m_{l−1}(+1) columns. */
@@ -157,6 +160,22 @@ function phiT(net: Net, c: Cache, l: number, i0: number, i1: number): Float64Arr
   return out;
 }
 
+/** out[p·na + a] = M[p·cn + idx[a]] for p < rows, a < na: the columns idx of a [rows, cn] matrix. */
+function gatherColumns(
+  M: Float64Array,
+  cn: number,
+  rows: number,
+  idx: Int32Array,
+  na: number,
+  out: Float64Array,
+) {
+  for (let p = 0; p < rows; p++) {
+    const src = p * cn;
+    const dst = p * na;
+    for (let a = 0; a < na; a++) out[dst + a] = M[src + idx[a]!]!;
+  }
+}
+
 /**
  * G = Jacᵀ·Jac (internal column order of {@link layoutOf}) from the Kronecker structure of
  * Theorem 1's blocks: G[(l,k,p),(l',k',p')] = Σ_i φ_{l−1}[i,p]·φ_{l'−1}[i,p']·Σ_j δ_l[i,j,k]δ_{l'}[i,j,k'].
@@ -168,7 +187,7 @@ function parameterGram(net: Net, c: Cache, lay: Layout, dl: Float64Array[]): Flo
   const L = net.L;
   const dy = net.sizes[L]!;
   const G = new Float64Array(P * P);
-  const chunk = 256;
+  const chunk = 512;
   for (let i0 = 0; i0 < n; i0 += chunk) {
     const i1 = Math.min(i0 + chunk, n);
     const cn = i1 - i0;
@@ -183,26 +202,44 @@ function parameterGram(net: Net, c: Cache, lay: Layout, dl: Float64Array[]): Flo
         const q2 = lay.q[l2 - 1]!;
         const dB = dl[l2 - 1]!;
         const ph2 = phis[l2 - 1]!;
+        // Only the samples where unit k's δ is not zero contribute to its rows (for relu about half
+        // of them): they are gathered first (sample i = i0 + idx[a]). Then for every kk,
+        // G rows (k, ·) × columns (k0 + kk, ·) += φ_{l−1}ᵀ·diag(S_kk)·φ_{l2−1} with
+        // S[kk·na + a] = Σ_j δ_l[i, j, k]·δ_l2[i, j, k0 + kk] ({@link gramRows}).
+        const idx = new Int32Array(cn);
+        const A = new Float64Array(ql * cn);
+        const Bm = new Float64Array(q2 * cn);
+        const S = new Float64Array(m2 * cn);
+        const phA = phis[l - 1]!;
         for (let k = 0; k < ml; k++) {
           const k0 = l2 === l ? k : 0;
           const nk = m2 - k0;
-          const F = new Float64Array(nk * q2 * cn);
+          let na = 0;
           for (let ii = 0; ii < cn; ii++) {
-            const i = i0 + ii;
-            for (let kk = 0; kk < nk; kk++) {
-              let a = 0;
-              for (let j = 0; j < dy; j++) {
-                const r = i * dy + j;
-                a += dA[r * ml + k]! * dB[r * m2 + k0 + kk]!;
+            const r0 = (i0 + ii) * dy;
+            for (let j = 0; j < dy; j++)
+              if (dA[(r0 + j) * ml + k] !== 0) {
+                idx[na++] = ii;
+                break;
               }
-              if (a === 0) continue;
-              const base = kk * q2;
-              for (let p = 0; p < q2; p++) F[(base + p) * cn + ii] = a * ph2[p * cn + ii]!;
+          }
+          if (na === 0) continue;
+          gatherColumns(phA, cn, ql, idx, na, A);
+          gatherColumns(ph2, cn, q2, idx, na, Bm);
+          S.fill(0, 0, nk * na);
+          for (let a = 0; a < na; a++) {
+            const r0 = (i0 + idx[a]!) * dy;
+            for (let j = 0; j < dy; j++) {
+              const r = r0 + j;
+              const w = dA[r * ml + k]!;
+              if (w === 0) continue;
+              const ob = r * m2 + k0;
+              for (let kk = 0; kk < nk; kk++) S[kk * na + a]! += w * dB[ob + kk]!;
             }
           }
           const row0 = lay.groupStart[l - 1]![k]!;
           const col0 = lay.groupStart[l2 - 1]![k0]!;
-          dotsAdd(phis[l - 1]!, F, ql, nk * q2, cn, G, P, row0 * P + col0);
+          gramRows(ql, nk, q2, na, A, S, Bm, G, row0 * P + col0, P);
         }
       }
     }
@@ -241,32 +278,74 @@ function sampleGram(net: Net, c: Cache, dl: Float64Array[]): Float64Array {
   return K;
 }
 
-/** Largest eigenvalue of a symmetric PSD row-major matrix by power iteration (Rayleigh quotient). */
+/** Largest eigenvalue of a symmetric tridiagonal matrix (diagonal a, off-diagonal b) by Sturm bisection. */
+function tridiagonalMax(a: readonly number[], b: readonly number[]): number {
+  const k = a.length;
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < k; i++) {
+    const r = (i > 0 ? Math.abs(b[i - 1]!) : 0) + (i < k - 1 ? Math.abs(b[i]!) : 0);
+    lo = Math.min(lo, a[i]! - r);
+    hi = Math.max(hi, a[i]! + r);
+  }
+  // count(x) = eigenvalues < x (negative pivots of T − xI)
+  const count = (x: number) => {
+    let c = 0;
+    let d = 1;
+    for (let i = 0; i < k; i++) {
+      d = a[i]! - x - (i > 0 ? (b[i - 1]! * b[i - 1]!) / d : 0);
+      if (d === 0) d = -Number.MIN_VALUE;
+      if (d < 0) c++;
+    }
+    return c;
+  };
+  for (let it = 0; it < 200 && hi - lo > 2 * Number.EPSILON * Math.max(Math.abs(lo), Math.abs(hi)); it++) {
+    const mid = 0.5 * (lo + hi);
+    if (count(mid) === k) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+/**
+ * Largest eigenvalue of a symmetric PSD row-major s×s matrix: Lanczos with full
+ * re-orthogonalisation from the constant vector, stopped when the largest Ritz value moves by
+ * ≤ 1e-14 relative (Ritz values grow monotonically towards λ_max) or the Krylov space is invariant.
+ */
 function lambdaMax(A: Float64Array, s: number): number {
+  const kmax = Math.min(s, 120);
+  const V: Float64Array[] = [];
+  const alpha: number[] = [];
+  const beta: number[] = [];
   let v = new Float64Array(s).fill(1 / Math.sqrt(s));
-  let lam = 0;
-  for (let it = 0; it < 200; it++) {
+  let prev = 0;
+  for (let j = 0; j < kmax; j++) {
+    V.push(v);
     const w = new Float64Array(s);
     for (let i = 0; i < s; i++) {
       const oi = i * s;
       let acc = 0;
-      for (let j = 0; j < s; j++) acc += A[oi + j]! * v[j]!;
+      for (let c = 0; c < s; c++) acc += A[oi + c]! * v[c]!;
       w[i] = acc;
     }
-    let rq = 0;
-    let nw = 0;
-    for (let i = 0; i < s; i++) {
-      rq += w[i]! * v[i]!;
-      nw += w[i]! * w[i]!;
-    }
-    nw = Math.sqrt(nw);
-    if (nw === 0) return 0;
-    for (let i = 0; i < s; i++) w[i] = w[i]! / nw;
+    let a = 0;
+    for (let i = 0; i < s; i++) a += w[i]! * v[i]!;
+    alpha.push(a);
+    for (let pass = 0; pass < 2; pass++)
+      for (const u of V) {
+        let c = 0;
+        for (let i = 0; i < s; i++) c += w[i]! * u[i]!;
+        for (let i = 0; i < s; i++) w[i] = w[i]! - c * u[i]!;
+      }
+    const top = tridiagonalMax(alpha, beta);
+    const bj = Math.sqrt(sumSq(w));
+    if ((j > 0 && top - prev <= 1e-14 * top) || bj <= 1e-14 * top) return top;
+    prev = top;
+    beta.push(bj);
+    for (let i = 0; i < s; i++) w[i] = w[i]! / bj;
     v = w;
-    if (Math.abs(rq - lam) <= 1e-10 * rq) return Math.max(rq, lam);
-    lam = rq;
   }
-  return lam;
+  return prev;
 }
 
 /** ‖M‖_∞ of the stacked matrix: max over rows (i, j) of Σ_l Σ_k |δ_l[i,j,k]|·Σ_p |φ̃_{l−1}[i,p]|. */
@@ -402,7 +481,7 @@ export function kawaguchiLoss(
   const k = half ? 0.5 : 1;
   const dl = deltas(net, c);
   const mInf = normInf(net, c, dl);
-  const base = { halfConvention: half, rows: N, cols: P };
+  const base = { halfConvention: half, rows: N, cols: P, kernel: gemmKernel() };
 
   if (method !== 'parameterGram' && N <= P && N * N <= maxEntries) {
     const K = sampleGram(net, c, dl);

@@ -1,5 +1,5 @@
 import { type MlpSpec, type ModelSpec, activation, validateSpec } from '@narrownet/models';
-import { gemmNT } from './blocked.js';
+import { gemmNT } from './gemm.js';
 import { type ParamsLike, checkMatrix, checkN, toParams64 } from './util.js';
 
 /** An MLP in a normal form with float64 parameters (internal). */

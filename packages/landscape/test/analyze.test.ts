@@ -38,7 +38,7 @@ describe('analyzeModel', () => {
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
   });
 
-  it('relu MLP: dense J(θ) when small, matrix-free when the dense limit is lowered', () => {
+  it('relu MLP: dense J(θ) when small, the scaled route beyond the dense limit, matrix-free beyond its Gram limit', () => {
     const spec: ModelSpec = { kind: 'mlp', layers: [3, 5, 4, 1], activation: 'relu', bias: true };
     const params = {
       W1: gaussian(1, 15),
@@ -54,7 +54,19 @@ describe('analyzeModel', () => {
     const Jd = (dense.kawaguchi as { J: { route: string; J: number } }).J;
     expect(Jd.route).toBe('dense');
     expect(Jd.J).toBe(kawaguchiLossDense(spec, params, X, Y, 30).J);
-    const free = analyzeModel({ spec, params, X, Y, n: 30, limits: { maxDenseEntries: 10 } });
+    const scaled = analyzeModel({ spec, params, X, Y, n: 30, limits: { maxDenseEntries: 10 } });
+    const Js = (scaled.kawaguchi as { J: { route: string; J: number; converged: boolean } }).J;
+    expect(Js.route).toBe('scaled');
+    expect(Js.converged).toBe(true);
+    expect(Math.abs(Js.J - Jd.J)).toBeLessThanOrEqual(1e-10 * Jd.J);
+    const free = analyzeModel({
+      spec,
+      params,
+      X,
+      Y,
+      n: 30,
+      limits: { maxDenseEntries: 10, maxGramEntries: 10 },
+    });
     const Jf = (free.kawaguchi as { J: { route: string; J: number } }).J;
     expect(Jf.route).toBe('matrixFree');
     expect(Math.abs(Jf.J - Jd.J) / Jd.J).toBeLessThan(1e-6);

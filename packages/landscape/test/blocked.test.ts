@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MlpSpec } from '@narrownet/models';
-import {
-  dotsAdd,
-  gemmNT,
-  pivotedCholesky,
-  pivotedSolve,
-  pivotedSolveMany,
-  sigmaMinFactor,
-} from '../src/blocked.js';
+import { dotsAdd, pivotedCholesky, pivotedSolve, pivotedSolveMany, sigmaMinFactor } from '../src/blocked.js';
+import { gemmNT } from '../src/gemm.js';
 import { forwardCache, jvp, jvpMany, toNet, vjp, vjpMany } from '../src/mlp.js';
 import { fanInParams, gaussian, svdValues } from './helpers.js';
 
@@ -135,7 +129,7 @@ describe('blocked float64 kernels', () => {
     { kind: 'mlp', layers: [5, 7, 6, 3], activation: 'relu' },
     { kind: 'mlp', layers: [4, 6, 2], activation: 'tanh', bias: true },
   ] as MlpSpec[]) {
-    it(`jvpMany / vjpMany equal jvp / vjp per vector (${JSON.stringify(spec.layers ?? [])}${spec.bias ? ', bias' : ''})`, () => {
+    it(`jvpMany / vjpMany equal jvp / vjp per vector (${JSON.stringify(spec.layers)}${spec.bias ? ', bias' : ''})`, () => {
       const n = 37;
       const net = toNet(spec, fanInParams(spec, 13), 'test');
       const c = forwardCache(net, gaussian(14, n * net.sizes[0]!), n, 'test');

@@ -102,11 +102,12 @@ export interface Experiment<S extends object = object, K = unknown, R extends Sw
   /** Checks cross-field constraints; throws a UsageError naming the field. */
   validate(settings: S): S;
   /**
-   * Checks that this machine can run the settings (e.g. that the data files they name are present)
-   * before anything is written; throws a UsageError naming the flag. Kept apart from `validate`,
-   * so that a scale stays valid on a machine without its data.
+   * Makes sure what training needs is on this machine before any run starts or anything is written
+   * (e.g. data files, downloaded when the settings ask for it); throws a UsageError naming the flag
+   * and what is missing. Kept apart from `validate`, so that a scale stays valid on a machine
+   * without its data. Absent = nothing to do.
    */
-  preflight?(settings: S): void;
+  prepare?(settings: S, log: (line: string) => void): void | Promise<void>;
   /** Every run of the sweep, in the order they run. */
   expand(settings: S): RunPlan<K>[];
   /** Splits runs into batches that share one fused trainer (grid mode); absent = no batching. */

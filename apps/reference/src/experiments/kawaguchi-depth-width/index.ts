@@ -1,4 +1,5 @@
 import type { Experiment } from '../../sweep/experiment.js';
+import { prepareKawaguchiData } from './data.js';
 import { writeKawaguchiReport } from './report.js';
 import {
   KAWAGUCHI_OPTIONS,
@@ -24,13 +25,17 @@ export const kawaguchiDepthWidthExperiment: Experiment<
   KawaguchiRecord
 > = {
   name: 'kawaguchi-depth-width',
-  title: 'Kawaguchi et al. 2019 Fig. 1: √J(θ) falls with depth and width (synthetic teacher, MNIST 8×8)',
+  title:
+    'Kawaguchi et al. 2019 Fig. 1: √J(θ) falls with depth and width (synthetic teacher, MNIST 8×8; CIFAR-10, SVHN from files)',
   help: `Reproduces Kawaguchi, Huang & Kaelbling 2019 Fig. 1: for every data set × depth × width cell a
 bias-free ReLU MLP is evaluated (√J by Theorem 1's projection, √L) at init, trained with SGD with
-momentum, and evaluated again. Writes runs.jsonl, two heat maps per data set and report.html.`,
+momentum, and evaluated again. Writes runs.jsonl, two heat maps per data set and report.html.
+CIFAR-10 and SVHN (--datasets cifar10,svhn) are read from --data-dir, or downloaded there
+with MD5 checks by --fetch.`,
   options: KAWAGUCHI_OPTIONS,
   scales: KAWAGUCHI_SCALES,
   validate: validateKawaguchiSettings,
+  prepare: prepareKawaguchiData,
   expand: kawaguchiRuns,
   train: (runs, ctx) => trainKawaguchiCell(runs[0]!, ctx),
   failedRecord: (run, s, error, attempts) => ({

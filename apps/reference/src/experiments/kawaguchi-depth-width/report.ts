@@ -146,7 +146,12 @@ export async function writeKawaguchiReport(
           x: String(r.width),
           y: String(r.depth),
           value: v,
-          label: why ? (r.status === 'diverged' ? 'diverged' : 'not covered') : fmt(v!),
+          // √J beside √L in the cell: how far the point is from Theorem 1's L = J
+          label: why
+            ? r.status === 'diverged'
+              ? 'diverged'
+              : 'not covered'
+            : `${fmt(v!)} / ${num(panel === 'init' ? r.sqrtLInit : r.sqrtLTrained)}`,
           details: {
             '√L': num(panel === 'init' ? r.sqrtLInit : r.sqrtLTrained),
             'J method': (panel === 'init' ? r.jInit : r.jTrained)?.status ?? '—',
@@ -155,7 +160,7 @@ export async function writeKawaguchiReport(
         };
       });
       const svg = await heatmapSvg(cells, {
-        title: `${dataset}: √J ${panel === 'init' ? 'at initialisation' : 'after training'}`,
+        title: `${dataset}: √J ${panel === 'init' ? 'at initialisation' : 'after training'} (cells: √J / √L)`,
         xTitle: 'width',
         yTitle: 'depth H',
         xOrder: [...new Set(mine.map((r) => r.width))].sort((a, b) => a - b).map(String),
@@ -188,7 +193,7 @@ td,th{border:1px solid #ccc;padding:2px 8px;text-align:left;font-size:13px}.figs
 <p>${info.complete ? 'Complete' : '<b>Incomplete</b>'}: ${records.length} of ${info.totalRuns} cells. Engine: <code>${esc(info.engine)}</code>.
 Wall time of the sessions that wrote this directory: ${info.wallSeconds.toFixed(0)} s. Command: <code>${esc(info.command)}</code>.</p>
 <p class="note">Each cell is a bias-free ReLU MLP (LeCun-normal init) of that depth H and width, trained with SGD with momentum for ${info.settings.epochs} epochs.
-√J(θ) = √(½‖(I − P)vec(Y)‖²) (Theorem 1) at the initial weights (left) and after training (right); √L = √(½‖Ŷ − Y‖²) is in the table and the tooltips.
+√J(θ) = √(½‖(I − P)vec(Y)‖²) (Theorem 1) at the initial weights (left) and after training (right); each cell reads √J / √L with √L = √(½‖Ŷ − Y‖²) (Theorem 1: L = J at a local minimum), the colour is √J.
 Grey: not covered — training diverged, its loss did not fall below the initial loss, or J did not converge; such a cell is no evidence for or against a claim.</p>
 <h2>Figures</h2>
 ${figs.join('\n')}

@@ -2,8 +2,13 @@ import { CUTOFF_CRITERIA, type CutoffCriterion } from '@narrownet/landscape';
 import { type OptionDef, SEED_MAX, checkOptions } from '../../options.js';
 import { SCALE_NAMES, type ScaleName } from '../../sweep/experiment.js';
 
-/** The data sets of Fig. 1 this command runs: the teacher set of App. C and MNIST at 8 × 8. */
-export const KAWAGUCHI_DATASETS = ['synthetic', 'mnist8x8'] as const;
+/**
+ * The data sets of Fig. 1 this command runs: the teacher set of App. C and MNIST at 8 × 8 (both
+ * offline, the default), CIFAR-10 and SVHN at gray 12 × 12 (from files: `--data-dir`, `--fetch`).
+ */
+export const KAWAGUCHI_DATASETS = ['synthetic', 'mnist8x8', 'cifar10', 'svhn'] as const;
+/** The data sets every scale runs unless `--datasets` says otherwise (no files needed). */
+const OFFLINE_DATASETS: KawaguchiDataset[] = ['synthetic', 'mnist8x8'];
 /** One of {@link KAWAGUCHI_DATASETS}. */
 export type KawaguchiDataset = (typeof KAWAGUCHI_DATASETS)[number];
 
@@ -23,10 +28,16 @@ export interface KawaguchiSweepSettings {
   /** Sample size of the teacher set (paper: 5000) and of the MNIST sample (paper: 10000). */
   syntheticN: number;
   mnistN: number;
+  /** Images of CIFAR-10 and SVHN (the first n of each training split; paper: 10000). */
+  imageN: number;
+  /** Where the CIFAR-10 / SVHN files are (or go, with `fetch`): `<dataDir>/cifar-10-batches-bin`, `<dataDir>/svhn`. */
+  dataDir: string;
+  /** Download missing CIFAR-10 / SVHN files into `dataDir` (MD5-checked) instead of stopping. */
+  fetch: boolean;
   /** Heavy-ball momentum (paper: 0.9 synthetic, 0.5 images). */
   syntheticMomentum: number;
   mnistMomentum: number;
-  /** Mini-batch size (paper: 200 synthetic, 64 images). */
+  /** Mini-batch size (paper: 200 synthetic, 64 images; the mnist* values apply to every image set). */
   syntheticBatchSize: number;
   mnistBatchSize: number;
   /** Training loss: `mse` (PyTorch's mean, the usual procedure) or `halfSse` (the paper's ½Σ). */
@@ -47,6 +58,8 @@ const PAPER_TRAINING = {
   trainLoss: 'mse',
   seed: 0,
   cutoff: 'numericalRecipes',
+  dataDir: 'data',
+  fetch: false,
 } as const;
 
 /**
@@ -57,34 +70,37 @@ const PAPER_TRAINING = {
 export const KAWAGUCHI_SCALES: Record<ScaleName, KawaguchiSweepSettings> = {
   paper: {
     scale: 'paper',
-    datasets: [...KAWAGUCHI_DATASETS],
+    datasets: [...OFFLINE_DATASETS],
     depths: [1, 2, 3, 4, 5],
     widths: [5, 10, 20, 50, 100],
     epochs: 40,
     syntheticN: 5000,
     mnistN: 10000,
+    imageN: 10000,
     ...PAPER_TRAINING,
   },
   smoke: {
     scale: 'smoke',
-    datasets: [...KAWAGUCHI_DATASETS],
+    datasets: [...OFFLINE_DATASETS],
     depths: [1, 2],
     widths: [3, 6],
     epochs: 1,
     syntheticN: 40,
     mnistN: 30,
+    imageN: 30,
     ...PAPER_TRAINING,
     syntheticBatchSize: 20,
     mnistBatchSize: 10,
   },
   default: {
     scale: 'default',
-    datasets: [...KAWAGUCHI_DATASETS],
+    datasets: [...OFFLINE_DATASETS],
     depths: [1, 2, 3],
     widths: [5, 10, 20, 30],
     epochs: 40,
     syntheticN: 2000,
     mnistN: 2000,
+    imageN: 2000,
     ...PAPER_TRAINING,
   },
 };
@@ -106,6 +122,18 @@ export const KAWAGUCHI_OPTIONS: OptionDef[] = [
   { key: 'syntheticN', kind: 'int', min: 1, help: 'samples of the teacher set (synthetic)' },
   { key: 'mnistN', kind: 'int', min: 1, max: 10000, help: 'digits of the offline MNIST sample (mnist8x8)' },
   {
+    key: 'imageN',
+    kind: 'int',
+    min: 1,
+    help: 'images of cifar10 / svhn (the first n of the training split)',
+  },
+  {
+    key: 'dataDir',
+    kind: 'string',
+    help: 'directory of the cifar10 / svhn files (<dir>/cifar-10-batches-bin, <dir>/svhn, or the files themselves)',
+  },
+  { key: 'fetch', kind: 'bool', help: 'download missing cifar10 / svhn files into --data-dir (MD5-checked)' },
+  {
     key: 'syntheticMomentum',
     kind: 'number',
     min: 0,
@@ -119,10 +147,10 @@ export const KAWAGUCHI_OPTIONS: OptionDef[] = [
     min: 0,
     max: 1,
     maxExclusive: true,
-    help: 'heavy-ball momentum on mnist8x8',
+    help: 'heavy-ball momentum on the image sets (mnist8x8, cifar10, svhn)',
   },
   { key: 'syntheticBatchSize', kind: 'int', min: 1, help: 'mini-batch size on synthetic' },
-  { key: 'mnistBatchSize', kind: 'int', min: 1, help: 'mini-batch size on mnist8x8' },
+  { key: 'mnistBatchSize', kind: 'int', min: 1, help: 'mini-batch size on the image sets' },
   {
     key: 'trainLoss',
     kind: 'string',

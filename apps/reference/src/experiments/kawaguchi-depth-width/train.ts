@@ -1,7 +1,7 @@
-import { kawaguchiMnist8x8, kawaguchiTeacher, mnistSample } from '@narrownet/datasets';
 import type { TrainerInfo } from '@narrownet/regime';
-import { type KawaguchiData, kawaguchiCell } from '../../kawaguchi-depth-width.js';
+import { kawaguchiCell } from '../../kawaguchi-depth-width.js';
 import type { RunPlan, SweepRecord, UnitContext } from '../../sweep/experiment.js';
+import { INPUT_DIM, OUTPUT_DIM, datasetOf } from './data.js';
 import type { KawaguchiDataset, KawaguchiSweepSettings } from './settings.js';
 
 /** One cell of the sweep: a data set, a depth and a width. */
@@ -42,26 +42,11 @@ export interface KawaguchiRecord extends SweepRecord, KawaguchiKey {
   steps: number;
 }
 
-let dataCache: { key: string; data: KawaguchiData } | undefined;
-/** The data set of a cell (memoized: every cell of one data set uses the same one). */
-export function datasetOf(s: KawaguchiSweepSettings, dataset: KawaguchiDataset): KawaguchiData {
-  const key = dataset === 'synthetic' ? `synthetic/${s.syntheticN}/${s.seed}` : `mnist8x8/${s.mnistN}`;
-  if (dataCache?.key !== key) {
-    // App. C: teacher = tanh net of depth 7, width 50, x ∈ R^10 (the datasets package's defaults)
-    const data =
-      dataset === 'synthetic'
-        ? kawaguchiTeacher({ n: s.syntheticN, seed: s.seed })
-        : kawaguchiMnist8x8(mnistSample({ count: s.mnistN }));
-    dataCache = { key, data: { X: data.X, Y: data.Y, n: data.n, d: data.d, k: data.k } };
-  }
-  return dataCache.data;
-}
-
 /** Training settings of one data set (App. C: momentum and batch size differ per data set). */
 export function trainingOf(s: KawaguchiSweepSettings, dataset: KawaguchiDataset) {
   const syn = dataset === 'synthetic';
   return {
-    n: syn ? s.syntheticN : s.mnistN,
+    n: syn ? s.syntheticN : dataset === 'mnist8x8' ? s.mnistN : s.imageN,
     momentum: syn ? s.syntheticMomentum : s.mnistMomentum,
     batchSize: syn ? s.syntheticBatchSize : s.mnistBatchSize,
   };
@@ -72,12 +57,12 @@ export function kawaguchiRuns(s: KawaguchiSweepSettings): RunPlan<KawaguchiKey>[
   const out: RunPlan<KawaguchiKey>[] = [];
   for (const dataset of s.datasets) {
     const { n } = trainingOf(s, dataset);
-    const d = dataset === 'synthetic' ? 10 : 64;
+    const d = INPUT_DIM[dataset];
     for (const depth of s.depths)
       for (const width of s.widths) {
         const key = { dataset, depth, width };
         // ∝ parameters × samples × epochs (training), plus one pass each for J at init and end
-        const params = d * width + (depth - 1) * width * width + width * (dataset === 'synthetic' ? 1 : 10);
+        const params = d * width + (depth - 1) * width * width + width * OUTPUT_DIM[dataset];
         out.push({ id: cellId(key), key, cost: params * n * (s.epochs + 2) });
       }
   }

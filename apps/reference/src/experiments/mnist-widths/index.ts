@@ -1,4 +1,4 @@
-import { dataPreflight, failedClassificationFields } from '../../classification.js';
+import { checkDataPresent, failedClassificationFields } from '../../classification.js';
 import type { Experiment } from '../../sweep/experiment.js';
 import { writeMnistReport } from './report.js';
 import {
@@ -24,7 +24,7 @@ Writes runs.jsonl, the figure and report.html.`,
   options: MNIST_WIDTHS_OPTIONS,
   scales: MNIST_WIDTHS_SCALES,
   validate: validateMnistWidths,
-  preflight: dataPreflight,
+  prepare: checkDataPresent,
   expand: mnistRuns,
   train: (runs, ctx) => trainMnistRun(runs[0]!, ctx),
   failedRecord: (run, s, error, attempts) => ({

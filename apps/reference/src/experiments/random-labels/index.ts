@@ -1,4 +1,4 @@
-import { dataPreflight, failedClassificationFields } from '../../classification.js';
+import { checkDataPresent, failedClassificationFields } from '../../classification.js';
 import type { Experiment } from '../../sweep/experiment.js';
 import { writeRandomLabelsReport } from './report.js';
 import {
@@ -30,7 +30,7 @@ Writes runs.jsonl and report.html.`,
   options: RANDOM_LABELS_OPTIONS,
   scales: RANDOM_LABELS_SCALES,
   validate: validateRandomLabels,
-  preflight: dataPreflight,
+  prepare: checkDataPresent,
   expand: randomLabelsRuns,
   train: (runs, ctx) => trainRandomLabelsRun(runs[0]!, ctx),
   failedRecord: (run, s, error, attempts) => ({
