@@ -25,6 +25,7 @@ describe('narrownet run song-ratio --scale smoke (end to end)', () => {
     expect(code, c.err()).toBe(0);
     const s = SONG_SCALES.smoke;
     const rs = records<SongRecord>(dir);
+    expect(s.diagnosticSeeds).toBe(s.seeds);
     expect(rs.map((r) => r.id).sort()).toEqual(
       s.omega2s.flatMap((w) => Array.from({ length: s.seeds }, (_, i) => `w2=${w}/s${i}`)).sort(),
     );

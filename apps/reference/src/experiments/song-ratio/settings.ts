@@ -29,6 +29,8 @@ export interface SongSettings {
   lazySteps: number;
   /** Samples on which μ_Φ, ν_Φ, β_Φ are computed at init (μ_Φ applies when ≤ width). */
   quantitySamples: number;
+  /** The lazy distance and μ_Φ, ν_Φ, β_Φ are computed for seeds 0 … diagnosticSeeds − 1 of every ω₂. */
+  diagnosticSeeds: number;
   /** Seed of the teacher (init and batch order). */
   seed: number;
 }
@@ -69,6 +71,7 @@ export const SONG_SCALES: Record<ScaleName, SongSettings> = {
     lazySamples: 128,
     lazySteps: 20,
     quantitySamples: 512,
+    diagnosticSeeds: 5,
   },
   default: {
     scale: 'default',
@@ -82,6 +85,7 @@ export const SONG_SCALES: Record<ScaleName, SongSettings> = {
     lazySamples: 16,
     lazySteps: 5,
     quantitySamples: 64,
+    diagnosticSeeds: 1,
   },
   smoke: {
     scale: 'smoke',
@@ -99,6 +103,7 @@ export const SONG_SCALES: Record<ScaleName, SongSettings> = {
     lazySamples: 8,
     lazySteps: 3,
     quantitySamples: 16,
+    diagnosticSeeds: 2,
   },
 };
 
@@ -147,6 +152,12 @@ export const SONG_OPTIONS: OptionDef[] = [
     help: 'full-batch GD steps of the lazy-training comparison (0 = off)',
   },
   { key: 'quantitySamples', kind: 'int', min: 1, help: 'samples on which μ_Φ, ν_Φ, β_Φ are computed' },
+  {
+    key: 'diagnosticSeeds',
+    kind: 'int',
+    min: 0,
+    help: 'seeds per ω₂ (the first ones) that also get the lazy distance and μ_Φ, ν_Φ, β_Φ',
+  },
   { key: 'seed', kind: 'int', min: 0, max: SEED_MAX, help: 'seed of the teacher' },
 ];
 

@@ -295,9 +295,10 @@ export async function trainSong(
   const testError = ok
     ? 100 - (await accuracyOn(runtime, spec, final, data.test.X, data.test.labels, s.testN))
     : null;
+  const diagnose = k.seed < s.diagnosticSeeds;
   const m = Math.min(s.lazySamples, s.n);
   let lazy: SongRecord['lazy'] = null;
-  if (s.lazySteps > 0) {
+  if (diagnose && s.lazySteps > 0) {
     // GD on Song's h = ‖F − Y‖² with the step that makes it GD on the mean squared error at lr
     const lr = s.lr / (m * 10);
     const r = lazyTrainingDistance(
@@ -324,7 +325,7 @@ export async function trainSong(
     };
   }
   const q = Math.min(s.quantitySamples, s.n);
-  const sq = songQuantities(spec, params0, firstRows(data.train.X, 784, q), q);
+  const sq = diagnose ? songQuantities(spec, params0, firstRows(data.train.X, 784, q), q) : null;
   return [
     {
       ...baseSongRecord(s, k),
@@ -336,14 +337,16 @@ export async function trainSong(
       relMoveW: ok ? frobRel(final.W1!.data, params0.W1!.data) : null,
       relMoveV: ok ? frobRel(final.W2!.data, params0.W2!.data) : null,
       lazy,
-      quantities: {
-        samples: q,
-        muPhi: sq.muPhi,
-        nuPhi: sq.nuPhi,
-        betaPhi: sq.betaPhi,
-        rhoPhi: sq.rhoPhi,
-        notes: sq.notes,
-      },
+      quantities: sq
+        ? {
+            samples: q,
+            muPhi: sq.muPhi,
+            nuPhi: sq.nuPhi,
+            betaPhi: sq.betaPhi,
+            rhoPhi: sq.rhoPhi,
+            notes: sq.notes,
+          }
+        : null,
       teacher: data.teacher,
       data: `${data.splits.source}; pixels standardised by the training set's mean and std; labels: the teacher's`,
       wallMs: Math.round(performance.now() - t0),
