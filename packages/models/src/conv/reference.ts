@@ -4,9 +4,11 @@ import {
   type ConvLayer,
   type ConvPlan,
   type ResNetSpec,
+  planBufferShapes,
+  planParamShapes,
   planResNet,
-  resnetBufferShapes,
   resnetParamShapes,
+  splitResNet,
   validateResNetSpec,
 } from './spec.js';
 
@@ -135,25 +137,22 @@ function shape3(plan: ConvPlan, v: number): Shape3 {
 }
 
 function forwardTape(
-  spec: ResNetSpec,
+  plan: ConvPlan,
   params: ParamArrays,
   buffers: ParamArrays,
   X: ArrayLike<number>,
   n: number,
   options: ConvRunOptions,
+  where: string,
 ): Tape {
-  validateResNetSpec(spec);
   if (!Number.isInteger(n) || n <= 0)
-    throw new RangeError(`convForward64: n must be a positive integer, got ${n}`);
+    throw new RangeError(`${where}: n must be a positive integer, got ${n}`);
   if (typeof options?.train !== 'boolean')
-    throw new RangeError('convForward64: options.train must be true or false');
-  const plan = planResNet(spec);
-  const [c0, h0, w0] = spec.input;
+    throw new RangeError(`${where}: options.train must be true or false`);
+  const [c0, h0, w0] = plan.values[0] as Shape3;
   if (X.length !== n * c0 * h0 * w0)
-    throw new RangeError(
-      `convForward64: X has ${X.length} entries, expected n·C·H·W = ${n}·${c0}·${h0}·${w0}`,
-    );
-  const pShapes = resnetParamShapes(spec);
+    throw new RangeError(`${where}: X has ${X.length} entries, expected n·C·H·W = ${n}·${c0}·${h0}·${w0}`);
+  const pShapes = planParamShapes(plan);
   const P = (name: string) =>
     need(
       params,
@@ -161,9 +160,8 @@ function forwardTape(
       pShapes[name]!.reduce((a, b) => a * b, 1),
       'parameters',
     );
-  const bShapes = resnetBufferShapes(spec);
   const outBuffers: Record<string, Float64Array> = {};
-  for (const [name, [c]] of Object.entries(bShapes))
+  for (const [name, [c]] of Object.entries(planBufferShapes(plan)))
     outBuffers[name] = Float64Array.from(need(buffers, name, c!, 'buffers'));
   const values: Float64Array[] = [Float64Array.from(X)];
   const bn = new Map<number, BnCache>();
@@ -195,7 +193,7 @@ function forwardTape(
       const invStd = new Float64Array(c);
       if (options.train && N < 2)
         throw new RangeError(
-          `convForward64: batch norm ${l.name} in train mode needs more than 1 value per channel, got ${N}`,
+          `${where}: batch norm ${l.name} in train mode needs more than 1 value per channel, got ${N}`,
         );
       for (let ch = 0; ch < c; ch++) {
         let mean: number;
@@ -281,7 +279,8 @@ export function convForward64(
   n: number,
   options: ConvRunOptions,
 ): ConvForwardResult {
-  const tape = forwardTape(spec, params, buffers, X, n, options);
+  validateResNetSpec(spec);
+  const tape = forwardTape(planResNet(spec), params, buffers, X, n, options, 'convForward64');
   return { logits: tape.values[tape.values.length - 1]!, buffers: tape.buffers };
 }
 
@@ -459,7 +458,8 @@ export function convLossAndGrad64(
   loss: LossName,
   options: ConvRunOptions,
 ): ConvLossGradResult {
-  const tape = forwardTape(spec, params, buffers, X, n, options);
+  validateResNetSpec(spec);
+  const tape = forwardTape(planResNet(spec), params, buffers, X, n, options, 'convLossAndGrad64');
   const logits = tape.values[tape.values.length - 1]!;
   if (Y.length !== n * spec.classes)
     throw new RangeError(
@@ -479,4 +479,23 @@ export function convLossAndGrad64(
   const ordered: Record<string, Float64Array> = {};
   for (const name of Object.keys(resnetParamShapes(spec))) ordered[name] = grads[name]!;
   return { loss: value, logits, grads: ordered, buffers: tape.buffers };
+}
+
+/**
+ * The features a frozen trunk hands to stage `stage` (default the final one): the float64
+ * forward of the layers before it (see `splitResNet`) in EVAL mode — running statistics, so each
+ * sample's features do not depend on its batch and can be computed once and cached. Returns
+ * row-major [n, C·H·W] (NCHW flattened), the X of `splitResNet(spec, stage).head`.
+ */
+export function convFeatures64(
+  spec: ResNetSpec,
+  stage: number | undefined,
+  params: ParamArrays,
+  buffers: ParamArrays,
+  X: ArrayLike<number>,
+  n: number,
+): Float64Array {
+  const { trunk } = splitResNet(spec, stage);
+  const tape = forwardTape(trunk, params, buffers, X, n, { train: false }, 'convFeatures64');
+  return tape.values[tape.values.length - 1]!;
 }
