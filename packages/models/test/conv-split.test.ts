@@ -37,9 +37,8 @@ describe('splitResNet: frozen trunk + trained final stage', () => {
       const headParams = c.spec.head === 'paired' ? ['linear.weight'] : ['linear.weight', 'linear.bias'];
       expect(headNames).toEqual([...resnetStageParams(c.spec), ...extra, ...headParams]);
       for (const k of headNames) expect(resnetParamShapes(head)[k]).toEqual(resnetParamShapes(c.spec)[k]);
-      expect(features).toEqual(
-        [8, 4, 4].map((v, i) => (i === 0 ? c.spec.stages[2]!.width : c.spec.input[1] / 4)),
-      );
+      // Strides 1, 2, 2 before the final stage: H/4 × W/4 with the third stage's width.
+      expect(features).toEqual([c.spec.stages[2]!.width, c.spec.input[1] / 4, c.spec.input[2] / 4]);
     });
 
     it(`${c.name}: eval logits of the head on the trunk's features equal the full net's (float64)`, () => {
