@@ -60,7 +60,6 @@ export {
   type ConvRunOptions,
   type ConvForwardResult,
   type ConvLossGradResult,
-  conv2d64,
   convForward64,
   convLossAndGrad64,
   convFeatures64,
