@@ -2,7 +2,9 @@
 // narrownet's fused onnxruntime step (`buildConvStepModel` of @narrownet/regime: train-mode
 // forward, analytic backward, SGD momentum 0.9 + weight decay 5e-4, running statistics, one
 // graph) against PyTorch (bench/torch_conv_step.py, the same net and optimizer), interleaved
-// width by width in one invocation. float32, CPU, random inputs.
+// width by width in one invocation, and the frozen-trunk step (only the final stage and the head,
+// `splitResNet(spec).head`, on features of the final stage's input) against the full step.
+// float32, CPU, random inputs.
 //
 //   node bench/conv-step.mjs [--final 64,512] [--batch 128] [--size 32] [--steps 3] [--warmup 1]
 //                            [--threads 2] [--torchThreads 1] [--repeats 1]
@@ -13,7 +15,13 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startOnnx } from '../packages/engine/dist/index.js';
 import { initResNet } from '../packages/init/dist/index.js';
-import { createRng, resnet18 } from '../packages/models/dist/index.js';
+import {
+  createRng,
+  resnet18,
+  resnetBufferShapes,
+  resnetParamShapes,
+  splitResNet,
+} from '../packages/models/dist/index.js';
 import { buildConvStepModel } from '../packages/regime/dist/index.js';
 import { parseArgs } from './common.mjs';
 
@@ -36,13 +44,17 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-async function ours(engine, final) {
-  const spec = resnet18({ classes: a.classes, input: [3, a.size, a.size], finalWidth: final });
-  const { params, buffers } = initResNet(spec, {}, createRng(0));
+async function ours(engine, final, frozen) {
+  const full = resnet18({ classes: a.classes, input: [3, a.size, a.size], finalWidth: final });
+  // Frozen trunk: only the final stage and the head, on cached features of the final stage's input.
+  const spec = frozen ? splitResNet(full).head : full;
+  const init = initResNet(full, {}, createRng(0));
+  const params = Object.fromEntries(Object.keys(resnetParamShapes(spec)).map((k) => [k, init.params[k]]));
+  const buffers = Object.fromEntries(Object.keys(resnetBufferShapes(spec)).map((k) => [k, init.buffers[k]]));
   const update = { kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 };
   const step = buildConvStepModel(spec, { groups: [{ params: Object.keys(params), lr: 0.1, update }] });
   const session = await engine.createSession(step.model);
-  const d = 3 * a.size * a.size;
+  const d = spec.input[0] * spec.input[1] * spec.input[2];
   const rng = createRng(1);
   const X = engine.tensor(
     Float32Array.from({ length: a.batch * d }, () => rng.normal()),
@@ -91,7 +103,8 @@ console.log(
 );
 for (let r = 0; r < a.repeats; r++) {
   for (const final of a.final) {
-    const o = await ours(engine, final);
+    const o = await ours(engine, final, false);
+    const f = await ours(engine, final, true);
     const t = torch(final);
     const ratio = t.ms ? (o.ms / t.ms).toFixed(2) : 'n/a';
     console.log(
@@ -100,6 +113,8 @@ for (let r = 0; r < a.repeats; r++) {
         narrownet_ms: Math.round(o.ms),
         torch_ms: t.ms ? Math.round(t.ms) : null,
         ratio,
+        frozen_trunk_ms: Math.round(f.ms),
+        frozen_over_full: (f.ms / o.ms).toFixed(3),
         narrownet_all: o.all_ms.map(Math.round),
         torch_all: t.all_ms?.map(Math.round),
         losses: [o.loss, t.loss],

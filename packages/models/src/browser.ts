@@ -52,14 +52,18 @@ export {
   resnetBufferShapes,
   resnetStageParams,
   initialBuffers,
+  type ResNetSplit,
+  splitResNet,
+  planParamShapes,
+  planBufferShapes,
 } from './conv/spec.js';
 export {
   type ConvRunOptions,
   type ConvForwardResult,
   type ConvLossGradResult,
-  conv2d64,
   convForward64,
   convLossAndGrad64,
+  convFeatures64,
 } from './conv/reference.js';
 export {
   type ConvLoweringInputs,
@@ -67,5 +71,6 @@ export {
   type ConvLoweringOptions,
   lowerConvNetOnnx,
   buildConvLossGradModel,
+  buildConvFeaturesModel,
 } from './conv/lower.js';
 export { type ConvForwardTf, convForwardTf } from './conv/tfjs.js';

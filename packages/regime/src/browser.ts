@@ -52,3 +52,4 @@ export {
 } from './onnx/export.js';
 export { type GridTrainer, type OnnxGridTrainerOptions, createOnnxGridTrainer } from './onnx/grid.js';
 export { type ConvStepModel, buildConvStepModel } from './onnx/conv-step.js';
+export { type ResNetOptimizerOptions, resnetOptimizer } from './resnet-presets.js';

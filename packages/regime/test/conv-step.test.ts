@@ -10,7 +10,7 @@ import {
 } from '@narrownet/models';
 import type { OptimizerSpec } from '@narrownet/optim';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildConvStepModel } from '../src/index.js';
+import { buildConvStepModel, resnetOptimizer } from '../src/index.js';
 
 type Engine = Awaited<ReturnType<typeof startOnnx>>;
 type Tensor = ReturnType<Engine['tensor']>;
@@ -184,13 +184,7 @@ describe('buildConvStepModel: Alg. 2 on the final block of a narrow ResNet-18', 
     const eps = 0.05;
     const final = resnetStageParams(spec);
     const rest = Object.keys(params).filter((k) => !final.includes(k));
-    const update = { kind: 'sgd' as const, momentum: 0.9, weightDecay: 5e-4 };
-    const step = buildConvStepModel(spec, {
-      groups: [
-        { params: rest, lr: 0.1, update },
-        { params: final, lr: 0.1, update, projection: { kind: 'frobeniusBall', radius: eps } },
-      ],
-    });
+    const step = buildConvStepModel(spec, resnetOptimizer(spec, { radius: eps }));
     expect(step.anchorNames).toEqual(final);
     const session = await engine.createSession(step.model);
     let state: Record<string, Tensor> = {};

@@ -6,9 +6,12 @@ import {
   type ConvLayer,
   type ConvPlan,
   type ResNetSpec,
+  planBufferShapes,
+  planParamShapes,
   planResNet,
   resnetBufferShapes,
   resnetParamShapes,
+  splitResNet,
   validateResNetSpec,
 } from './spec.js';
 
@@ -403,5 +406,35 @@ export function buildConvLossGradModel(
   if (options.train)
     for (const [name, shape] of Object.entries(bufShapes))
       g.output(out.buffers[name]!, 'float32', shape, `buffer.${name}`);
+  return g.toModel();
+}
+
+/**
+ * The frozen trunk as a standalone ONNX model: the eval-mode forward of the layers before stage
+ * `stage` (default the final one; see `splitResNet`). Inputs: `X` [n, C·H·W], one per trunk
+ * parameter and running statistic (PyTorch names); output: `features` [n, C'·H'·W'], the X of
+ * `splitResNet(spec, stage).head`. Run it once over a data set to train the head alone.
+ */
+export function buildConvFeaturesModel(spec: ResNetSpec, stage?: number): Uint8Array {
+  const { trunk, features } = splitResNet(spec, stage);
+  const g = new OnnxGraph('convfeatures');
+  const d = spec.input[0] * spec.input[1] * spec.input[2];
+  const X = g.input('X', 'float32', ['n', d]);
+  const params: Record<string, string> = {};
+  for (const [name, shape] of Object.entries(planParamShapes(trunk)))
+    params[name] = g.input(name, 'float32', shape);
+  const buffers: Record<string, string> = {};
+  for (const [name, shape] of Object.entries(planBufferShapes(trunk)))
+    buffers[name] = g.input(name, 'float32', shape);
+  const low = new ConvLowering(g, trunk, { X, Y: '', params, buffers }, false);
+  low.values[0] = g.op('Reshape', [X, g.ints([-1, ...spec.input])]);
+  for (const [li, l] of trunk.layers.entries()) low.forward(l, li);
+  const size = features[0] * features[1] * features[2];
+  g.output(
+    g.op('Reshape', [low.values[trunk.values.length - 1]!, g.ints([-1, size])]),
+    'float32',
+    ['n', size],
+    'features',
+  );
   return g.toModel();
 }

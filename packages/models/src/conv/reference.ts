@@ -4,9 +4,11 @@ import {
   type ConvLayer,
   type ConvPlan,
   type ResNetSpec,
+  planBufferShapes,
+  planParamShapes,
   planResNet,
-  resnetBufferShapes,
   resnetParamShapes,
+  splitResNet,
   validateResNetSpec,
 } from './spec.js';
 
@@ -43,62 +45,27 @@ function need(arrays: ParamArrays, name: string, size: number, what: string): Ar
   return p;
 }
 
-/** out[n, co, oy, ox] = Σ w[co, ci, ky, kx] · x[n, ci, oy·s − p + ky, ox·s − p + kx] (zero padding). */
-export function conv2d64(
-  x: ArrayLike<number>,
-  n: number,
-  [cin, h, w]: Shape3,
-  weight: ArrayLike<number>,
-  cout: number,
-  kernel: number,
-  stride: number,
-  padding: number,
-  [, ho, wo]: Shape3,
-): Float64Array {
-  const out = new Float64Array(n * cout * ho * wo);
-  for (let b = 0; b < n; b++)
-    for (let co = 0; co < cout; co++)
-      for (let oy = 0; oy < ho; oy++)
-        for (let ox = 0; ox < wo; ox++) {
-          let s = 0;
-          for (let ci = 0; ci < cin; ci++)
-            for (let ky = 0; ky < kernel; ky++) {
-              const iy = oy * stride - padding + ky;
-              if (iy < 0 || iy >= h) continue;
-              for (let kx = 0; kx < kernel; kx++) {
-                const ix = ox * stride - padding + kx;
-                if (ix < 0 || ix >= w) continue;
-                s +=
-                  weight[((co * cin + ci) * kernel + ky) * kernel + kx]! *
-                  x[((b * cin + ci) * h + iy) * w + ix]!;
-              }
-            }
-          out[((b * cout + co) * ho + oy) * wo + ox] = s;
-        }
-  return out;
-}
+/** A convolution layer of a plan ({@link ConvLayer} with op `conv`). */
+type ConvOp = Extract<ConvLayer, { op: 'conv' }>;
 
-/** Input and weight gradients of {@link conv2d64} given ∂loss/∂out. */
-function conv2dBackward64(
-  dy: Float64Array,
-  x: ArrayLike<number>,
+/**
+ * Calls `tap(o, k, i)` for every multiply of a convolution over a batch of n: o, k and i are the
+ * flat indices of the output [n, cout, ho, wo], the weight [cout, cin, k, k] and the input
+ * [n, cin, h, w] (zero padding: taps that fall into the padding are skipped).
+ */
+function forEachTap(
   n: number,
-  [cin, h, w]: Shape3,
-  weight: ArrayLike<number>,
-  cout: number,
-  kernel: number,
-  stride: number,
-  padding: number,
+  l: ConvOp,
+  [, h, w]: Shape3,
   [, ho, wo]: Shape3,
-): { dx: Float64Array; dw: Float64Array } {
-  const dx = new Float64Array(n * cin * h * w);
-  const dw = new Float64Array(cout * cin * kernel * kernel);
+  tap: (o: number, k: number, i: number) => void,
+): void {
+  const { cin, cout, kernel, stride, padding } = l;
   for (let b = 0; b < n; b++)
     for (let co = 0; co < cout; co++)
       for (let oy = 0; oy < ho; oy++)
         for (let ox = 0; ox < wo; ox++) {
-          const g = dy[((b * cout + co) * ho + oy) * wo + ox]!;
-          if (g === 0) continue;
+          const o = ((b * cout + co) * ho + oy) * wo + ox;
           for (let ci = 0; ci < cin; ci++)
             for (let ky = 0; ky < kernel; ky++) {
               const iy = oy * stride - padding + ky;
@@ -106,14 +73,10 @@ function conv2dBackward64(
               for (let kx = 0; kx < kernel; kx++) {
                 const ix = ox * stride - padding + kx;
                 if (ix < 0 || ix >= w) continue;
-                const wi = ((co * cin + ci) * kernel + ky) * kernel + kx;
-                const xi = ((b * cin + ci) * h + iy) * w + ix;
-                dw[wi]! += g * x[xi]!;
-                dx[xi]! += g * weight[wi]!;
+                tap(o, ((co * cin + ci) * kernel + ky) * kernel + kx, ((b * cin + ci) * h + iy) * w + ix);
               }
             }
         }
-  return { dx, dw };
 }
 
 /** Per-layer values the backward pass reads. */
@@ -135,25 +98,22 @@ function shape3(plan: ConvPlan, v: number): Shape3 {
 }
 
 function forwardTape(
-  spec: ResNetSpec,
+  plan: ConvPlan,
   params: ParamArrays,
   buffers: ParamArrays,
   X: ArrayLike<number>,
   n: number,
   options: ConvRunOptions,
+  where: string,
 ): Tape {
-  validateResNetSpec(spec);
   if (!Number.isInteger(n) || n <= 0)
-    throw new RangeError(`convForward64: n must be a positive integer, got ${n}`);
+    throw new RangeError(`${where}: n must be a positive integer, got ${n}`);
   if (typeof options?.train !== 'boolean')
-    throw new RangeError('convForward64: options.train must be true or false');
-  const plan = planResNet(spec);
-  const [c0, h0, w0] = spec.input;
+    throw new RangeError(`${where}: options.train must be true or false`);
+  const [c0, h0, w0] = plan.values[0] as Shape3;
   if (X.length !== n * c0 * h0 * w0)
-    throw new RangeError(
-      `convForward64: X has ${X.length} entries, expected n·C·H·W = ${n}·${c0}·${h0}·${w0}`,
-    );
-  const pShapes = resnetParamShapes(spec);
+    throw new RangeError(`${where}: X has ${X.length} entries, expected n·C·H·W = ${n}·${c0}·${h0}·${w0}`);
+  const pShapes = planParamShapes(plan);
   const P = (name: string) =>
     need(
       params,
@@ -161,26 +121,22 @@ function forwardTape(
       pShapes[name]!.reduce((a, b) => a * b, 1),
       'parameters',
     );
-  const bShapes = resnetBufferShapes(spec);
   const outBuffers: Record<string, Float64Array> = {};
-  for (const [name, [c]] of Object.entries(bShapes))
+  for (const [name, [c]] of Object.entries(planBufferShapes(plan)))
     outBuffers[name] = Float64Array.from(need(buffers, name, c!, 'buffers'));
   const values: Float64Array[] = [Float64Array.from(X)];
   const bn = new Map<number, BnCache>();
   const { bnEps: eps, bnMomentum: mom } = plan;
   plan.layers.forEach((l, li) => {
     if (l.op === 'conv') {
-      values[l.output] = conv2d64(
-        values[l.input]!,
-        n,
-        shape3(plan, l.input),
-        P(l.weight),
-        l.cout,
-        l.kernel,
-        l.stride,
-        l.padding,
-        shape3(plan, l.output),
-      );
+      const x = values[l.input]!;
+      const weight = P(l.weight);
+      const [, ho, wo] = shape3(plan, l.output);
+      const out = new Float64Array(n * l.cout * ho * wo);
+      forEachTap(n, l, shape3(plan, l.input), shape3(plan, l.output), (o, k, i) => {
+        out[o]! += weight[k]! * x[i]!;
+      });
+      values[l.output] = out;
     } else if (l.op === 'batchNorm') {
       const [c, h, w] = shape3(plan, l.input);
       const x = values[l.input]!;
@@ -195,7 +151,7 @@ function forwardTape(
       const invStd = new Float64Array(c);
       if (options.train && N < 2)
         throw new RangeError(
-          `convForward64: batch norm ${l.name} in train mode needs more than 1 value per channel, got ${N}`,
+          `${where}: batch norm ${l.name} in train mode needs more than 1 value per channel, got ${N}`,
         );
       for (let ch = 0; ch < c; ch++) {
         let mean: number;
@@ -281,7 +237,8 @@ export function convForward64(
   n: number,
   options: ConvRunOptions,
 ): ConvForwardResult {
-  const tape = forwardTape(spec, params, buffers, X, n, options);
+  validateResNetSpec(spec);
+  const tape = forwardTape(planResNet(spec), params, buffers, X, n, options, 'convForward64');
   return { logits: tape.values[tape.values.length - 1]!, buffers: tape.buffers };
 }
 
@@ -304,18 +261,14 @@ function backwardLayer(
 ): void {
   const { plan, values } = tape;
   if (l.op === 'conv') {
-    const { dx, dw } = conv2dBackward64(
-      dy,
-      values[l.input]!,
-      n,
-      shape3(plan, l.input),
-      params[l.weight]!,
-      l.cout,
-      l.kernel,
-      l.stride,
-      l.padding,
-      shape3(plan, l.output),
-    );
+    const x = values[l.input]!;
+    const weight = params[l.weight]!;
+    const dx = new Float64Array(x.length);
+    const dw = new Float64Array(weight.length);
+    forEachTap(n, l, shape3(plan, l.input), shape3(plan, l.output), (o, k, i) => {
+      dw[k]! += dy[o]! * x[i]!;
+      dx[i]! += dy[o]! * weight[k]!;
+    });
     grads[l.weight] = dw;
     if (l.input !== 0) addInto(dv, l.input, dx);
   } else if (l.op === 'batchNorm') {
@@ -459,7 +412,8 @@ export function convLossAndGrad64(
   loss: LossName,
   options: ConvRunOptions,
 ): ConvLossGradResult {
-  const tape = forwardTape(spec, params, buffers, X, n, options);
+  validateResNetSpec(spec);
+  const tape = forwardTape(planResNet(spec), params, buffers, X, n, options, 'convLossAndGrad64');
   const logits = tape.values[tape.values.length - 1]!;
   if (Y.length !== n * spec.classes)
     throw new RangeError(
@@ -479,4 +433,23 @@ export function convLossAndGrad64(
   const ordered: Record<string, Float64Array> = {};
   for (const name of Object.keys(resnetParamShapes(spec))) ordered[name] = grads[name]!;
   return { loss: value, logits, grads: ordered, buffers: tape.buffers };
+}
+
+/**
+ * The features a frozen trunk hands to stage `stage` (default the final one): the float64
+ * forward of the layers before it (see `splitResNet`) in EVAL mode — running statistics, so each
+ * sample's features do not depend on its batch and can be computed once and cached. Returns
+ * row-major [n, C·H·W] (NCHW flattened), the X of `splitResNet(spec, stage).head`.
+ */
+export function convFeatures64(
+  spec: ResNetSpec,
+  stage: number | undefined,
+  params: ParamArrays,
+  buffers: ParamArrays,
+  X: ArrayLike<number>,
+  n: number,
+): Float64Array {
+  const { trunk } = splitResNet(spec, stage);
+  const tape = forwardTape(trunk, params, buffers, X, n, { train: false }, 'convFeatures64');
+  return tape.values[tape.values.length - 1]!;
 }

@@ -58,6 +58,12 @@ export interface ResNetSpec {
    * (h₁ = h₂) the net outputs exactly 0.
    */
   readonly head?: 'linear' | 'paired';
+  /**
+   * Number of stages before the first one listed, for naming only: stage s is named
+   * `layer{s + 1 + stageOffset}`. Default 0. {@link splitResNet} sets it so that a net made of
+   * the final stages keeps the names the full net gives them.
+   */
+  readonly stageOffset?: number;
   /** Batch-norm epsilon. Default 1e-5 (PyTorch). */
   readonly bnEps?: number;
   /** Running-statistics momentum: r ← (1 − momentum)·r + momentum·batch. Default 0.1 (PyTorch). */
@@ -198,6 +204,8 @@ export function validateResNetSpec(spec: ResNetSpec): ResNetSpec {
     positiveInt(s.stride, `stages[${i}].stride`);
   });
   positiveInt(spec.classes, 'classes');
+  if (spec.stageOffset !== undefined && !(Number.isInteger(spec.stageOffset) && spec.stageOffset >= 0))
+    throw new RangeError(`model spec: stageOffset must be a non-negative integer, got ${spec.stageOffset}`);
   if (spec.head !== undefined && spec.head !== 'linear' && spec.head !== 'paired')
     throw new RangeError(`model spec: head must be 'linear' or 'paired', got ${JSON.stringify(spec.head)}`);
   const eps = spec.bnEps ?? 1e-5;
@@ -257,7 +265,7 @@ export function planResNet(spec: ResNetSpec): ConvPlan {
   }
   spec.stages.forEach((stage, s) => {
     for (let b = 0; b < stage.blocks; b++) {
-      const p = `layer${s + 1}.${b}`;
+      const p = `layer${s + 1 + (spec.stageOffset ?? 0)}.${b}`;
       const stride = b === 0 ? stage.stride : 1;
       const project = stride !== 1 || map(cur)[0] !== stage.width;
       if (spec.block === 'basic') {
@@ -312,8 +320,13 @@ export function planResNet(spec: ResNetSpec): ConvPlan {
 
 /** Trainable parameters of a conv net with their shapes, in plan order (PyTorch names). */
 export function resnetParamShapes(spec: ResNetSpec): Record<string, number[]> {
+  return planParamShapes(planResNet(spec));
+}
+
+/** The parameters the layers of a plan read, with their shapes, in plan order. */
+export function planParamShapes(plan: ConvPlan): Record<string, number[]> {
   const out: Record<string, number[]> = {};
-  for (const l of planResNet(spec).layers) {
+  for (const l of plan.layers) {
     if (l.op === 'conv') out[l.weight] = [l.cout, l.cin, l.kernel, l.kernel];
     else if (l.op === 'batchNorm') {
       out[`${l.name}.weight`] = [l.channels];
@@ -331,14 +344,66 @@ export function resnetParamShapes(spec: ResNetSpec): Record<string, number[]> {
  * that is not trained by gradients but updated by train-mode forward passes and read in eval mode.
  */
 export function resnetBufferShapes(spec: ResNetSpec): Record<string, number[]> {
+  return planBufferShapes(planResNet(spec));
+}
+
+/** The running statistics the batch norms of a plan read, with their shapes. */
+export function planBufferShapes(plan: ConvPlan): Record<string, number[]> {
   const out: Record<string, number[]> = {};
-  for (const l of planResNet(spec).layers) {
+  for (const l of plan.layers) {
     if (l.op === 'batchNorm') {
       out[`${l.name}.running_mean`] = [l.channels];
       out[`${l.name}.running_var`] = [l.channels];
     }
   }
   return out;
+}
+
+/** A conv net cut before one stage: see {@link splitResNet}. */
+export interface ResNetSplit {
+  /**
+   * The layers before the stage (stem and earlier stages); its last value is the features
+   * [C, H, W] the stage reads (value 0, the image, when nothing comes before).
+   */
+  readonly trunk: ConvPlan;
+  /** The features' shape [C, H, W]. */
+  readonly features: readonly [number, number, number];
+  /**
+   * The stage, the stages after it and the head as a net of their own on the features
+   * (`stem: null`, `stageOffset` set): its parameter names are those of the full net.
+   */
+  readonly head: ResNetSpec;
+}
+
+/**
+ * Cuts a conv net before stage `stage` (0-based; default the final stage): the frozen-trunk mode
+ * of the final-block regime. When only the final block and the head are trained, the trunk's
+ * features can be computed once per input (`convFeatures64`, `buildConvFeaturesModel`, in eval
+ * mode: running statistics, so they do not depend on the batch) and the head net trained on
+ * them alone. Features cached once are only valid for fixed inputs (no random crops or flips).
+ */
+export function splitResNet(spec: ResNetSpec, stage = spec.stages.length - 1): ResNetSplit {
+  validateResNetSpec(spec);
+  if (!Number.isInteger(stage) || stage < 0 || stage >= spec.stages.length)
+    throw new RangeError(`splitResNet: stage must be 0..${spec.stages.length - 1}, got ${stage}`);
+  const plan = planResNet(spec);
+  const prefix = `layer${stage + 1 + (spec.stageOffset ?? 0)}.`;
+  const names = (l: ConvLayer): string | undefined =>
+    l.op === 'conv' ? l.weight : 'name' in l ? `${l.name}.` : undefined;
+  const cut = plan.layers.findIndex((l) => names(l)?.startsWith(prefix));
+  const layers = plan.layers.slice(0, cut);
+  const last = layers.length ? layers[layers.length - 1]!.output : 0;
+  const features = plan.values[last] as readonly [number, number, number];
+  const trunk: ConvPlan = { ...plan, values: plan.values.slice(0, last + 1), layers };
+  const { stem: _stem, ...rest } = spec;
+  const head: ResNetSpec = {
+    ...rest,
+    input: [...features] as [number, number, number],
+    stem: null,
+    stages: spec.stages.slice(stage),
+    stageOffset: (spec.stageOffset ?? 0) + stage,
+  };
+  return { trunk, features, head };
 }
 
 /** Fresh running statistics as PyTorch initialises them: means 0, variances 1. */
