@@ -59,7 +59,7 @@ const COMMON = {
 /**
  * `paper`: full MNIST (fetched), n = 10,000 (the paper states no n; m_H = 4n = 40,000, the
  * largest whose features fit in memory here), 2,000 GD steps. `default`: the offline digits,
- * n = 1,000, 2,000 test digits, 10,000 steps (≈ 10 min on 2 cores, README). `smoke`: seconds.
+ * n = 1,000, 2,000 test digits, 10,000 steps (≈ 2 min on the quiet 2-core VM, README). `smoke`: seconds.
  */
 export const KH_SCALES: Record<ScaleName, KhSettings> = {
   paper: {
