@@ -31,6 +31,31 @@ export interface ShallowPresetOptions extends CommonPresetOptions {
 /** Which constraint {@link zhang2021} puts on the outer weights v. */
 export type VConstraint = 'none' | 'exact' | 'paperHeuristic';
 
+/**
+ * The projection of an outer-weight group for a `vConstraint` option (not exported from the
+ * package): none, or B_{ζ,κ} with the given method (ζ default 0.001, κ default 1, App. H.2), per
+ * row when `perRow`. Throws a RangeError naming `where` for an unknown constraint.
+ */
+export function vProjection(
+  where: string,
+  o: { vConstraint?: VConstraint; zeta?: number; kappa?: number },
+  perRow = false,
+): GroupSpec['projection'] {
+  const vc = o.vConstraint ?? 'none';
+  if (!['none', 'exact', 'paperHeuristic'].includes(vc))
+    throw new RangeError(
+      `${where}: vConstraint must be none, exact or paperHeuristic, got ${JSON.stringify(vc)}`,
+    );
+  if (vc === 'none') return { kind: 'none' };
+  return {
+    kind: 'zetaKappa',
+    zeta: o.zeta ?? 0.001,
+    kappa: o.kappa ?? 1,
+    method: vc,
+    ...(perRow ? { perRow: true } : {}),
+  };
+}
+
 /** Options of {@link zhang2021}. */
 export interface Zhang2021Options extends ShallowPresetOptions {
   /** Radius ε of the hidden-weight ball B_ε(W0) = {‖W − W0‖_F ≤ ε}. */
@@ -65,21 +90,10 @@ function common(o: CommonPresetOptions) {
  * `vConstraint` says so.
  */
 export function zhang2021(o: Zhang2021Options): RegimeSpec {
+  const projection = vProjection('zhang2021', o);
   const vc = o.vConstraint ?? 'none';
-  if (!['none', 'exact', 'paperHeuristic'].includes(vc))
-    throw new RangeError(
-      `zhang2021: vConstraint must be none, exact or paperHeuristic, got ${JSON.stringify(vc)}`,
-    );
   const mom = o.momentum ?? 0.9;
-  const vGroup: GroupSpec = {
-    params: ['v'],
-    lr: o.lr2,
-    update: sgd(mom),
-    projection:
-      vc === 'none'
-        ? { kind: 'none' }
-        : { kind: 'zetaKappa', zeta: o.zeta ?? 0.001, kappa: o.kappa ?? 1, method: vc },
-  };
+  const vGroup: GroupSpec = { params: ['v'], lr: o.lr2, update: sgd(mom), projection };
   return validateRegime({
     name: 'zhang2021',
     description: `Zhang et al. 2021 Alg. 2: paired net, mirrored LeCun init, PGD on ‖W − W0‖_F ≤ ${o.radius}, v constraint: ${vc}`,
@@ -303,11 +317,8 @@ function deepCommon(o: DeepPresetOptions) {
  * softmax cross-entropy.
  */
 export function zhang2021Deep(o: Zhang2021DeepOptions): RegimeSpec {
+  const vProj = vProjection('zhang2021Deep', o, true);
   const vc = o.vConstraint ?? 'none';
-  if (!['none', 'exact', 'paperHeuristic'].includes(vc))
-    throw new RangeError(
-      `zhang2021Deep: vConstraint must be none, exact or paperHeuristic, got ${JSON.stringify(vc)}`,
-    );
   const { group, activation, base, what } = deepCommon(o);
   const H = o.layers.length - 2;
   if (!(H >= 1))
@@ -326,16 +337,7 @@ export function zhang2021Deep(o: Zhang2021DeepOptions): RegimeSpec {
     },
     init: vc === 'none' ? { kind: 'mirroredLecun' } : { kind: 'mirroredLecun', absOuter: true },
     optimizer: {
-      groups: [
-        ...free,
-        group(withBias(H), { kind: 'frobeniusBall', radius: o.radius }),
-        group(
-          ['V'],
-          vc === 'none'
-            ? { kind: 'none' }
-            : { kind: 'zetaKappa', zeta: o.zeta ?? 0.001, kappa: o.kappa ?? 1, method: vc, perRow: true },
-        ),
-      ],
+      groups: [...free, group(withBias(H), { kind: 'frobeniusBall', radius: o.radius }), group(['V'], vProj)],
     },
     ...base,
   });

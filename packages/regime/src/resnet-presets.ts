@@ -1,6 +1,6 @@
 import { type ResNetSpec, resnetParamShapes, resnetStageParams } from '@narrownet/models';
 import type { GroupSpec, OptimizerSpec, ScheduleSpec, UpdateSpec } from '@narrownet/optim';
-import type { VConstraint } from './presets.js';
+import { type VConstraint, vProjection } from './presets.js';
 
 /** Options of {@link resnetOptimizer}. */
 export interface ResNetOptimizerOptions {
@@ -66,11 +66,7 @@ export function resnetOptimizer(spec: ResNetSpec, options: ResNetOptimizerOption
     throw new RangeError(
       "resnetOptimizer: the Alg. 2 regime needs spec.head = 'paired' (output layer cut in half)",
     );
-  const vc = options.vConstraint ?? 'none';
-  if (!['none', 'exact', 'paperHeuristic'].includes(vc))
-    throw new RangeError(
-      `resnetOptimizer: vConstraint must be none, exact or paperHeuristic, got ${JSON.stringify(vc)}`,
-    );
+  const vProj = vProjection('resnetOptimizer', options);
   const final = resnetStageParams(spec);
   const head = ['linear.weight'];
   const rest = all.filter((k) => !final.includes(k) && !head.includes(k));
@@ -78,12 +74,7 @@ export function resnetOptimizer(spec: ResNetSpec, options: ResNetOptimizerOption
     groups: [
       group(rest),
       group(final, { kind: 'frobeniusBall', radius: options.radius }),
-      group(
-        head,
-        vc === 'none'
-          ? { kind: 'none' }
-          : { kind: 'zetaKappa', zeta: options.zeta ?? 0.001, kappa: options.kappa ?? 1, method: vc },
-      ),
+      group(head, vProj),
     ],
   };
 }
