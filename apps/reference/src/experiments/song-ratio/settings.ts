@@ -54,7 +54,7 @@ const COMMON = {
 
 /**
  * `paper`: App. G (full MNIST fetched, 60,000 / 10,000, width 1000, 10 ω₂ × 5 seeds, SGD batch
- * 128, step 0.01, 300 epochs). `default` (≈ 10 min on 2 cores, README): 512 offline training
+ * 128, step 0.01, 300 epochs). `default` (≈ 2.5 min on the quiet 2-core VM, README): 512 offline training
  * digits, 2,000 test digits, 40 epochs; same net, grid and seeds. `smoke`: seconds.
  */
 export const SONG_SCALES: Record<ScaleName, SongSettings> = {
