@@ -21,6 +21,15 @@ export interface LoweringOutputs {
   readonly loss: string;
   /** ∂loss/∂parameter keyed by parameter name (empty when gradients were not asked for). */
   readonly grads: Record<string, string>;
+  /**
+   * Finiteness witnesses: forward values (pre-activations and predictions, [n, ·]) that are all
+   * finite only if every parameter named in `covers` is. Each is a matrix product (plus bias) in
+   * which every entry of its weight meets every row of a finite input, and ∞·x and NaN·x are
+   * never finite (∞·0 is NaN), so a non-finite weight entry makes a whole column non-finite;
+   * layer by layer, finite witnesses prove finite parameters. Checking them costs a pass over
+   * [n, width] values instead of over the weights. Assumes X is finite and has at least one row.
+   */
+  readonly witnesses?: { readonly values: readonly string[]; readonly covers: readonly string[] };
 }
 
 /** Options of {@link lowerModelOnnx}. */
@@ -187,7 +196,8 @@ export function lowerModelOnnx(
         : g.op('Unsqueeze', [g.op('Concat', [v, g.op('Neg', [v])], { axis: attr.i(0) }), g.ints([1])]);
     const P = g.op('MatMul', [h, u]);
     const lo = lowerLoss(g, loss, P, names.Y, needGrad);
-    if (!needGrad || !lo.dP) return { pred: P, loss: lo.loss, grads };
+    const witnesses = { values: [z, P], covers: ['W', 'v'] };
+    if (!needGrad || !lo.dP) return { pred: P, loss: lo.loss, grads, witnesses };
     // ∂/∂u = Hᵀ G as a row [1, m]; ∂/∂Z = (G uᵀ) ∘ σ'(Z); ∂/∂W = (∂/∂Z)ᵀ X.
     const gu = g.op('Gemm', [lo.dP, h], gemmTa);
     if (spec.kind === 'shallow') {
@@ -211,7 +221,7 @@ export function lowerModelOnnx(
       if (dh) gz = g.op('Mul', [gz, dh]);
       grads.W = g.op('Gemm', [gz, names.X], gemmTa);
     }
-    return { pred: P, loss: lo.loss, grads };
+    return { pred: P, loss: lo.loss, grads, witnesses };
   }
 
   const L = spec.layers.length - 1;
@@ -248,7 +258,8 @@ export function lowerModelOnnx(
     acts.push(cur);
   }
   const lo = lowerLoss(g, loss, P, names.Y, needGrad);
-  if (!needGrad || !lo.dP) return { pred: P, loss: lo.loss, grads };
+  const witnesses = { values: [...zs, P], covers: Object.keys(paramShapes(spec)) };
+  if (!needGrad || !lo.dP) return { pred: P, loss: lo.loss, grads, witnesses };
   let delta = lo.dP;
   for (let l = L; l >= 1; l--) {
     let back: string;
@@ -268,7 +279,7 @@ export function lowerModelOnnx(
     const dh = dhs[l - 2];
     delta = dh ? g.op('Mul', [back, dh]) : back;
   }
-  return { pred: P, loss: lo.loss, grads };
+  return { pred: P, loss: lo.loss, grads, witnesses };
 }
 
 /**

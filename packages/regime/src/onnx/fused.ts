@@ -1,5 +1,13 @@
 import { OnnxGraph, attr } from '@narrownet/models';
 
+/** What a fused graph's model emitter gives: the loss, the gradients and optional finiteness witnesses. */
+export interface ModelValues {
+  loss: string;
+  grads: Record<string, string>;
+  /** See `LoweringOutputs.witnesses` (@narrownet/models); only for a single configuration. */
+  witnesses?: { readonly values: readonly string[]; readonly covers: readonly string[] };
+}
+
 /**
  * What a fused training graph is made of: the value shapes of its state and the two emitters
  * (model: loss and gradients; optimizer: update and projection). The single-configuration
@@ -28,7 +36,7 @@ export interface FusedDesc {
     Y: string,
     params: Record<string, string>,
     gradients: boolean,
-  ): { loss: string; grads: Record<string, string> };
+  ): ModelValues;
   /** Emits the optimizer step; `step` is the int64 count of steps taken before it. */
   emitUpdate(
     g: OnnxGraph,
@@ -44,28 +52,31 @@ export interface FusedDesc {
 }
 
 /**
- * The loss with a non-finite check of the parameters folded in: loss + Σ_p Σ p·0, which equals the
- * loss when every parameter entry is finite and is NaN otherwise (x·0 is NaN exactly for NaN and
- * ±∞). A blown-up iterate therefore reads as a non-finite loss even where the forward pass would
- * saturate (tanh(∞) = 1). One elementwise pass and one reduction per parameter.
+ * The loss with a non-finite check of the parameters folded in: loss + Σ_v Σ v·0, which equals the
+ * loss when every checked value is finite and is NaN otherwise (x·0 is NaN exactly for NaN and
+ * ±∞). The checked values are the model's finiteness witnesses (`model.witnesses`: pre-activations
+ * that are finite only if the weights they cover are — a pass over [batch, width] values instead
+ * of over the weights) and every parameter they do not cover. A blown-up iterate therefore reads
+ * as a non-finite loss even where the forward pass would saturate (tanh(∞) = 1) or a ReLU would
+ * drop a NaN.
  */
 export function checkedLoss(
   g: OnnxGraph,
   desc: Pick<FusedDesc, 'lossShape' | 'paramShapes'>,
-  loss: string,
+  model: Pick<ModelValues, 'loss' | 'witnesses'>,
   params: Record<string, string>,
 ): string {
   const lead = desc.lossShape.length;
-  let out = loss;
-  for (const [name, shape] of Object.entries(desc.paramShapes)) {
-    const axes = shape.map((_, i) => i).slice(lead);
-    if (axes.length === 0) {
-      out = g.op('Add', [out, g.op('Mul', [params[name]!, g.scalar(0)])]);
-      continue;
-    }
-    const zero = g.op('ReduceSum', [g.op('Mul', [params[name]!, g.scalar(0)]), g.ints(axes)], {
-      keepdims: attr.i(0),
-    });
+  const witnessed = lead === 0 && model.witnesses ? model.witnesses : { values: [], covers: [] };
+  const checked: { value: string; rank: number }[] = witnessed.values.map((value) => ({ value, rank: 2 }));
+  for (const [name, shape] of Object.entries(desc.paramShapes))
+    if (!witnessed.covers.includes(name)) checked.push({ value: params[name]!, rank: shape.length });
+  let out = model.loss;
+  for (const { value, rank } of checked) {
+    const axes = Array.from({ length: rank }, (_, i) => i).slice(lead);
+    const times0 = g.op('Mul', [value, g.scalar(0)]);
+    const zero =
+      axes.length === 0 ? times0 : g.op('ReduceSum', [times0, g.ints(axes)], { keepdims: attr.i(0) });
     out = g.op('Add', [out, zero]);
   }
   return out;
@@ -96,7 +107,7 @@ function emitStep(
     step: cur.step,
   });
   const step = g.op('Add', [cur.step, g.constant({ dtype: 'int64', shape: [], values: [1] })]);
-  return { params: opt.params, slots: opt.slots, step, loss: checkedLoss(g, desc, model.loss, cur.params) };
+  return { params: opt.params, slots: opt.slots, step, loss: checkedLoss(g, desc, model, cur.params) };
 }
 
 /**
@@ -167,7 +178,7 @@ export function buildFusedStep(
     outputs(cur);
     g.output(g.op('Concat', losses, { axis: attr.i(0) }), 'float32', [K, ...desc.lossShape], 'losses');
     g.output(
-      checkedLoss(g, desc, desc.emitModel(g, X, Y, cur.params, false).loss, cur.params),
+      checkedLoss(g, desc, desc.emitModel(g, X, Y, cur.params, false), cur.params),
       'float32',
       desc.lossShape,
       'loss',
@@ -209,8 +220,8 @@ export function buildFusedStep(
   for (const [i, s] of slotNames.entries()) fin.slots[s] = outs[names.length + i]!;
   outputs(fin);
   g.output(outs[outs.length - 1]!, 'float32', [K, ...desc.lossShape], 'losses');
-  const finLoss = desc.emitModel(g, X, Y, fin.params, false).loss;
-  g.output(checkedLoss(g, desc, finLoss, fin.params), 'float32', desc.lossShape, 'loss');
+  const finModel = desc.emitModel(g, X, Y, fin.params, false);
+  g.output(checkedLoss(g, desc, finModel, fin.params), 'float32', desc.lossShape, 'loss');
   return g.toModel();
 }
 
@@ -226,7 +237,7 @@ export function buildFusedEval(desc: FusedDesc, gradients: boolean): Uint8Array 
   for (const [name, shape] of Object.entries(desc.paramShapes))
     params[name] = g.input(`p.${name}`, 'float32', shape);
   const out = desc.emitModel(g, X, Y, params, gradients);
-  g.output(checkedLoss(g, desc, out.loss, params), 'float32', desc.lossShape, 'loss');
+  g.output(checkedLoss(g, desc, out, params), 'float32', desc.lossShape, 'loss');
   if (gradients)
     for (const [name, shape] of Object.entries(desc.paramShapes))
       g.output(out.grads[name]!, 'float32', shape, `grad.${name}`);
