@@ -67,16 +67,36 @@ function forEachTap(
         for (let ox = 0; ox < wo; ox++) {
           const o = ((b * cout + co) * ho + oy) * wo + ox;
           for (let ci = 0; ci < cin; ci++)
-            for (let ky = 0; ky < kernel; ky++) {
-              const iy = oy * stride - padding + ky;
-              if (iy < 0 || iy >= h) continue;
-              for (let kx = 0; kx < kernel; kx++) {
-                const ix = ox * stride - padding + kx;
-                if (ix < 0 || ix >= w) continue;
-                tap(o, ((co * cin + ci) * kernel + ky) * kernel + kx, ((b * cin + ci) * h + iy) * w + ix);
-              }
-            }
+            forEachWindowTap(h, w, kernel, stride, padding, oy, ox, (ky, kx, iy, ix) => {
+              tap(o, ((co * cin + ci) * kernel + ky) * kernel + kx, ((b * cin + ci) * h + iy) * w + ix);
+              return false;
+            });
         }
+}
+
+/**
+ * Calls `visit(ky, kx, iy, ix)` for the taps of the kernel×kernel window of output (oy, ox) that
+ * fall inside the h×w input, row by row (taps in the padding are skipped); stops early when
+ * `visit` returns true.
+ */
+function forEachWindowTap(
+  h: number,
+  w: number,
+  kernel: number,
+  stride: number,
+  padding: number,
+  oy: number,
+  ox: number,
+  visit: (ky: number, kx: number, iy: number, ix: number) => boolean,
+): void {
+  for (let ky = 0; ky < kernel; ky++) {
+    const iy = oy * stride - padding + ky;
+    if (iy < 0 || iy >= h) continue;
+    for (let kx = 0; kx < kernel; kx++) {
+      const ix = ox * stride - padding + kx;
+      if (ix >= 0 && ix < w && visit(ky, kx, iy, ix)) return;
+    }
+  }
 }
 
 /** Per-layer values the backward pass reads. */
@@ -251,22 +271,15 @@ function maxPool64(
       for (let ox = 0; ox < wo; ox++) {
         let best = Number.NEGATIVE_INFINITY;
         let at = -1;
-        for (let ky = 0; ky < kernel; ky++) {
-          const iy = oy * stride - padding + ky;
-          if (iy < 0 || iy >= h) continue;
-          for (let kx = 0; kx < kernel; kx++) {
-            const ix = ox * stride - padding + kx;
-            if (ix < 0 || ix >= w) continue;
-            const i = (p * h + iy) * w + ix;
-            const v = x[i]!;
-            if (at < 0 || v > best || Number.isNaN(v)) {
-              best = v;
-              at = i;
-              if (Number.isNaN(v)) break;
-            }
+        forEachWindowTap(h, w, kernel, stride, padding, oy, ox, (_ky, _kx, iy, ix) => {
+          const i = (p * h + iy) * w + ix;
+          const v = x[i]!;
+          if (at < 0 || v > best || Number.isNaN(v)) {
+            best = v;
+            at = i;
           }
-          if (Number.isNaN(best)) break;
-        }
+          return Number.isNaN(v);
+        });
         const o = (p * ho + oy) * wo + ox;
         out[o] = best;
         index[o] = at;
