@@ -5,7 +5,8 @@ Writes small JPEG files with PIL (an RGB one, a grayscale 'L' one in portrait, a
 holds grayscale and CMYK JPEGs) and, for each, what PIL + torchvision's evaluation transform make
 of it, as a PyTorch ImageNet pipeline does:
 
-- decode: Image.open(f).convert('RGB') (grayscale replicated, CMYK by PIL's formula);
+- decode: Image.open(f).convert('RGB') (grayscale replicated, CMYK by PIL's formula, an embedded
+  ICC profile ignored: the 'rgb-icc' image carries ProPhoto RGB's, from Debian's colord-data);
 - Resize(resize): shorter side to `resize`, the longer int(resize * long / short), PIL BILINEAR
   (antialiased), then CenterCrop(size) with offsets int(round((h - size) / 2)) (round half even).
 
@@ -24,6 +25,7 @@ import numpy as np
 from PIL import Image
 import PIL
 
+ICC = '/usr/share/color/icc/colord/ProPhotoRGB.icc'  # apt-get install -y colord-data
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures', 'jpeg_pil.json')
 
 
@@ -52,6 +54,7 @@ def main():
         'rgb': Image.fromarray(rgb),                           # 41 x 30 landscape
         'gray': Image.fromarray(np.ascontiguousarray(rgb[..., 0].T)),  # 30 x 41 portrait, mode L
         'cmyk': Image.fromarray(rgb).convert('CMYK'),
+        'rgb-icc': Image.fromarray(rgb[::-1].copy()),
     }
     # (resize, size): no resampling (resize = shorter side: the pure decode, centre crop with a
     # half offset 5.5 -> 6), a downscale whose crop offset 4.5 rounds to 4 (half even), a larger crop.
@@ -59,10 +62,12 @@ def main():
     cases = []
     for name, img in images.items():
         buf = io.BytesIO()
-        img.save(buf, format='JPEG', quality=90)
+        extra = {'icc_profile': open(ICC, 'rb').read()} if name == 'rgb-icc' else {}
+        img.save(buf, format='JPEG', quality=90, **extra)
         data = buf.getvalue()
         decoded = Image.open(io.BytesIO(data))
         assert decoded.mode == img.mode, (name, decoded.mode)
+        assert ('icc_profile' in decoded.info) == (name == 'rgb-icc')
         rgb_img = decoded.convert('RGB')
         cases.append({
             'name': name, 'mode': decoded.mode, 'width': decoded.size[0], 'height': decoded.size[1],

@@ -120,7 +120,8 @@ function cmykToRgb(cmyk: Buffer, pixels: number): Buffer {
  * Decodes one image file (JPEG, or anything else libvips reads) to 8-bit RGB, resizes its
  * shorter side to `resize` (bilinear, antialiased: libvips' linear kernel, without JPEG
  * shrink-on-load) and crops the centre `size`×`size` with torchvision's offsets. Grayscale images
- * are replicated to RGB and CMYK ones converted as PIL does (ImageNet has both). Decoding is
+ * are replicated to RGB and CMYK ones converted as PIL does (ImageNet has both); an embedded ICC
+ * profile is ignored, as PIL (and so torchvision's loaders) ignore it. Decoding is
  * sharp's (libvips, prebuilt for each platform as npm packages). Returns [size, size, 3] HWC.
  * Throws naming the file when it cannot be decoded or has an unsupported colour space.
  */
@@ -150,13 +151,13 @@ export async function decodeImage(file: string, options: ImageCropOptions = {}):
   try {
     let img: Sharp;
     if (space === 'cmyk') {
-      const raw = await sharp(file, { failOn: 'error' })
+      const raw = await sharp(file, { failOn: 'error', ignoreIcc: true })
         .pipelineColourspace('cmyk')
         .toColourspace('cmyk')
         .raw()
         .toBuffer();
       img = sharp(cmykToRgb(raw, width * height), { raw: { width, height, channels: 3 } });
-    } else img = sharp(file, { failOn: 'error' }).toColourspace('srgb');
+    } else img = sharp(file, { failOn: 'error', ignoreIcc: true }).toColourspace('srgb');
     const { data, info } = await img
       .resize({ width: w, height: h, fit: 'fill', kernel: 'linear', fastShrinkOnLoad: false })
       .extract({

@@ -15,7 +15,7 @@ import {
 
 /** fixtures/jpeg_pil.json (scripts/make_jpeg_fixture.py): JPEGs written by PIL and PIL's decode + resize + crop. */
 interface PilCase {
-  name: 'rgb' | 'gray' | 'cmyk';
+  name: 'rgb' | 'gray' | 'cmyk' | 'rgb-icc';
   mode: string;
   width: number;
   height: number;
@@ -56,11 +56,12 @@ function diff(got: Uint8Array, want: Uint8Array): { max: number; mean: number } 
 }
 
 describe('decodeImage against PIL + torchvision Resize/CenterCrop (fixtures/jpeg_pil.json)', () => {
-  it('the fixture holds an RGB, a grayscale (portrait) and a CMYK JPEG', () => {
+  it('the fixture holds an RGB, a grayscale (portrait), a CMYK and an RGB JPEG with an ICC profile', () => {
     expect(PIL.map((c) => [c.name, c.mode, c.width, c.height])).toEqual([
       ['rgb', 'RGB', 41, 30],
       ['gray', 'L', 30, 41],
       ['cmyk', 'CMYK', 41, 30],
+      ['rgb-icc', 'RGB', 41, 30],
     ]);
   });
 
