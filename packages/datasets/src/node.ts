@@ -26,3 +26,15 @@ export {
 export { DATASET_NAMES, getDataset } from './registry.js';
 export { type MatArray, type MatClass, readMat, loadMatFile } from './mat.js';
 export { type SvhnOptions, loadSvhn } from './svhn.js';
+export {
+  type ImageCropOptions,
+  type ImageFolderOptions,
+  type ImageFolderListing,
+  type ImageSet,
+  type RImageNetOptions,
+  decodeImage,
+  listImageFolder,
+  loadImageFolder,
+  imageSetRows,
+  loadRImageNet,
+} from './imagefolder.js';

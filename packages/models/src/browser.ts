@@ -40,6 +40,7 @@ export {
   type ResNetSpec,
   type ResNetStage,
   type ResNetStem,
+  type MaxPool2d,
   type ResNet18Options,
   type ConvPlan,
   type ConvLayer,

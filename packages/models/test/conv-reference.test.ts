@@ -11,19 +11,39 @@ import {
   resnetParamShapes,
   validateResNetSpec,
 } from '../src/index.js';
-import { loadConvFixture, relError } from './conv-fixture.js';
+import { lastMaxShifts, loadConvFixture, relError } from './conv-fixture.js';
 
 const CASES = loadConvFixture();
 
 describe('conv nets: float64 reference against PyTorch (fixtures/conv_torch.json)', () => {
-  it('has the five cases: basic blocks, preact blocks, ResNet-18, PreActResNet18, ResNet-18 with a paired head', () => {
+  it('has the eight cases: blocks, ResNet-18s, a paired head, ImageNet stems with max pooling, pool ties', () => {
     expect(CASES.map((c) => c.name)).toEqual([
       'basic-blocks',
       'preact-blocks',
       'resnet18-4-8-8-8',
       'preact-resnet18-4-8-8-8',
       'resnet18-paired-head-4-4-4-8',
+      'resnet18-imagenet-stem-2-2-4-4',
+      'preact-resnet18-imagenet-stem-2-2-4-4',
+      'pool-ties',
     ]);
+    // The ImageNet-stem cases are resnet18({ layout: 'imagenet' }) at small widths on 3×20×20.
+    for (const block of ['basic', 'preact'] as const) {
+      const c = CASES.find(
+        (x) => x.name === `${block === 'basic' ? '' : 'preact-'}resnet18-imagenet-stem-2-2-4-4`,
+      )!;
+      expect(c.spec).toEqual(
+        resnet18({ block, layout: 'imagenet', widths: [2, 2, 4, 4], input: [3, 20, 20], classes: 3 }),
+      );
+    }
+  });
+
+  it('the tie case tells the first maximum from the last: routing ties to the last would move conv1.weight’s gradient', () => {
+    // Recorded by the fixture script from PyTorch's own pool input; the case passes to 1e-10
+    // above only if ties go to the first maximum of each window, as PyTorch routes them.
+    const shift = lastMaxShifts();
+    expect(shift.train).toBeGreaterThan(1e-3);
+    expect(shift.eval).toBeGreaterThan(1e-3);
   });
 
   for (const c of CASES) {
@@ -113,6 +133,21 @@ describe('conv nets: gradients against central finite differences', () => {
     ],
     classes: 3,
   });
+  const pooled = (block: 'basic' | 'preact'): ResNetSpec => ({
+    kind: 'resnet',
+    block,
+    input: [2, 9, 8],
+    stem: { channels: 3, kernel: 3, stride: 2, padding: 1, pool: { kernel: 3, stride: 2, padding: 1 } },
+    stages: [
+      { width: 3, blocks: 1, stride: 1 },
+      { width: 4, blocks: 1, stride: 2 },
+    ],
+    classes: 3,
+  });
+  for (const block of ['basic', 'preact'] as const)
+    for (const train of [true, false])
+      it(`${block} net with a max-pooled stem, ${train ? 'train' : 'eval'} mode`, () =>
+        fdCheck(pooled(block), 3, train, block === 'basic' ? 11 : 12));
   it('basic net with the paired head, train mode', () =>
     fdCheck({ ...small('basic'), head: 'paired' }, 3, true, 9));
   for (const block of ['basic', 'preact'] as const)
@@ -131,6 +166,62 @@ describe('resnet18 and spec validation', () => {
     expect(count(resnet18({ classes: 10, finalWidth: 64 }))).toBe(3050826);
     const plan = planResNet(resnet18({ classes: 10 }));
     expect(plan.values[plan.values.length - 3]).toEqual([512, 4, 4]);
+  });
+
+  it("layout 'imagenet' is torchvision's ResNet-18: 11,689,512 parameters, 224 → 112 → 56 → … → 7", () => {
+    const spec = resnet18({ classes: 1000, layout: 'imagenet' });
+    const count = Object.values(resnetParamShapes(spec)).reduce(
+      (t, sh) => t + sh.reduce((a, b) => a * b, 1),
+      0,
+    );
+    expect(count).toBe(11689512); // sum(p.numel() for p in torchvision.models.resnet18().parameters())
+    expect(spec.input).toEqual([3, 224, 224]);
+    const plan = planResNet(spec);
+    expect(plan.layers.slice(0, 4).map((l) => l.op)).toEqual(['conv', 'batchNorm', 'relu', 'maxPool']);
+    expect(plan.values.slice(1, 5)).toEqual([
+      [64, 112, 112],
+      [64, 112, 112],
+      [64, 112, 112],
+      [64, 56, 56],
+    ]);
+    expect(plan.values[plan.values.length - 3]).toEqual([512, 7, 7]);
+    // Pre-activation: the pooled stem gets bn1 + relu before the pool (fb.resnet.torch preresnet).
+    const pre = resnet18({ classes: 10, layout: 'imagenet', block: 'preact' });
+    expect(Object.keys(resnetParamShapes(pre)).slice(0, 3)).toEqual([
+      'conv1.weight',
+      'bn1.weight',
+      'bn1.bias',
+    ]);
+    expect(planResNet(pre).layers[3]!.op).toBe('maxPool');
+    // Without a pool, a pre-activation stem is still the CIFAR layout's single convolution.
+    expect(planResNet(resnet18({ classes: 10, block: 'preact' })).layers[1]!.op).toBe('batchNorm');
+    expect(Object.keys(resnetParamShapes(resnet18({ classes: 10, block: 'preact' })))[1]).toBe(
+      'layer1.0.bn1.weight',
+    );
+    expect(() => resnet18({ classes: 10, layout: 'svhn' as 'cifar' })).toThrow(/layout must be/);
+  });
+
+  it('rejects bad max-pool stems with the field named', () => {
+    const good = resnet18({ classes: 10, widths: [4, 4, 4, 4], layout: 'imagenet', input: [3, 32, 32] });
+    const stem = good.stem!;
+    const withPool = (pool: unknown) => ({ ...good, stem: { ...stem, pool } }) as ResNetSpec;
+    expect(() => validateResNetSpec(withPool({ kernel: 0, stride: 2, padding: 0 }))).toThrow(
+      /stem\.pool\.kernel/,
+    );
+    expect(() => validateResNetSpec(withPool({ kernel: 3, stride: 1.5, padding: 0 }))).toThrow(
+      /stem\.pool\.stride/,
+    );
+    expect(() => validateResNetSpec(withPool({ kernel: 3, stride: 2, padding: 2 }))).toThrow(
+      /stem\.pool\.padding must be an integer in \[0, ⌊kernel\/2⌋ = 1\], got 2/,
+    );
+    expect(() => validateResNetSpec(withPool({ kernel: 3, stride: 2, padding: -1 }))).toThrow(
+      /stem\.pool\.padding/,
+    );
+    expect(() => validateResNetSpec(withPool('max'))).toThrow(/stem\.pool must be an object or null/);
+    expect(() =>
+      validateResNetSpec({ ...withPool({ kernel: 5, stride: 1, padding: 0 }), input: [3, 7, 7] }),
+    ).toThrow(/stem\.pool maps 4×4 to an empty 0×0 output/);
+    expect(validateResNetSpec(withPool(null))).toBeTruthy();
   });
 
   it('rejects bad specs with the field named', () => {

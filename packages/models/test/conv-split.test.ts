@@ -37,8 +37,14 @@ describe('splitResNet: frozen trunk + trained final stage', () => {
       const headParams = c.spec.head === 'paired' ? ['linear.weight'] : ['linear.weight', 'linear.bias'];
       expect(headNames).toEqual([...resnetStageParams(c.spec), ...extra, ...headParams]);
       for (const k of headNames) expect(resnetParamShapes(head)[k]).toEqual(resnetParamShapes(c.spec)[k]);
-      // Strides 1, 2, 2 before the final stage: H/4 × W/4 with the third stage's width.
-      expect(features).toEqual([c.spec.stages[2]!.width, c.spec.input[1] / 4, c.spec.input[2] / 4]);
+      // Strides 1, 2, 2 before the final stage, and the ImageNet stem's 7×7/2 conv and 3×3/2 pool
+      // (each ⌈size/2⌉ with their paddings): ⌈H/(4·stem stride·pool stride)⌉ with the third stage's width.
+      const down = 4 * c.spec.stem!.stride * (c.spec.stem!.pool?.stride ?? 1);
+      expect(features).toEqual([
+        c.spec.stages[2]!.width,
+        Math.ceil(c.spec.input[1] / down),
+        Math.ceil(c.spec.input[2] / down),
+      ]);
     });
 
     it(`${c.name}: eval logits of the head on the trunk's features equal the full net's (float64)`, () => {

@@ -51,6 +51,8 @@ class ConvLowering {
   readonly values: string[] = [];
   readonly bn = new Map<number, BnSaved>();
   readonly buffersOut: Record<string, string> = {};
+  /** The Indices output of each max pooling (flat positions in its input), by layer index. */
+  readonly poolIndices = new Map<number, string>();
   /** h₁ − h₂ of each paired head, by layer index. */
   readonly pairedDiff = new Map<number, string>();
   /** Inputs of convolutions, channels first and padded, keyed `<value>|<padding>`. */
@@ -107,6 +109,17 @@ class ConvLowering {
       case 'relu':
         y = g.op('Relu', [x]);
         break;
+      case 'maxPool': {
+        // Indices: flat positions in the whole input [n, C, H, W] (ONNX MaxPool, storage order 0).
+        const [out, indices] = g.opN('MaxPool', [x], 2, {
+          kernel_shape: attr.ints([l.kernel, l.kernel]),
+          strides: attr.ints([l.stride, l.stride]),
+          pads: attr.ints([l.padding, l.padding, l.padding, l.padding]),
+        });
+        this.poolIndices.set(li, indices!);
+        y = out!;
+        break;
+      }
       case 'add':
         y = g.op('Add', [this.values[l.inputs[0]]!, this.values[l.inputs[1]]!]);
         break;
@@ -219,6 +232,24 @@ class ConvLowering {
       case 'relu': {
         const pos = g.op('Greater', [this.values[l.output]!, g.scalar(0)]);
         acc(l.input, g.op('Where', [pos, dy, g.scalar(0)]));
+        return;
+      }
+      case 'maxPool': {
+        // Each output's gradient added at its maximum's position (overlapping windows can pick
+        // the same input several times, hence the add reduction).
+        const x = this.values[l.input]!;
+        const flat = g.op(
+          'ScatterElements',
+          [
+            g.op('ConstantOfShape', [g.op('Reshape', [g.op('Size', [x]), g.ints([1])])], {
+              value: attr.t({ dtype: 'float32', shape: [1], values: [0] }),
+            }),
+            g.op('Reshape', [this.poolIndices.get(li)!, g.ints([-1])]),
+            g.op('Reshape', [dy, g.ints([-1])]),
+          ],
+          { axis: attr.i(0), reduction: attr.s('add') },
+        );
+        acc(l.input, g.op('Reshape', [flat, g.op('Shape', [x])]));
         return;
       }
       case 'add':

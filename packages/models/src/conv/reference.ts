@@ -67,16 +67,36 @@ function forEachTap(
         for (let ox = 0; ox < wo; ox++) {
           const o = ((b * cout + co) * ho + oy) * wo + ox;
           for (let ci = 0; ci < cin; ci++)
-            for (let ky = 0; ky < kernel; ky++) {
-              const iy = oy * stride - padding + ky;
-              if (iy < 0 || iy >= h) continue;
-              for (let kx = 0; kx < kernel; kx++) {
-                const ix = ox * stride - padding + kx;
-                if (ix < 0 || ix >= w) continue;
-                tap(o, ((co * cin + ci) * kernel + ky) * kernel + kx, ((b * cin + ci) * h + iy) * w + ix);
-              }
-            }
+            forEachWindowTap(h, w, kernel, stride, padding, oy, ox, (ky, kx, iy, ix) => {
+              tap(o, ((co * cin + ci) * kernel + ky) * kernel + kx, ((b * cin + ci) * h + iy) * w + ix);
+              return false;
+            });
         }
+}
+
+/**
+ * Calls `visit(ky, kx, iy, ix)` for the taps of the kernel×kernel window of output (oy, ox) that
+ * fall inside the h×w input, row by row (taps in the padding are skipped); stops early when
+ * `visit` returns true.
+ */
+function forEachWindowTap(
+  h: number,
+  w: number,
+  kernel: number,
+  stride: number,
+  padding: number,
+  oy: number,
+  ox: number,
+  visit: (ky: number, kx: number, iy: number, ix: number) => boolean,
+): void {
+  for (let ky = 0; ky < kernel; ky++) {
+    const iy = oy * stride - padding + ky;
+    if (iy < 0 || iy >= h) continue;
+    for (let kx = 0; kx < kernel; kx++) {
+      const ix = ox * stride - padding + kx;
+      if (ix >= 0 && ix < w && visit(ky, kx, iy, ix)) return;
+    }
+  }
 }
 
 /** Per-layer values the backward pass reads. */
@@ -90,6 +110,8 @@ interface Tape {
   plan: ConvPlan;
   values: Float64Array[];
   bn: Map<number, BnCache>;
+  /** Per max-pool layer: for each output, the flat input index of the maximum that gets its gradient. */
+  argmax: Map<number, Int32Array>;
   buffers: Record<string, Float64Array>;
 }
 
@@ -126,6 +148,7 @@ function forwardTape(
     outBuffers[name] = Float64Array.from(need(buffers, name, c!, 'buffers'));
   const values: Float64Array[] = [Float64Array.from(X)];
   const bn = new Map<number, BnCache>();
+  const argmax = new Map<number, Int32Array>();
   const { bnEps: eps, bnMomentum: mom } = plan;
   plan.layers.forEach((l, li) => {
     if (l.op === 'conv') {
@@ -186,6 +209,10 @@ function forwardTape(
       values[l.output] = y;
     } else if (l.op === 'relu') {
       values[l.output] = values[l.input]!.map((v) => Math.max(v, 0));
+    } else if (l.op === 'maxPool') {
+      const { out, index } = maxPool64(values[l.input]!, n, l, shape3(plan, l.input), shape3(plan, l.output));
+      argmax.set(li, index);
+      values[l.output] = out;
     } else if (l.op === 'add') {
       const a = values[l.inputs[0]]!;
       const b = values[l.inputs[1]]!;
@@ -221,7 +248,43 @@ function forwardTape(
       );
     }
   });
-  return { plan, values, bn, buffers: outBuffers };
+  return { plan, values, bn, argmax, buffers: outBuffers };
+}
+
+/**
+ * Max pooling of a batch [n, C, H, W] per channel, windows scanned row by row: the first strict
+ * maximum of a window wins (a NaN wins and propagates), as PyTorch's CPU kernel, so that ties
+ * route the gradient to the same input. Taps in the padding are skipped (−∞).
+ */
+function maxPool64(
+  x: Float64Array,
+  n: number,
+  l: Extract<ConvLayer, { op: 'maxPool' }>,
+  [c, h, w]: Shape3,
+  [, ho, wo]: Shape3,
+): { out: Float64Array; index: Int32Array } {
+  const { kernel, stride, padding } = l;
+  const out = new Float64Array(n * c * ho * wo);
+  const index = new Int32Array(out.length);
+  for (let p = 0; p < n * c; p++)
+    for (let oy = 0; oy < ho; oy++)
+      for (let ox = 0; ox < wo; ox++) {
+        let best = Number.NEGATIVE_INFINITY;
+        let at = -1;
+        forEachWindowTap(h, w, kernel, stride, padding, oy, ox, (_ky, _kx, iy, ix) => {
+          const i = (p * h + iy) * w + ix;
+          const v = x[i]!;
+          if (at < 0 || v > best || Number.isNaN(v)) {
+            best = v;
+            at = i;
+          }
+          return Number.isNaN(v);
+        });
+        const o = (p * ho + oy) * wo + ox;
+        out[o] = best;
+        index[o] = at;
+      }
+  return { out, index };
 }
 
 /**
@@ -309,6 +372,11 @@ function backwardLayer(
       l.input,
       dy.map((g, i) => (y[i]! > 0 ? g : 0)),
     );
+  } else if (l.op === 'maxPool') {
+    const index = tape.argmax.get(li)!;
+    const dx = new Float64Array(values[l.input]!.length);
+    for (let o = 0; o < index.length; o++) dx[index[o]!]! += dy[o]!;
+    addInto(dv, l.input, dx);
   } else if (l.op === 'add') {
     addInto(dv, l.inputs[0], dy.slice());
     addInto(dv, l.inputs[1], dy.slice());

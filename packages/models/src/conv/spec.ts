@@ -18,12 +18,35 @@ export interface ResNetStage {
   readonly stride: number;
 }
 
-/** The stem: one convolution (no bias) before the first stage. */
+/**
+ * A max pooling window (PyTorch's `nn.MaxPool2d(kernel, stride, padding)`, floor mode): the
+ * output is ⌊(size + 2·padding − kernel)/stride⌋ + 1 per axis, the padding never wins (it acts
+ * as −∞), and `padding` is at most ⌊kernel/2⌋ as PyTorch requires.
+ */
+export interface MaxPool2d {
+  readonly kernel: number;
+  readonly stride: number;
+  readonly padding: number;
+}
+
+/**
+ * The stem before the first stage: one convolution (no bias), then (basic blocks, or any block
+ * with `pool`) batch norm `bn1` and ReLU, then the optional max pooling `pool`. torchvision's
+ * ImageNet ResNet-18 stem is `{ kernel: 7, stride: 2, padding: 3, pool: { kernel: 3, stride: 2,
+ * padding: 1 } }`.
+ */
 export interface ResNetStem {
   readonly channels: number;
   readonly kernel: number;
   readonly stride: number;
   readonly padding: number;
+  /**
+   * Max pooling after the stem's bn + relu (torchvision's `maxpool`); absent or null: none.
+   * With pre-activation blocks a pooled stem is conv → bn1 → relu → pool, the ImageNet stem of
+   * the pre-activation ResNets of He et al. 2016 (fb.resnet.torch `preresnet.lua`); an unpooled
+   * pre-activation stem stays the single convolution of the CIFAR layout.
+   */
+  readonly pool?: MaxPool2d | null;
 }
 
 /**
@@ -31,8 +54,8 @@ export interface ResNetStem {
  * pre-activation blocks (`block: 'preact'`: bn-relu-conv-bn-relu-conv, add), then global average
  * pooling and a linear head with bias. The input X is row-major [n, C·H·W], i.e. NCHW flattened.
  *
- * - basic: stem conv → bn → relu → stages → global average pool → linear (torchvision/kuangliu ResNet);
- * - preact: stem conv → stages → bn → relu → global average pool → linear (kuangliu PreActResNet).
+ * - basic: stem conv → bn → relu [→ max pool] → stages → global average pool → linear (torchvision/kuangliu ResNet);
+ * - preact: stem conv [→ bn → relu → max pool] → stages → bn → relu → global average pool → linear (kuangliu PreActResNet).
  *
  * A block whose stride is not 1 or whose input width differs from its width gets a 1×1 projection
  * shortcut (`shortcut.0` a 1×1 convolution with that stride; for basic blocks `shortcut.1` a batch
@@ -85,21 +108,41 @@ export interface ResNet18Options {
   readonly finalWidth?: number;
   /** Channels of the stem. Default `widths[0]`. */
   readonly stemChannels?: number;
+  /**
+   * `cifar` (default): 3×3 stride-1 stem, no pooling, input [3, 32, 32] (kuangliu/pytorch-cifar).
+   * `imagenet`: torchvision's stem, a 7×7 stride-2 convolution with padding 3, bn, relu and a
+   * 3×3 stride-2 max pooling with padding 1, input [3, 224, 224] by default.
+   */
+  readonly layout?: 'cifar' | 'imagenet';
 }
 
+/** torchvision's ImageNet stem geometry (7×7/2 convolution, 3×3/2 max pooling). */
+const IMAGENET_STEM = {
+  kernel: 7,
+  stride: 2,
+  padding: 3,
+  pool: { kernel: 3, stride: 2, padding: 1 },
+} as const;
+
 /**
- * ResNet-18 (or PreActResNet18 with `block: 'preact'`) in the CIFAR layout: 3×3 stride-1 stem,
+ * ResNet-18 (or PreActResNet18 with `block: 'preact'`) in the CIFAR layout (3×3 stride-1 stem)
+ * or, with `layout: 'imagenet'`, torchvision's (7×7 stride-2 stem and 3×3 stride-2 max pooling):
  * four stages of two blocks with strides 1, 2, 2, 2, global average pooling, linear head.
  */
 export function resnet18(options: ResNet18Options): ResNetSpec {
   const widths = [...(options.widths ?? [64, 128, 256, 512])];
   if (options.finalWidth !== undefined) widths[3] = options.finalWidth;
   const strides = [1, 2, 2, 2];
+  const layout = options.layout ?? 'cifar';
+  if (layout !== 'cifar' && layout !== 'imagenet')
+    throw new RangeError(`resnet18: layout must be 'cifar' or 'imagenet', got ${JSON.stringify(layout)}`);
+  const channels = options.stemChannels ?? widths[0]!;
   return {
     kind: 'resnet',
     block: options.block ?? 'basic',
-    input: options.input ?? [3, 32, 32],
-    stem: { channels: options.stemChannels ?? widths[0]!, kernel: 3, stride: 1, padding: 1 },
+    input: options.input ?? (layout === 'imagenet' ? [3, 224, 224] : [3, 32, 32]),
+    stem:
+      layout === 'imagenet' ? { channels, ...IMAGENET_STEM } : { channels, kernel: 3, stride: 1, padding: 1 },
     stages: widths.map((width, i) => ({ width, blocks: 2, stride: strides[i]! })),
     classes: options.classes,
   };
@@ -131,6 +174,15 @@ export type ConvLayer =
       readonly channels: number;
     }
   | { readonly op: 'relu'; readonly input: number; readonly output: number }
+  | {
+      /** Max pooling per channel (no parameters); the gradient goes to the first maximum of each window. */
+      readonly op: 'maxPool';
+      readonly input: number;
+      readonly output: number;
+      readonly kernel: number;
+      readonly stride: number;
+      readonly padding: number;
+    }
   | { readonly op: 'add'; readonly inputs: readonly [number, number]; readonly output: number }
   | { readonly op: 'globalAvgPool'; readonly input: number; readonly output: number }
   | {
@@ -195,6 +247,16 @@ export function validateResNetSpec(spec: ResNetSpec): ResNetSpec {
       throw new RangeError(
         `model spec: stem.padding must be a non-negative integer, got ${spec.stem.padding}`,
       );
+    const pool = spec.stem.pool;
+    if (pool !== undefined && pool !== null) {
+      if (typeof pool !== 'object') throw new RangeError('model spec: stem.pool must be an object or null');
+      positiveInt(pool.kernel, 'stem.pool.kernel');
+      positiveInt(pool.stride, 'stem.pool.stride');
+      if (!Number.isInteger(pool.padding) || pool.padding < 0 || pool.padding > Math.floor(pool.kernel / 2))
+        throw new RangeError(
+          `model spec: stem.pool.padding must be an integer in [0, ⌊kernel/2⌋ = ${Math.floor(pool.kernel / 2)}], got ${JSON.stringify(pool.padding)}`,
+        );
+    }
   }
   if (!Array.isArray(spec.stages) || spec.stages.length === 0)
     throw new RangeError('model spec: stages must list at least one stage');
@@ -258,10 +320,23 @@ export function planResNet(spec: ResNetSpec): ConvPlan {
     return output;
   };
 
+  const maxPool = (input: number, { kernel, stride, padding }: MaxPool2d) => {
+    const [c, h, w] = map(input);
+    const ho = convOutputSize(h, kernel, stride, padding);
+    const wo = convOutputSize(w, kernel, stride, padding);
+    if (ho <= 0 || wo <= 0)
+      throw new RangeError(`model spec: stem.pool maps ${h}×${w} to an empty ${ho}×${wo} output`);
+    const output = push([c, ho, wo]);
+    layers.push({ op: 'maxPool', input, output, kernel, stride, padding });
+    return output;
+  };
+
   let cur = 0;
   if (spec.stem) {
+    const { pool } = spec.stem;
     cur = conv(0, 'conv1.weight', spec.stem.channels, spec.stem.kernel, spec.stem.stride, spec.stem.padding);
-    if (spec.block === 'basic') cur = relu(bn(cur, 'bn1'));
+    if (spec.block === 'basic' || pool) cur = relu(bn(cur, 'bn1'));
+    if (pool) cur = maxPool(cur, pool);
   }
   spec.stages.forEach((stage, s) => {
     for (let b = 0; b < stage.blocks; b++) {

@@ -74,6 +74,14 @@ export function convForwardTf(
         }
         case 'relu':
           return tf.relu(values[l.input]!);
+        case 'maxPool':
+          // NHWC; explicit padding that never wins (tfjs skips out-of-range taps).
+          return tf.maxPool(values[l.input] as tf.Tensor4D, l.kernel, l.stride, [
+            [0, 0],
+            [l.padding, l.padding],
+            [l.padding, l.padding],
+            [0, 0],
+          ]);
         case 'add':
           return tf.add(values[l.inputs[0]]!, values[l.inputs[1]]!);
         case 'globalAvgPool':
