@@ -89,6 +89,24 @@ describe('initResNet: mirrored final stage (Zhang et al. Alg. 2 on the final blo
     });
   }
 
+  for (const block of ['basic', 'preact'] as const)
+    it(`${block} with the ImageNet stem (7×7 conv and max-pool): the output is exactly 0`, () => {
+      // The stem's max-pool lies before the final stage; it used to throw "head input is not mirrored".
+      const spec: ResNetSpec = {
+        ...resnet18({ block, layout: 'imagenet', classes: 3, input: [3, 20, 20], widths: [2, 2, 4, 4] }),
+        head: 'paired',
+      };
+      expect(spec.stem?.pool).toBeTruthy();
+      const { params, buffers } = initResNet(spec, { mirrorFinalStage: true }, createRng(11));
+      for (const train of [true, false]) {
+        const out = convForward64(spec, data(params), data(buffers), randomX(spec, 3, 12), 3, { train });
+        expect(
+          out.logits.every((v) => v === 0),
+          `train=${train}`,
+        ).toBe(true);
+      }
+    });
+
   it('mirrors the output-channel rows of every final-stage convolution and nothing before it', () => {
     const spec = small('basic', 8);
     const { params } = initResNet(spec, { mirrorFinalStage: true }, createRng(9));
