@@ -246,7 +246,7 @@ async function mnistSource(s: MnistSettings, log?: (line: string) => void) {
     const absent =
       missing.length > 0
         ? `is not under --data-dir ${s.dataDir} (no ${missing.join(', ')} in ${dir})`
-        : `in ${dir} does not verify`;
+        : `in ${dir} does not verify (MD5)`;
     throw new UsageError(
       `--source fetched: full MNIST ${absent}, and fetching it failed (${(e as Error).message}${cause}); put the files there (datasets' \`await fetchDataset('mnist', { root: '${s.dataDir}' })\` where there is internet) or use --source offline`,
     );
