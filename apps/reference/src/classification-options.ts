@@ -1,5 +1,5 @@
 /** Option definitions the classification experiments (mnist-widths, random-labels) share. */
-import { IMAGE_SOURCES, type ImageSource, SOURCE_SIZES } from './classification.js';
+import { IMAGE_SOURCES, type ImageSource, SOURCE_SIZES } from './image-data.js';
 import { type OptionDef, SEED_MAX } from './options.js';
 import { SCALE_NAMES, type ScaleName } from './sweep/experiment.js';
 

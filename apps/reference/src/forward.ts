@@ -6,7 +6,6 @@ import {
   type ParamTree,
   type TfParams,
   activateTf,
-  classificationMetrics,
   forward64,
   forwardTf,
   hiddenOutputs64,
@@ -18,9 +17,9 @@ import {
 } from '@narrownet/models';
 
 /**
- * Forward passes of a trained model for evaluation (accuracy, features) on the started engine,
- * in chunks of rows so that memory stays at chunk × width whatever n is. One small module so that
- * a library API for evaluation during training can replace it later.
+ * Forward passes of a model outside any trainer (kh-generalization's fixed hidden-layer features)
+ * on the started engine, in chunks of rows so that memory stays at chunk × width whatever n is.
+ * Evaluation of a model being trained goes through its trainer (regime's `evaluateSplit`).
  */
 
 /** What a forward pass computes: the model's outputs, or the last hidden layer of an MLP. */
@@ -172,18 +171,4 @@ export async function forwardRows(
     await impl.dispose();
   }
   return out;
-}
-
-/** Accuracy in % of a model at `params` on (X, labels), predictions by {@link forwardRows}. */
-export async function accuracyOn(
-  engine: Engine | undefined,
-  spec: ModelSpec,
-  params: ParamTree,
-  X: Float32Array,
-  labels: Int32Array,
-  n: number,
-): Promise<number> {
-  const k = outputDim(spec);
-  const pred = await forwardRows(engine, spec, params, X, n, 'prediction');
-  return 100 * classificationMetrics(pred, labels, k).accuracy;
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mnistSample } from '@narrownet/datasets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { imageSplits } from '../src/classification.js';
+import { imageSplits } from '../src/image-data.js';
 import { MNIST_FIGURE, checkMnistClaims } from '../src/experiments/mnist-widths/report.js';
 import { MNIST_WIDTHS_SCALES } from '../src/experiments/mnist-widths/settings.js';
 import { type MnistRecord, mnistRuns } from '../src/experiments/mnist-widths/train.js';

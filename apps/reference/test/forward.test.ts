@@ -2,7 +2,7 @@ import { type Engine, startOnnx, startTfjs } from '@narrownet/engine';
 import { initParams } from '@narrownet/init';
 import { type MlpSpec, createRng, forward64, hiddenOutputs64 } from '@narrownet/models';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { accuracyOn, forwardRows } from '../src/forward.js';
+import { forwardRows } from '../src/forward.js';
 
 // a scaled softplus MLP with biases (Kawaguchi–Huang's net) and a bias-free GeLU one (Song's student)
 const kh: MlpSpec = {
@@ -46,20 +46,6 @@ describe.each(engines)('forwardRows on %s, in chunks of 3 rows', (_name, start) 
     const want = hiddenOutputs64(kh, arrays(p), X, n)[1]!;
     expect(got.length).toBe(n * 9);
     for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 5);
-  });
-
-  it('accuracyOn counts arg-max hits of forward64 predictions', async () => {
-    const p = initParams(song, { kind: 'kawaguchiHuang', cw: 1, cb: 1 }, createRng(5));
-    const pred = forward64(song, arrays(p), X, n);
-    const labels = new Int32Array(n);
-    let hits = 0;
-    for (let i = 0; i < n; i++) {
-      const row = Array.from(pred.slice(i * 4, i * 4 + 4));
-      const am = row.indexOf(Math.max(...row));
-      labels[i] = i % 2 === 0 ? am : (am + 1) % 4; // every other label wrong
-      if (labels[i] === am) hits++;
-    }
-    expect(await accuracyOn(engine, song, p, X, labels, n)).toBeCloseTo((100 * hits) / n, 10);
   });
 
   it('rejects a net without hidden layer for lastHidden, and a bad X length', async () => {

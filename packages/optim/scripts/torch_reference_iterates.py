@@ -16,6 +16,8 @@ import sys
 
 import torch
 
+from zhang_projectv import projectv  # App. H.1, shared with the regime fixture script
+
 torch.manual_seed(0)
 N, D, M = 5, 3, 4
 X = torch.randn(N, D)
@@ -24,19 +26,6 @@ W0 = (torch.randn(M, D) / math.sqrt(D))
 W0[M // 2:] = W0[: M // 2]
 V0 = torch.rand(M // 2) * 0.5 + 0.1
 STEPS = 12
-
-
-def projectv(v, zeta, kappa):
-    # Zhang et al. App. H.1, with 0.001 -> zeta and 1 -> kappa.
-    vmax = torch.max(v)
-    argmax = torch.argmax(v)
-    vmin = torch.min(v)
-    argmin = torch.argmin(v)
-    if vmin < zeta:
-        v[argmin] = zeta
-    if vmax / vmin > kappa:
-        v[argmax] = kappa * vmin
-    return v
 
 
 def run(name, make_opt, make_sched=None, ball=None, zk=None):

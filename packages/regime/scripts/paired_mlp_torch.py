@@ -12,16 +12,21 @@ the predictions, the loss and every gradient (torch autograd); after every step,
 The B_{zeta,kappa} projections are written here independently of narrownet's code:
   exact     brute force over the pieces of g(t) = sum (t - v)_+^2 + (v - kappa t)_+^2, t >= zeta
             (each piece is a quadratic: minimise it on the piece, keep the best piece);
-  heuristic App. H.1's projectv, transcribed, on each row.
+  heuristic App. H.1's projectv (transcribed in packages/optim/scripts/zhang_projectv.py), on each row.
 
 Run: /usr/bin/python3 packages/regime/scripts/paired_mlp_torch.py  (torch 1.13)
 """
 import json
 import math
 import os
+import sys
 
 import torch
 import torch.nn.functional as F
+
+# App. H.1's projectv, transcribed once in the optim package's fixture scripts
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "optim", "scripts"))
+from zhang_projectv import projectv  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
 
@@ -51,20 +56,6 @@ def project_rows_exact(V, zeta, kappa):
         t = level_exact(V[c], zeta, kappa)
         out[c] = V[c].clamp(min=t, max=kappa * t)
     return out
-
-
-def projectv(v, zeta, kappa):
-    """App. H.1's projectv with the threshold 0.001 -> zeta and the ratio 1 -> kappa."""
-    v = v.clone()
-    vmax = torch.max(v)
-    argmax = torch.argmax(v)
-    vmin = torch.min(v)
-    argmin = torch.argmin(v)
-    if vmin < zeta:
-        v[argmin] = zeta
-    if vmax / vmin > kappa:
-        v[argmax] = kappa * vmin
-    return v
 
 
 def make_case(name, seed, d, m1, m2, k, n, act, bias, eps, zeta, kappa, method, lr):

@@ -1,3 +1,4 @@
+import { prepareMnist } from '../../image-data.js';
 import type { Experiment } from '../../sweep/experiment.js';
 import { writeKhReport } from './report.js';
 import { KH_OPTIONS, KH_SCALES, type KhLabels, type KhSettings, validateKhSettings } from './settings.js';
@@ -21,6 +22,7 @@ conditions at the chosen n and report.html.`,
   options: KH_OPTIONS,
   scales: KH_SCALES,
   validate: validateKhSettings,
+  prepare: prepareMnist,
   expand: khRuns,
   // full-batch GD steps fused into one engine call between evaluations
   stepsPerCall: (s) => (s.evalEvery % 50 === 0 ? 50 : s.evalEvery % 10 === 0 ? 10 : 1),

@@ -1,11 +1,11 @@
-import { type Dataset, randomLabels, unitNormRows } from '@narrownet/datasets';
+import { randomLabels, unitNormRows } from '@narrownet/datasets';
 import type { Engine } from '@narrownet/engine';
 import { initParams } from '@narrownet/init';
 import { featureRankM, lastLayerLipschitz, weightNorm } from '@narrownet/landscape';
 import { type MlpSpec, type ParamTree, createRng } from '@narrownet/models';
-import { type TrainerInfo, kawaguchiHuang, kawaguchiHuangCz } from '@narrownet/regime';
-import { accuracyOn, forwardRows } from '../../forward.js';
-import { type MnistSplits, mnistSplits } from '../../mnist-data.js';
+import { type TrainerInfo, evaluateSplit, kawaguchiHuang, kawaguchiHuangCz } from '@narrownet/regime';
+import { FORWARD_CHUNK, forwardRows } from '../../forward.js';
+import { type LabelledDataset, type RawImageSplits, mnistSplits } from '../../image-data.js';
 import type { RunPlan, SweepRecord, UnitContext } from '../../sweep/experiment.js';
 import { type KhLabels, type KhSettings, khM1 } from './settings.js';
 
@@ -92,24 +92,22 @@ interface KhFeatures {
   bytes: number;
 }
 
-type Labelled = Dataset & { labels: Int32Array };
-let dataCache: { key: string; data: MnistSplits } | undefined;
+let dataCache: { key: string; data: RawImageSplits } | undefined;
 
 /**
  * The digits of the settings with every input scaled to ‖x_i‖₂ = 1: Theorem 1's data sets S_n
  * are normalized so (Sec. 3), and its init keeps ‖x⁽ˡ⁾‖² = O(1) only for such inputs.
  */
-async function khData(s: KhSettings): Promise<MnistSplits> {
+async function khData(s: KhSettings): Promise<RawImageSplits> {
   const key = JSON.stringify([s.source, s.n, s.testN, s.dataDir]);
   if (dataCache?.key !== key) {
-    const raw = await mnistSplits(s.source, s.n, s.testN, s.dataDir);
+    const raw = await mnistSplits(s, false);
     dataCache = {
       key,
       data: {
-        ...raw,
-        train: unitNormRows(raw.train) as Labelled,
-        test: unitNormRows(raw.test) as Labelled,
-        source: `${raw.source}; every image scaled to unit norm ‖x_i‖₂ = 1 (Theorem 1's S_n)`,
+        train: unitNormRows(raw.train) as LabelledDataset,
+        test: unitNormRows(raw.test) as LabelledDataset,
+        description: `${raw.description}; every image scaled to unit norm ‖x_i‖₂ = 1 (Theorem 1's S_n)`,
       },
     };
   }
@@ -212,7 +210,6 @@ export async function trainKh(
   const data = await khData(s);
   const f = await featuresOf(s, runtime);
   const train = plan.key === 'natural' ? data.train : randomLabels(data.train, s.seed);
-  const labels = train.labels!;
   const L = f.spec.layers.length - 1;
   const linear: MlpSpec = { kind: 'mlp', layers: [f.mH, 10], activation: 'identity', bias: true };
   // features: a linear model [m_H → 10] on Z; frozen: the whole net with the preset's step-0 groups
@@ -237,10 +234,14 @@ export async function trainKh(
   let finalLoss: number | null = null;
   let step = 0;
   try {
+    // accuracy (%) of the trainer's iterate (its own predict) against the arg-max of the one-hot
+    // targets, in chunks of FORWARD_CHUNK rows as the features were computed
+    const accuracy = async (X: Float32Array, Y: Float32Array, n: number) =>
+      100 * (await evaluateSplit(trainer, 'mse', { X, Y, n }, 10, FORWARD_CHUNK)).accuracy!;
     const evaluate = async (loss: number) => {
       const p = (await trainer.state()).params;
-      const trainAcc = await accuracyOn(runtime, spec, p, Xtrain, labels, s.n);
-      const testAcc = await accuracyOn(runtime, spec, p, Xtest, data.test.labels, s.testN);
+      const trainAcc = await accuracy(Xtrain, train.Y, s.n);
+      const testAcc = await accuracy(Xtest, data.test.Y, s.testN);
       curve.push({
         step,
         loss,
@@ -279,7 +280,7 @@ export async function trainKh(
       featureBytes: f.bytes,
       trainSeconds: (performance.now() - t0) / 1000,
       steps: step,
-      data: data.source,
+      data: data.description,
       wallMs: Math.round(performance.now() - t0),
       engine: { engine: info.engine, backend: info.backend, device: info.device },
       finishedAt: new Date().toISOString(),

@@ -1,4 +1,5 @@
-import { checkDataPresent, failedClassificationFields } from '../../classification.js';
+import { failedClassificationFields } from '../../classification.js';
+import { checkDataPresent } from '../../image-data.js';
 import type { Experiment } from '../../sweep/experiment.js';
 import { writeMnistReport } from './report.js';
 import {

@@ -4,10 +4,10 @@ import {
   CLASSIFICATION_LOSS,
   type ClassificationFields,
   type OptimizerChoice,
-  imageSplits,
   scheduleOf,
   trainClassificationRun,
 } from '../../classification.js';
+import { imageSplits } from '../../image-data.js';
 import type { RunPlan, SweepRecord, UnitContext } from '../../sweep/experiment.js';
 import type { MnistArm, MnistWidthsSettings } from './settings.js';
 

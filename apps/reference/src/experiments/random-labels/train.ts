@@ -4,11 +4,10 @@ import { type RegimeSpec, regularDeep, zhang2021Deep } from '@narrownet/regime';
 import {
   CLASSIFICATION_LOSS,
   type ClassificationFields,
-  type ImageSplits,
-  imageSplits,
   scheduleOf,
   trainClassificationRun,
 } from '../../classification.js';
+import { type ImageSplits, type LabelledDataset, imageSplits } from '../../image-data.js';
 import type { RunPlan, SweepRecord, UnitContext } from '../../sweep/experiment.js';
 import type { RandomLabelArm, RandomLabelsSettings } from './settings.js';
 
@@ -56,7 +55,10 @@ export function randomLabelSplits(s: RandomLabelsSettings): ImageSplits {
   const splits = imageSplits(s.data, s);
   const key = JSON.stringify([s.data, s.trainN, s.testN, s.dataDir ?? '', s.labelSeed]);
   if (labelled?.key !== key)
-    labelled = { key, splits: { ...splits, train: randomLabels(splits.train, s.labelSeed, 'uniform') } };
+    labelled = {
+      key,
+      splits: { ...splits, train: randomLabels(splits.train, s.labelSeed, 'uniform') as LabelledDataset },
+    };
   return labelled.splits;
 }
 

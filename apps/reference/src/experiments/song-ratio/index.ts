@@ -1,3 +1,4 @@
+import { prepareMnist } from '../../image-data.js';
 import type { Experiment } from '../../sweep/experiment.js';
 import { writeSongReport } from './report.js';
 import { SONG_OPTIONS, SONG_SCALES, type SongSettings, validateSongSettings } from './settings.js';
@@ -19,6 +20,7 @@ lazy-training distance and μ_Φ, ν_Φ, β_Φ per run, the claims and report.ht
   options: SONG_OPTIONS,
   scales: SONG_SCALES,
   validate: validateSongSettings,
+  prepare: prepareMnist,
   expand: songRuns,
   stepsPerCall: (s) => {
     // one engine call per epoch when it is short, else fused in tens

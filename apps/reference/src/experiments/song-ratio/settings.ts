@@ -1,4 +1,4 @@
-import { DEFAULT_DATA_DIR, type MnistSource, mnistOptions } from '../../mnist-data.js';
+import { DEFAULT_DATA_DIR, type MnistSource, mnistOptions } from '../../image-data.js';
 import { type OptionDef, SEED_MAX, UsageError, checkOptions } from '../../options.js';
 import { SCALE_NAMES, type ScaleName } from '../../sweep/experiment.js';
 

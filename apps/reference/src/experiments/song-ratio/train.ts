@@ -1,11 +1,9 @@
-import { type Dataset, relabelByTeacher } from '@narrownet/datasets';
-import type { Engine } from '@narrownet/engine';
+import { relabelByTeacher } from '@narrownet/datasets';
 import { initParams } from '@narrownet/init';
 import { lazyTrainingDistance, songQuantities } from '@narrownet/landscape';
-import { type MlpSpec, type ParamTree, createRng } from '@narrownet/models';
-import type { Trainer, TrainerConfig, TrainerFactory } from '@narrownet/regime';
-import { accuracyOn } from '../../forward.js';
-import { type MnistSplits, mnistSplits, normalizeByTrain } from '../../mnist-data.js';
+import { type LossName, type MlpSpec, type ParamTree, createRng } from '@narrownet/models';
+import { type Trainer, type TrainerConfig, type TrainerFactory, evaluateSplit } from '@narrownet/regime';
+import { type LabelledDataset, type RawImageSplits, mnistSplits } from '../../image-data.js';
 import type { RunPlan, SweepRecord, UnitContext } from '../../sweep/experiment.js';
 import { type SongSettings, heInit } from './settings.js';
 
@@ -142,10 +140,15 @@ async function epochs(
 }
 
 interface Relabelled {
-  splits: MnistSplits;
-  train: Dataset & { labels: Int32Array };
-  test: Dataset & { labels: Int32Array };
+  splits: RawImageSplits;
+  train: LabelledDataset;
+  test: LabelledDataset;
   teacher: TeacherInfo;
+}
+
+/** Error (%) of a trainer's current iterate on a split: its arg-max predictions against the one-hot targets'. */
+async function errorOn(trainer: Trainer, loss: LossName, ds: LabelledDataset, n: number): Promise<number> {
+  return 100 - 100 * (await evaluateSplit(trainer, loss, { X: ds.X, Y: ds.Y, n }, 10)).accuracy!;
 }
 
 let teacherCache: { key: string; result: Relabelled | Error } | undefined;
@@ -157,11 +160,7 @@ let teacherCache: { key: string; result: Relabelled | Error } | undefined;
  * training and the test digits. A teacher that does not reach zero training error within
  * `teacherEpochs` is an error (memoized: every run of the sweep fails with it).
  */
-async function teacherOf(
-  s: SongSettings,
-  runtime: Engine | undefined,
-  createTrainer: TrainerFactory,
-): Promise<Relabelled> {
+async function teacherOf(s: SongSettings, createTrainer: TrainerFactory): Promise<Relabelled> {
   const key = JSON.stringify([
     s.source,
     s.n,
@@ -177,7 +176,7 @@ async function teacherOf(
     if (teacherCache.result instanceof Error) throw teacherCache.result;
     return teacherCache.result;
   }
-  const splits = normalizeByTrain(await mnistSplits(s.source, s.n, s.testN, s.dataDir));
+  const splits = await mnistSplits(s, true);
   const spec: MlpSpec = { kind: 'mlp', layers: [784, s.teacherWidth, 10], activation: 'gelu' };
   const params = initParams(spec, { kind: 'he' }, createRng(s.seed));
   const trainer = await createTrainer({
@@ -196,10 +195,10 @@ async function teacherOf(
   try {
     outcome = await epochs(trainer, s.teacherEpochs, Math.floor(s.n / s.batchSize), async (e) => {
       used = e;
-      final = (await trainer.state()).params;
-      trainError = 100 - (await accuracyOn(runtime, spec, final, splits.train.X, splits.train.labels, s.n));
+      trainError = await errorOn(trainer, 'softmaxCrossEntropy', splits.train, s.n);
       return trainError === 0;
     });
+    if (outcome === 'done') final = (await trainer.state()).params;
   } finally {
     await trainer.dispose();
   }
@@ -210,8 +209,8 @@ async function teacherOf(
     teacherCache = { key, result: err };
     throw err;
   }
-  const relabel = (ds: Dataset & { labels: Int32Array }) =>
-    relabelByTeacher(ds, spec, final, { mode: 'argmax' }) as Dataset & { labels: Int32Array };
+  const relabel = (ds: LabelledDataset) =>
+    relabelByTeacher(ds, spec, final, { mode: 'argmax' }) as LabelledDataset;
   const train = relabel(splits.train);
   const test = relabel(splits.test);
   let differ = 0;
@@ -250,8 +249,7 @@ export async function trainSong(
 ): Promise<SongRecord[] | undefined> {
   const s = ctx.settings;
   const k = plan.key;
-  const runtime = ctx.engine.runtime;
-  const data = await teacherOf(s, runtime, ctx.engine.createTrainer);
+  const data = await teacherOf(s, ctx.engine.createTrainer);
   const spec = studentSpec(s);
   const o = omegasOf(s, k.omega2);
   const params0 = initParams(spec, o.init, createRng(k.seed));
@@ -271,6 +269,9 @@ export async function trainSong(
   const curve: [number, number][] = [[0, (await trainer.evaluate()).loss]];
   let outcome: string;
   let final: ParamTree = params0;
+  // errors against the teacher's labels, of the trained student (null when diverged)
+  let trainError: number | null = null;
+  let testError: number | null = null;
   try {
     outcome = await epochs(
       trainer,
@@ -285,16 +286,14 @@ export async function trainSong(
     );
     if (outcome === 'aborted') return undefined;
     final = (await trainer.state()).params;
+    if (outcome !== 'diverged') {
+      trainError = await errorOn(trainer, 'mse', data.train, s.n);
+      testError = await errorOn(trainer, 'mse', data.test, s.testN);
+    }
   } finally {
     await trainer.dispose();
   }
   const ok = outcome !== 'diverged';
-  const trainError = ok
-    ? 100 - (await accuracyOn(runtime, spec, final, data.train.X, data.train.labels, s.n))
-    : null;
-  const testError = ok
-    ? 100 - (await accuracyOn(runtime, spec, final, data.test.X, data.test.labels, s.testN))
-    : null;
   const diagnose = k.seed < s.diagnosticSeeds;
   const m = Math.min(s.lazySamples, s.n);
   let lazy: SongRecord['lazy'] = null;
@@ -348,7 +347,7 @@ export async function trainSong(
           }
         : null,
       teacher: data.teacher,
-      data: `${data.splits.source}; pixels standardised by the training set's mean and std; labels: the teacher's`,
+      data: `${data.splits.description}; pixels standardised by the training set's mean and std; labels: the teacher's`,
       wallMs: Math.round(performance.now() - t0),
       engine: { engine: info.engine, backend: info.backend, device: info.device },
       finishedAt: new Date().toISOString(),
