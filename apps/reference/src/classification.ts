@@ -17,7 +17,13 @@ import {
 } from '@narrownet/datasets';
 import type { LossName } from '@narrownet/models';
 import { type ScheduleSpec, epochSchedule, stepsPerEpoch } from '@narrownet/optim';
-import { type EpochEvaluation, type RegimeSpec, type SplitMetrics, train } from '@narrownet/regime';
+import {
+  type EpochEvaluation,
+  type RegimeSpec,
+  type SplitMetrics,
+  type TrainerFactory,
+  train,
+} from '@narrownet/regime';
 import { UsageError } from './options.js';
 import type { RunPlan, SweepRecord, UnitContext } from './sweep/experiment.js';
 
@@ -192,6 +198,8 @@ export interface ClassificationSetup {
   batchSize: number;
   evalEveryEpochs: number;
   seed: number;
+  /** The trainer of the run; default the engine's (`ctx.engine.createTrainer`). */
+  createTrainer?: TrainerFactory;
 }
 
 /**
@@ -214,7 +222,7 @@ export async function trainClassificationRun(
     o.regime,
     { X: tr.X, Y: tr.Y, n: tr.n },
     {
-      createTrainer: ctx.engine.createTrainer,
+      createTrainer: o.createTrainer ?? ctx.engine.createTrainer,
       epochs: o.epochs,
       batchSize: o.batchSize,
       seed: o.seed,
