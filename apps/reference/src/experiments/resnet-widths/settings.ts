@@ -1,3 +1,4 @@
+import { LOOP_OPTIONS, V_OPTIONS, type VConstraintName } from '../../classification-options.js';
 import { type OptionDef, SEED_MAX, checkOptions } from '../../options.js';
 import { SCALE_NAMES, type ScaleName } from '../../sweep/experiment.js';
 
@@ -14,9 +15,6 @@ export type ResNetData = (typeof RESNET_DATA)[number];
 export const RESNET_ARMS = ['alg2', 'regular'] as const;
 /** One of {@link RESNET_ARMS}. */
 export type ResNetArm = (typeof RESNET_ARMS)[number];
-
-/** Alg. 2's constraint on the paired head (per class row): none, or B_{ζ,κ} exact / App. H.1's heuristic. */
-export const RESNET_V_CONSTRAINTS = ['none', 'exact', 'paperHeuristic'] as const;
 
 /** Everything that defines a resnet-widths sweep (stored as the run directory's settings). */
 export interface ResNetWidthsSettings {
@@ -48,7 +46,8 @@ export interface ResNetWidthsSettings {
   lr: number;
   momentum: number;
   weightDecay: number;
-  vConstraint: (typeof RESNET_V_CONSTRAINTS)[number];
+  /** Alg. 2's constraint on each class row of the paired head: none, or B_{ζ,κ} exact / App. H.1's heuristic. */
+  vConstraint: VConstraintName;
   zeta: number;
   kappa: number;
 }
@@ -139,18 +138,9 @@ export const RESNET_WIDTHS_OPTIONS: OptionDef[] = [
   { key: 'fetch', kind: 'bool', help: 'download the CIFAR set into --data-dir when missing (MD5-checked)' },
   { key: 'trainN', kind: 'int', min: 1, help: 'training samples (the first of the training split)' },
   { key: 'testN', kind: 'int', min: 1, help: 'test samples (the first of the test split)' },
-  {
-    key: 'batchSize',
-    kind: 'int',
-    min: 1,
-    help: 'mini-batch size',
-    check: (v, s) =>
-      typeof v === 'number' && v > (s.trainN as number)
-        ? `must be at most trainN = ${s.trainN}, got ${v}`
-        : undefined,
-  },
+  // batchSize (at most trainN) and evalEveryEpochs; the seeds are a list here
+  ...LOOP_OPTIONS.filter((o) => o.key !== 'seed'),
   { key: 'epochs', kind: 'int', min: 1, help: "epochs per run (cosine schedule's T_max)" },
-  { key: 'evalEveryEpochs', kind: 'int', min: 1, help: 'evaluate train and test every this many epochs' },
   {
     key: 'trunkWidths',
     kind: 'intList',
@@ -192,14 +182,7 @@ export const RESNET_WIDTHS_OPTIONS: OptionDef[] = [
   { key: 'lr', kind: 'number', min: 0, minExclusive: true, help: "SGD's initial step size" },
   { key: 'momentum', kind: 'number', min: 0, max: 1, maxExclusive: true, help: "SGD's heavy-ball momentum" },
   { key: 'weightDecay', kind: 'number', min: 0, help: "SGD's weight decay" },
-  {
-    key: 'vConstraint',
-    kind: 'string',
-    values: RESNET_V_CONSTRAINTS,
-    help: "Alg. 2's constraint on each row of the head",
-  },
-  { key: 'zeta', kind: 'number', min: 0, minExclusive: true, help: 'ζ of B_{ζ,κ}' },
-  { key: 'kappa', kind: 'number', min: 1, help: 'κ of B_{ζ,κ}' },
+  ...V_OPTIONS,
 ];
 
 /** Checks settings against {@link RESNET_WIDTHS_OPTIONS}; the message names the field. */
