@@ -65,6 +65,17 @@ const config = (over: Partial<TrainerConfig> = {}): TrainerConfig => ({
 });
 
 /** max |got − want| / max(|want|, floor): float32 tolerance, absolute below the floor. */
+const regimeOf = (over: Partial<RegimeSpec>): RegimeSpec => ({
+  name: 'resnet-test',
+  description: 'test',
+  model: spec,
+  init: { kind: 'mirroredLecun' },
+  loss: 'softmaxCrossEntropy',
+  optimizer,
+  stopping: { maxSteps: 6 },
+  ...over,
+});
+
 function relError(got: ArrayLike<number>, want: ArrayLike<number>, floor = 1e-3): number {
   let scale = floor;
   let err = 0;
@@ -187,15 +198,7 @@ describe('createOnnxResNetTrainer', () => {
   it('a poisoned weight ends the run as diverged through train(), never reset', async () => {
     const poisoned = copy(init.params);
     poisoned['layer2.0.conv1.weight']!.data[0] = Number.POSITIVE_INFINITY;
-    const regime: RegimeSpec = {
-      name: 'resnet-test',
-      description: 'test',
-      model: spec,
-      init: { kind: 'mirroredLecun' },
-      loss: 'softmaxCrossEntropy',
-      optimizer,
-      stopping: { maxSteps: 6 },
-    };
+    const regime = regimeOf({ stopping: { maxSteps: 6 } });
     const res = await train(regime, data, {
       createTrainer: (c) => createOnnxResNetTrainer(engine, c),
       params: poisoned,
@@ -209,15 +212,7 @@ describe('createOnnxResNetTrainer', () => {
   });
 
   it('train(): a checkpointed ResNet run resumed mid-way equals the uninterrupted run bit-exactly', async () => {
-    const regime: RegimeSpec = {
-      name: 'resnet-test',
-      description: 'test',
-      model: spec,
-      init: { kind: 'mirroredLecun' },
-      loss: 'softmaxCrossEntropy',
-      optimizer,
-      stopping: { maxSteps: 9 },
-    };
+    const regime = regimeOf({ stopping: { maxSteps: 9 } });
     const factory = (c: TrainerConfig) => createOnnxResNetTrainer(engine, c, { augment: true });
     const common = { createTrainer: factory, batchSize: 4, stationarity: false, seed: 5, evalEvery: 3 };
     const full = await train(regime, data, common);
@@ -233,15 +228,11 @@ describe('createOnnxResNetTrainer', () => {
   });
 
   it('train() rejects a ResNet without stationarity: false, and the MLP trainers reject a ResNet', async () => {
-    const regime: RegimeSpec = {
-      name: 'resnet-test',
-      description: 'test',
-      model: spec,
+    const regime = regimeOf({
       init: { kind: 'lecun' },
-      loss: 'softmaxCrossEntropy',
       optimizer: resnetOptimizer(spec),
       stopping: { maxSteps: 1 },
-    };
+    });
     await expect(
       train(regime, data, { createTrainer: (c) => createOnnxResNetTrainer(engine, c) }),
     ).rejects.toThrow(/options.stationarity must be false for a ResNet/);
