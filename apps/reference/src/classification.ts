@@ -3,10 +3,16 @@
  * (`image-data.ts`): the optimizers of App. H.2 / H.6 as optimizer groups with their
  * epoch-counted schedules, and one mini-batch training run with held-out evaluation at chosen epochs.
  */
+import type { Dataset } from '@narrownet/datasets';
 import type { LossName } from '@narrownet/models';
 import { type ScheduleSpec, epochSchedule, stepsPerEpoch } from '@narrownet/optim';
-import { type EpochEvaluation, type RegimeSpec, type SplitMetrics, train } from '@narrownet/regime';
-import type { ImageSplits } from './image-data.js';
+import {
+  type EpochEvaluation,
+  type RegimeSpec,
+  type SplitMetrics,
+  type TrainerFactory,
+  train,
+} from '@narrownet/regime';
 import type { RunPlan, SweepRecord, UnitContext } from './sweep/experiment.js';
 
 /** App. H.2's two optimizers for MNIST (and H.6's SGD), as data. */
@@ -73,11 +79,14 @@ function epochPoint(e: EpochEvaluation): EpochPoint {
 /** How one classification run trains (see {@link trainClassificationRun}). */
 export interface ClassificationSetup {
   regime: RegimeSpec;
-  splits: ImageSplits;
+  /** The training and the held-out split (e.g. `imageSplits`' of image-data.ts). */
+  splits: { train: Dataset; test: Dataset };
   epochs: number;
   batchSize: number;
   evalEveryEpochs: number;
   seed: number;
+  /** The trainer of the run; default the engine's (`ctx.engine.createTrainer`). */
+  createTrainer?: TrainerFactory;
 }
 
 /**
@@ -100,7 +109,7 @@ export async function trainClassificationRun(
     o.regime,
     { X: tr.X, Y: tr.Y, n: tr.n },
     {
-      createTrainer: ctx.engine.createTrainer,
+      createTrainer: o.createTrainer ?? ctx.engine.createTrainer,
       epochs: o.epochs,
       batchSize: o.batchSize,
       seed: o.seed,

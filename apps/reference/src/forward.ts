@@ -1,5 +1,6 @@
 import type { Engine } from '@narrownet/engine';
 import {
+  type MlpLikeSpec,
   type MlpSpec,
   type ModelSpec,
   OnnxGraph,
@@ -14,6 +15,7 @@ import {
   lowerModelOnnx,
   outputDim,
   paramShapes,
+  requireMlpLike,
 } from '@narrownet/models';
 
 /**
@@ -32,7 +34,7 @@ export const FORWARD_CHUNK = 1024;
  * The hidden part of an MLP: layers [d, m_1, …, m_H] (the last hidden layer's pre-activation as
  * its "output"); the activation and the 1/√m_H scale of eq. 2 are applied after it.
  */
-function hiddenPart(spec: ModelSpec): MlpSpec {
+function hiddenPart(spec: MlpLikeSpec): MlpSpec {
   if (spec.kind !== 'mlp' || spec.layers.length < 3)
     throw new RangeError('forward: lastHidden needs an mlp with at least one hidden layer');
   return { ...spec, layers: spec.layers.slice(0, -1) };
@@ -53,7 +55,7 @@ type ChunkFn = (X: Float32Array, rows: number) => Promise<Float32Array>;
 /** onnxruntime: one session of the lowered forward graph (no backward), fed chunk by chunk. */
 async function onnxChunks(
   engine: Extract<Engine, { kind: 'onnx' }>,
-  spec: ModelSpec,
+  spec: MlpLikeSpec,
   params: ParamTree,
   what: ForwardOutput,
 ): Promise<{ run: ChunkFn; dispose: () => Promise<void> }> {
@@ -92,7 +94,7 @@ async function onnxChunks(
 /** tfjs: the library's forwardTf on the engine's backend (plus σ and the scale for lastHidden). */
 function tfjsChunks(
   engine: Extract<Engine, { kind: 'tfjs' }>,
-  spec: ModelSpec,
+  spec: MlpLikeSpec,
   params: ParamTree,
   what: ForwardOutput,
 ): { run: ChunkFn; dispose: () => Promise<void> } {
@@ -125,7 +127,7 @@ function tfjsChunks(
 }
 
 /** float64 reference (no engine): the models package's forward64 / hiddenOutputs64. */
-function referenceChunks(spec: ModelSpec, tree: ParamTree, what: ForwardOutput): ChunkFn {
+function referenceChunks(spec: MlpLikeSpec, tree: ParamTree, what: ForwardOutput): ChunkFn {
   const params = Object.fromEntries(Object.entries(tree).map(([k, t]) => [k, t.data]));
   return async (Xc, rows) => {
     if (what === 'prediction') return Float32Array.from(forward64(spec, params, Xc, rows));
@@ -142,13 +144,15 @@ function referenceChunks(spec: ModelSpec, tree: ParamTree, what: ForwardOutput):
  */
 export async function forwardRows(
   engine: Engine | undefined,
-  spec: ModelSpec,
+  specIn: ModelSpec,
   params: ParamTree,
   X: Float32Array,
   n: number,
   what: ForwardOutput,
   chunk = FORWARD_CHUNK,
 ): Promise<Float32Array> {
+  // a conv net needs its running statistics too: evaluate it through its trainer's predict
+  const spec = requireMlpLike(specIn, 'forward: spec (for a ResNet use Trainer.predict)');
   const d = inputDim(spec);
   if (X.length !== n * d) throw new RangeError(`forward: X has ${X.length} entries, expected n·d = ${n * d}`);
   if (!(Number.isInteger(chunk) && chunk > 0))

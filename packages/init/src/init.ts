@@ -1,4 +1,5 @@
 import {
+  type MlpLikeSpec,
   type ModelSpec,
   type ParamTree,
   type Rng,
@@ -6,6 +7,7 @@ import {
   paramShapes,
   validateSpec,
 } from '@narrownet/models';
+import { initResNet } from './resnet.js';
 import { type Distribution, type FanMode, fans, fillDistribution } from './variance.js';
 
 /**
@@ -120,7 +122,7 @@ function fanFor(shape: readonly number[], mode: FanMode): number {
 
 /** Variance scaling on every weight, zero biases. */
 function scaled(
-  spec: ModelSpec,
+  spec: MlpLikeSpec,
   scale: number,
   mode: FanMode,
   distribution: Distribution,
@@ -142,7 +144,7 @@ function scaled(
 }
 
 /** Whether parameter `name` of `spec` is a bias vector (initialised to 0 by most schemes). */
-function isBias(spec: ModelSpec, name: string): boolean {
+function isBias(spec: MlpLikeSpec, name: string): boolean {
   return (spec.kind === 'mlp' || spec.kind === 'pairedMlp') && name.startsWith('b');
 }
 
@@ -152,13 +154,13 @@ function isBias(spec: ModelSpec, name: string): boolean {
  * has m/2 entries (each enters twice, ±); likewise the half V [k, m_H/2] of a pairedMlp head is
  * read as the full output layer [k, m_H].
  */
-function fanShape(spec: ModelSpec, name: string, shape: readonly number[]): readonly number[] {
+function fanShape(spec: MlpLikeSpec, name: string, shape: readonly number[]): readonly number[] {
   if (name === 'v' && (spec.kind === 'shallow' || spec.kind === 'paired')) return [1, spec.width];
   if (name === 'V' && spec.kind === 'pairedMlp') return [shape[0]!, 2 * shape[1]!];
   return shape;
 }
 
-function mirrored(spec: ModelSpec, absOuter: boolean, rng: Rng): ParamTree {
+function mirrored(spec: MlpLikeSpec, absOuter: boolean, rng: Rng): ParamTree {
   if (spec.kind === 'pairedMlp') {
     // App. G: LeCun on W1…W{H−1}; Alg. 1 on the last two layers: WH's second half of rows copies
     // its first (biases 0), V ~ N(0, 1/m_H).
@@ -226,7 +228,7 @@ function mirrored(spec: ModelSpec, absOuter: boolean, rng: Rng): ParamTree {
   return out;
 }
 
-function songDims(spec: ModelSpec): { d0: number; d1: number } {
+function songDims(spec: MlpLikeSpec): { d0: number; d1: number } {
   if (spec.kind === 'shallow' || spec.kind === 'paired') return { d0: spec.inputDim, d1: spec.width };
   if (spec.kind !== 'mlp' || spec.layers.length !== 3) {
     throw new RangeError(
@@ -236,7 +238,7 @@ function songDims(spec: ModelSpec): { d0: number; d1: number } {
   return { d0: spec.layers[0]!, d1: spec.layers[1]! };
 }
 
-function song(spec: ModelSpec, ratio: number, c: number, rng: Rng): ParamTree {
+function song(spec: MlpLikeSpec, ratio: number, c: number, rng: Rng): ParamTree {
   const { d0, d1 } = songDims(spec);
   const w1 = Math.sqrt(c / (ratio * Math.sqrt(d0 * d1)));
   const w2 = ratio * w1;
@@ -250,7 +252,7 @@ function song(spec: ModelSpec, ratio: number, c: number, rng: Rng): ParamTree {
   return out;
 }
 
-function kawaguchiHuang(spec: ModelSpec, cw: number, cb: number, rng: Rng): ParamTree {
+function kawaguchiHuang(spec: MlpLikeSpec, cw: number, cb: number, rng: Rng): ParamTree {
   const out: ParamTree = {};
   for (const [name, shape] of Object.entries(paramShapes(spec))) {
     const t = hostTensor(shape);
@@ -264,12 +266,26 @@ function kawaguchiHuang(spec: ModelSpec, cw: number, cb: number, rng: Rng): Para
  * Draws the initial parameters of a model. Every parameter draws from its own stream
  * `rng.fork(name)`, so the same seed gives the same tensor for a parameter whatever else the
  * model has. Errors name the offending field ({@link validateInit}; odd width for mirrored init).
+ *
+ * A conv net (`kind: 'resnet'`) takes `lecun` (`initResNet(spec, { distribution })`) or
+ * `mirroredLecun` (`initResNet(spec, { mirrorFinalStage: true, absOuter })`, Alg. 2 on the final
+ * block); its parameters only — the running statistics start fresh (`initialBuffers`). Any other
+ * init kind throws a RangeError naming `init.kind`.
  */
 export function initParams(spec: ModelSpec, init: InitSpec, rng: Rng): ParamTree {
   validateSpec(spec);
   validateInit(init, 'initParams: init');
   if (!rng || typeof rng.fork !== 'function')
     throw new TypeError('initParams: rng must be an Rng (createRng)');
+  if (spec.kind === 'resnet') {
+    if (init.kind === 'lecun')
+      return initResNet(spec, { distribution: init.distribution ?? 'normal' }, rng).params;
+    if (init.kind === 'mirroredLecun')
+      return initResNet(spec, { mirrorFinalStage: true, absOuter: init.absOuter === true }, rng).params;
+    throw new RangeError(
+      `initParams: init.kind ${JSON.stringify(init.kind)} is not defined for a ResNet (spec kind 'resnet'); use lecun or mirroredLecun`,
+    );
+  }
   switch (init.kind) {
     case 'lecun':
     case 'he':

@@ -1,4 +1,12 @@
-import { type ModelSpec, activation, inputDim, outputDim, paramCount, validateSpec } from '@narrownet/models';
+import {
+  type ModelSpec,
+  activation,
+  inputDim,
+  outputDim,
+  paramCount,
+  requireMlpLike,
+  validateSpec,
+} from '@narrownet/models';
 import { hermiteCoefficients } from './hermite.js';
 import { kawaguchiLossDense, kawaguchiLossMatrixFree, whiteNoisePrediction } from './kawaguchi.js';
 import { kawaguchiLoss } from './kawaguchiScaled.js';
@@ -75,8 +83,8 @@ export function analyzeModel(args: {
 }): Record<string, unknown> {
   if (args === null || typeof args !== 'object')
     throw new TypeError('analyzeModel: expected { spec, params, X, n }');
-  const { spec, params, X, Y } = args;
-  validateSpec(spec);
+  const { params, X, Y } = args;
+  const spec = validateSpec(requireMlpLike(args.spec, 'analyzeModel: args.spec'));
   const n = checkN(args.n, 'analyzeModel');
   const lim = args.limits ?? {};
   const maxGramN = lim.maxGramN ?? 2000;

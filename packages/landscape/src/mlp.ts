@@ -1,4 +1,11 @@
-import { type MlpSpec, type ModelSpec, activation, validateSpec } from '@narrownet/models';
+import {
+  type MlpLikeSpec,
+  type MlpSpec,
+  type ModelSpec,
+  activation,
+  requireMlpLike,
+  validateSpec,
+} from '@narrownet/models';
 import { gemmNT } from './gemm.js';
 import { type ParamsLike, checkMatrix, checkN, toParams64 } from './util.js';
 
@@ -28,7 +35,7 @@ export interface Net {
  * Paired nets are rejected (their outer weights are tied, so the free-parameter Jacobian differs).
  */
 export function toNet(spec: ModelSpec, params: ParamsLike, where: string): Net {
-  validateSpec(spec);
+  validateSpec(requireMlpLike(spec, `${where}: spec`));
   let mlp: MlpSpec;
   let p: Record<string, Float64Array>;
   if (spec.kind === 'shallow') {
@@ -65,7 +72,7 @@ export function toNet(spec: ModelSpec, params: ParamsLike, where: string): Net {
 
 /** Requires a piecewise-linear activation (relu, leakyRelu, abs, identity). */
 export function requirePiecewiseLinear(spec: ModelSpec, where: string): void {
-  const act = activation(spec.activation);
+  const act = activation(requireMlpLike(spec, `${where}: spec`).activation);
   if (!act.piecewiseLinear) {
     throw new RangeError(
       `${where}: spec.activation must be piecewise linear (relu, leakyRelu, abs, identity) for ` +
@@ -86,7 +93,7 @@ export interface Cache {
 }
 
 /** Derivative as in Kawaguchi et al.'s Λ: σ'(z) where it exists, 0 otherwise (kinks at z = 0). */
-export function lambdaOf(spec: ModelSpec): (z: number) => number {
+export function lambdaOf(spec: MlpLikeSpec): (z: number) => number {
   const act = activation(spec.activation);
   if (act.name === 'identity') return () => 1;
   if (act.piecewiseLinear) return (z) => (z === 0 ? 0 : act.df(z));

@@ -1,4 +1,11 @@
-import { type Activation, type ModelSpec, activation, lossAndGrad64 } from '@narrownet/models';
+import {
+  type Activation,
+  type MlpLikeSpec,
+  type ModelSpec,
+  activation,
+  lossAndGrad64,
+  requireMlpLike,
+} from '@narrownet/models';
 import { forwardCache, jvp, toNet, vjp } from './mlp.js';
 import { type ParamsLike, checkMatrix, checkX, intOption, positiveOption, toParams64 } from './util.js';
 import { spectrum } from './zhang.js';
@@ -55,7 +62,7 @@ function supAbs(g: (x: number) => number): number {
 }
 
 /** sup|φ'| and sup|φ''| of an activation (null for φ'' of kinked activations). */
-export function activationBounds(spec: ModelSpec['activation']): { dMax: number; ddMax: number | null } {
+export function activationBounds(spec: MlpLikeSpec['activation']): { dMax: number; ddMax: number | null } {
   const act = activation(spec);
   const dd = secondDerivative(act);
   return { dMax: supAbs(act.df), ddMax: dd ? supAbs(dd) : null };
@@ -117,7 +124,8 @@ export function songQuantities(
   const where = 'songQuantities';
   const { W, V, d0, d1, d2 } = shallowParts(spec, params0, where);
   const X64 = checkX(spec, X, n, where);
-  const act = activation(spec.activation);
+  const { activation: actSpec } = requireMlpLike(spec, `${where}: spec`);
+  const act = activation(actSpec);
   const F = new Float64Array(n * d1); // φ(W₀X)ᵀ, [n, d1]
   for (let i = 0; i < n; i++)
     for (let j = 0; j < d1; j++) {
@@ -136,7 +144,7 @@ export function songQuantities(
     'options.chiMax',
     where,
   );
-  const { dMax, ddMax } = activationBounds(spec.activation);
+  const { dMax, ddMax } = activationBounds(actSpec);
   const notes: string[] = [];
   const sigmaMinFeatures = sf[sf.length - 1] ?? 0;
   const muPhi = d1 >= n ? sigmaMinFeatures : 0;

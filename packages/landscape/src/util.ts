@@ -1,5 +1,5 @@
 import type { ModelSpec } from '@narrownet/models';
-import { inputDim, paramShapes, validateSpec } from '@narrownet/models';
+import { inputDim, paramShapes, requireMlpLike, validateSpec } from '@narrownet/models';
 
 /**
  * Parameters as accepted by every function of this package: a `ParamTree`
@@ -12,7 +12,7 @@ export function toParams64(spec: ModelSpec, params: ParamsLike, where: string): 
   if (params === null || typeof params !== 'object') {
     throw new TypeError(`${where}: params must be an object of named tensors`);
   }
-  const shapes = paramShapes(spec);
+  const shapes = paramShapes(requireMlpLike(spec, `${where}: spec`));
   const out: Record<string, Float64Array> = {};
   for (const [name, shape] of Object.entries(shapes)) {
     const p = params[name];
@@ -44,7 +44,7 @@ export function checkN(n: unknown, where: string): number {
 
 /** Validates spec, n and X ([n, d] row-major, finite) and returns X as float64. */
 export function checkX(spec: ModelSpec, X: ArrayLike<number>, n: number, where: string): Float64Array {
-  validateSpec(spec);
+  validateSpec(requireMlpLike(spec, `${where}: spec`));
   checkN(n, where);
   return checkMatrix(X, n, inputDim(spec), 'X', where);
 }

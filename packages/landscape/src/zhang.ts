@@ -1,4 +1,4 @@
-import { type ModelSpec, activation } from '@narrownet/models';
+import { type Activation, type ModelSpec, activation } from '@narrownet/models';
 import { SingularValueDecomposition, Matrix } from 'ml-matrix';
 import { gramRows, matmulNT, symEigenvalues } from './linalg.js';
 import { type ParamsLike, checkX, toParams64 } from './util.js';
@@ -25,6 +25,8 @@ interface Prepared {
   vEff: Float64Array;
   /** Pre-activations Z = X Wᵀ, [n, m]. */
   Z: Float64Array;
+  /** The net's activation. */
+  act: Activation;
 }
 
 function prepare(
@@ -48,7 +50,7 @@ function prepare(
       vEff[j + m / 2] = -v[j]!;
     }
   const W = p.W!;
-  return { n, d, m, X: X64, W, vEff, Z: matmulNT(X64, W, n, d, m) };
+  return { n, d, m, X: X64, W, vEff, Z: matmulNT(X64, W, n, d, m), act: activation(s.activation) };
 }
 
 /**
@@ -64,8 +66,7 @@ export function hiddenJacobian(
   X: ArrayLike<number>,
   n: number,
 ): { rows: number; cols: number; data: Float64Array } {
-  const { d, m, X: Xs, vEff, Z } = prepare(spec, params, X, n, 'hiddenJacobian');
-  const act = activation(spec.activation);
+  const { d, m, X: Xs, vEff, Z, act } = prepare(spec, params, X, n, 'hiddenJacobian');
   const cols = m * d;
   const J = new Float64Array(n * cols);
   for (let i = 0; i < n; i++) {
@@ -88,8 +89,7 @@ export function jacobianGram(
   X: ArrayLike<number>,
   n: number,
 ): Float64Array {
-  const { d, m, X: Xs, vEff, Z } = prepare(spec, params, X, n, 'jacobianGram');
-  const act = activation(spec.activation);
+  const { d, m, X: Xs, vEff, Z, act } = prepare(spec, params, X, n, 'jacobianGram');
   const B = new Float64Array(n * m);
   for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) B[i * m + j] = vEff[j]! * act.df(Z[i * m + j]!);
   const G = gramRows(B, n, m);
@@ -118,8 +118,9 @@ export function jacobianLambdaMin(
   X: ArrayLike<number>,
   n: number,
 ): number {
-  const G = jacobianGram(spec, params, X, n);
-  const md = (spec as OneHidden).width * (spec as OneHidden).inputDim;
+  const s = oneHidden(spec, 'jacobianLambdaMin');
+  const G = jacobianGram(s, params, X, n);
+  const md = s.width * s.inputDim;
   const k = n <= md ? 0 : n - md;
   const [lam] = symEigenvalues(G, n, [k]);
   return Math.sqrt(Math.max(lam!, 0));
@@ -164,8 +165,7 @@ export function featureMatrixSpectrum(
   n: number,
   options: { tolerance?: number } = {},
 ): SpectrumResult & { Phi: Float64Array } {
-  const { m, Z } = prepare(spec, params, X, n, 'featureMatrixSpectrum');
-  const act = activation(spec.activation);
+  const { m, Z, act } = prepare(spec, params, X, n, 'featureMatrixSpectrum');
   const Phi = Z.map(act.f);
   const tol = options.tolerance;
   if (tol !== undefined && !(tol >= 0 && Number.isFinite(tol))) {

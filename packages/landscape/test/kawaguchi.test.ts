@@ -1,4 +1,4 @@
-import { type ModelSpec, forward64, lossAndGrad64, paramShapes } from '@narrownet/models';
+import { type MlpLikeSpec as ModelSpec, forward64, lossAndGrad64, paramShapes } from '@narrownet/models';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
 import {

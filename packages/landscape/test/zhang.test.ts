@@ -1,4 +1,4 @@
-import { type ModelSpec, forward64 } from '@narrownet/models';
+import { type MlpLikeSpec as ModelSpec, forward64 } from '@narrownet/models';
 import { describe, expect, it } from 'vitest';
 import {
   featureMatrixSpectrum,

@@ -16,6 +16,8 @@ export {
   type PairedSpec,
   type MlpSpec,
   type PairedMlpSpec,
+  type MlpLikeSpec,
+  requireMlpLike,
   validateSpec,
   inputDim,
   outputDim,

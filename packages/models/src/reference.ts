@@ -1,12 +1,14 @@
 import { activation } from './activations.js';
 import { type LossName, loss64 } from './losses.js';
 import {
+  type MlpLikeSpec,
   type MlpSpec,
   type ModelSpec,
   type PairedMlpSpec,
   inputDim,
   outputDim,
   paramShapes,
+  requireMlpLike,
   validateSpec,
 } from './spec.js';
 
@@ -77,7 +79,7 @@ interface Layers {
   out: Float64Array;
 }
 
-function run(spec: ModelSpec, params: ParamArrays, X: ArrayLike<number>, n: number): Layers {
+function run(spec: MlpLikeSpec, params: ParamArrays, X: ArrayLike<number>, n: number): Layers {
   validateSpec(spec);
   const d = inputDim(spec);
   if (X.length !== n * d)
@@ -137,7 +139,7 @@ export function forward64(
   X: ArrayLike<number>,
   n: number,
 ): Float64Array {
-  return run(spec, params, X, n).out;
+  return run(requireMlpLike(spec, 'forward64: spec'), params, X, n).out;
 }
 
 /** Hidden-layer outputs x⁽ˡ⁾ (l = 1..H) of the float64 reference pass, each row-major [n, m_l]. */
@@ -147,7 +149,7 @@ export function hiddenOutputs64(
   X: ArrayLike<number>,
   n: number,
 ): Float64Array[] {
-  return run(spec, params, X, n).acts.slice(1);
+  return run(requireMlpLike(spec, 'hiddenOutputs64: spec'), params, X, n).acts.slice(1);
 }
 
 /**
@@ -155,13 +157,14 @@ export function hiddenOutputs64(
  * backpropagation. Y is row-major [n, outputDim].
  */
 export function lossAndGrad64(
-  spec: ModelSpec,
+  specIn: ModelSpec,
   params: ParamArrays,
   X: ArrayLike<number>,
   Y: ArrayLike<number>,
   n: number,
   loss: LossName = 'halfSse',
 ): { loss: number; pred: Float64Array; grads: Record<string, Float64Array> } {
+  const spec = requireMlpLike(specIn, 'lossAndGrad64: spec');
   const k = outputDim(spec);
   const { pre, acts, out } = run(spec, params, X, n);
   if (Y.length !== n * k)

@@ -1,4 +1,5 @@
 import { type ActivationSpec, activation } from './activations.js';
+import { type ResNetSpec, resnetParamShapes, validateResNetSpec } from './conv/spec.js';
 
 /** Zhang et al. eq. (1): f(x) = Σ_{j≤m} v_j σ(w_jᵀx). Parameters `W` [m, d], `v` [m]. */
 export interface ShallowSpec {
@@ -60,7 +61,27 @@ export interface PairedMlpSpec {
 }
 
 /** Any narrownet model architecture, as plain JSON-serialisable data. */
-export type ModelSpec = ShallowSpec | PairedSpec | MlpSpec | PairedMlpSpec;
+export type ModelSpec = ShallowSpec | PairedSpec | MlpSpec | PairedMlpSpec | ResNetSpec;
+
+/** The fully connected architectures (every {@link ModelSpec} but a conv net). */
+export type MlpLikeSpec = Exclude<ModelSpec, ResNetSpec>;
+
+/**
+ * Narrows a spec to the fully connected architectures, for functions that only make sense for
+ * them (the MLP forward, lowering and landscape diagnostics): a conv net (`kind: 'resnet'`)
+ * throws a RangeError naming the function and its parameter, e.g. `jacobianLambdaMin: spec is a
+ * ResNet (kind 'resnet'); it only accepts shallow, paired, mlp and pairedMlp nets`.
+ *
+ * @param spec - the spec to check
+ * @param where - the function and parameter, e.g. `jacobianLambdaMin: spec`
+ */
+export function requireMlpLike(spec: ModelSpec, where: string): MlpLikeSpec {
+  if (spec !== null && typeof spec === 'object' && spec.kind === 'resnet')
+    throw new RangeError(
+      `${where} is a ResNet (kind 'resnet'); it only accepts shallow, paired, mlp and pairedMlp nets`,
+    );
+  return spec as MlpLikeSpec;
+}
 
 function positiveInt(value: unknown, field: string): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
@@ -101,33 +122,40 @@ export function validateSpec<S extends ModelSpec>(spec: S): S {
         );
       break;
     }
+    case 'resnet':
+      validateResNetSpec(spec);
+      return spec;
     default:
       throw new RangeError(
-        `model spec: unknown kind ${JSON.stringify((spec as { kind?: unknown }).kind)}; expected shallow, paired, mlp or pairedMlp`,
+        `model spec: unknown kind ${JSON.stringify((spec as { kind?: unknown }).kind)}; expected shallow, paired, mlp, pairedMlp or resnet`,
       );
   }
   activation(spec.activation);
   return spec;
 }
 
-/** Input dimension of the model. */
+/** Input dimension of the model (C·H·W for a conv net, whose rows are NCHW-flattened images). */
 export function inputDim(spec: ModelSpec): number {
+  if (spec.kind === 'resnet') return spec.input[0] * spec.input[1] * spec.input[2];
   return 'layers' in spec ? spec.layers[0]! : spec.inputDim;
 }
 
-/** Output dimension of the model (1 for shallow and paired nets). */
+/** Output dimension of the model (1 for shallow and paired nets, `classes` for a conv net). */
 export function outputDim(spec: ModelSpec): number {
+  if (spec.kind === 'resnet') return spec.classes;
   return 'layers' in spec ? spec.layers[spec.layers.length - 1]! : 1;
 }
 
-/** Number of hidden layers H of an MLP (1 for shallow and paired nets). */
+/** Number of hidden layers H of an MLP (1 for shallow and paired nets; a conv net throws). */
 export function hiddenLayerCount(spec: ModelSpec): number {
-  return 'layers' in spec ? spec.layers.length - 2 : 1;
+  const s = requireMlpLike(spec, 'hiddenLayerCount: spec');
+  return 'layers' in s ? s.layers.length - 2 : 1;
 }
 
 /** Parameter names and shapes, in a fixed order (the order checkpoints and graphs use). */
 export function paramShapes(spec: ModelSpec): Record<string, number[]> {
   validateSpec(spec);
+  if (spec.kind === 'resnet') return resnetParamShapes(spec);
   if (spec.kind === 'shallow') return { W: [spec.width, spec.inputDim], v: [spec.width] };
   if (spec.kind === 'paired') return { W: [spec.width, spec.inputDim], v: [spec.width / 2] };
   const out: Record<string, number[]> = {};

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type ActivationSpec, activation } from './activations.js';
 import type { LossName } from './losses.js';
-import { type ModelSpec, validateSpec } from './spec.js';
+import { type ModelSpec, requireMlpLike, validateSpec } from './spec.js';
 import type { ParamTree } from './tensor.js';
 
 /** Parameters as tfjs tensors keyed by name (same names and shapes as {@link ParamTree}). */
@@ -40,8 +40,8 @@ function param(params: TfParams, name: string): tf.Tensor {
  * Pure forward pass with tfjs ops: x [n, d] → outputs [n, outputDim]. Differentiate it with
  * `tf.grads` / `tf.variableGrads` with respect to any subset of the parameters.
  */
-export function forwardTf(spec: ModelSpec, params: TfParams, x: tf.Tensor2D): tf.Tensor2D {
-  validateSpec(spec);
+export function forwardTf(specIn: ModelSpec, params: TfParams, x: tf.Tensor2D): tf.Tensor2D {
+  const spec = validateSpec(requireMlpLike(specIn, 'forwardTf: spec (use convForwardTf)'));
   return tf.tidy((): tf.Tensor2D => {
     if (spec.kind === 'shallow' || spec.kind === 'paired') {
       const W = param(params, 'W');

@@ -1,4 +1,12 @@
-import { type LossName, type ModelSpec, createRng, inputDim, outputDim, paramShapes } from '../src/index.js';
+import {
+  type LossName,
+  type MlpLikeSpec,
+  type ModelSpec,
+  createRng,
+  inputDim,
+  outputDim,
+  paramShapes,
+} from '../src/index.js';
 
 /** Random float64 parameters, inputs and targets for a spec (targets are probabilities for CE). */
 export function problem(spec: ModelSpec, n: number, seed: number, loss: LossName = 'halfSse') {
@@ -20,7 +28,7 @@ export function problem(spec: ModelSpec, n: number, seed: number, loss: LossName
   return { params, X, Y };
 }
 
-export const FAMILIES: ModelSpec[] = [
+export const FAMILIES: MlpLikeSpec[] = [
   { kind: 'shallow', inputDim: 3, width: 5, activation: 'tanh' },
   { kind: 'paired', inputDim: 4, width: 6, activation: 'gelu' },
   { kind: 'mlp', layers: [3, 4, 5, 2], activation: 'softplus', bias: true, scaled: true },

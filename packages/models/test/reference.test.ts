@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   type LossName,
+  type MlpLikeSpec,
   type ModelSpec,
   forward64,
   hiddenOutputs64,
@@ -12,7 +13,7 @@ import {
 import { FAMILIES, problem } from './helpers.js';
 
 interface TorchCase {
-  spec: ModelSpec;
+  spec: MlpLikeSpec;
   loss: LossName;
   n: number;
   params: Record<string, number[]>;

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type ActivationSpec,
   type LossName,
+  type MlpLikeSpec,
   type ModelSpec,
   activateTf,
   activation,
@@ -40,7 +41,7 @@ function maxAbs(a: ArrayLike<number>): number {
 }
 
 /** Runs forwardTf on float32 copies of the parameters (reshaped to their spec shapes). */
-function setup(spec: ModelSpec, n: number, seed: number, loss: LossName = 'halfSse') {
+function setup(spec: MlpLikeSpec, n: number, seed: number, loss: LossName = 'halfSse') {
   const { tf } = engine;
   const p = problem(spec, n, seed, loss);
   const { rounded } = f32(p.params);
@@ -126,7 +127,7 @@ describe('forwardTf (tfjs cpu backend)', () => {
 
 describe('tfjs autodiff (tf.grads over forwardTf + lossTf) vs lossAndGrad64', () => {
   const losses: LossName[] = ['halfSse', 'mse', 'softmaxCrossEntropy'];
-  const specs: ModelSpec[] = [
+  const specs: MlpLikeSpec[] = [
     ...FAMILIES,
     { kind: 'shallow', inputDim: 4, width: 7, activation: 'relu' },
     { kind: 'paired', inputDim: 3, width: 8, activation: { name: 'softplus', alpha: 2 } },

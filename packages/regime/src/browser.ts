@@ -52,4 +52,5 @@ export {
 } from './onnx/export.js';
 export { type GridTrainer, type OnnxGridTrainerOptions, createOnnxGridTrainer } from './onnx/grid.js';
 export { type ConvStepModel, buildConvStepModel } from './onnx/conv-step.js';
+export { type OnnxResNetTrainerOptions, createOnnxResNetTrainer } from './onnx/resnet-trainer.js';
 export { type ResNetOptimizerOptions, resnetOptimizer } from './resnet-presets.js';

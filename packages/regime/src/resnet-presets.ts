@@ -20,9 +20,10 @@ export interface ResNetOptimizerOptions {
   radius?: number;
   /**
    * Constraint on the output layer (the paired head's weight) in the Alg. 2 regime: `none`
-   * (default), or B_{ζ,κ} by `exact` Euclidean projection or App. H.1's `paperHeuristic`. Note
-   * that for a multi-class head B_{ζ,κ} acts on the whole [classes, m/2] weight: with κ = 1 it
-   * forces every entry to one common value, i.e. equal logits for every class.
+   * (default), or B_{ζ,κ} by `exact` Euclidean projection or App. H.1's `paperHeuristic`, applied
+   * to each row (the half of one class) on its own, as `zhang2021Deep` does: with κ = 1 each class
+   * gets its own common value ≥ ζ (on the whole [classes, m/2] weight at once it would force one
+   * value for every class, i.e. equal logits).
    */
   vConstraint?: VConstraint;
   /** ζ of B_{ζ,κ}. Default 0.001 (App. H.2). */
@@ -66,7 +67,7 @@ export function resnetOptimizer(spec: ResNetSpec, options: ResNetOptimizerOption
     throw new RangeError(
       "resnetOptimizer: the Alg. 2 regime needs spec.head = 'paired' (output layer cut in half)",
     );
-  const vProj = vProjection('resnetOptimizer', options);
+  const vProj = vProjection('resnetOptimizer', options, true);
   const final = resnetStageParams(spec);
   const head = ['linear.weight'];
   const rest = all.filter((k) => !final.includes(k) && !head.includes(k));

@@ -8,6 +8,7 @@ import {
   lossTf,
   outputDim,
   paramShapes,
+  requireMlpLike,
 } from '@narrownet/models';
 import { createTfOptimizer } from '@narrownet/optim';
 import { createBatchOrder } from './batches.js';
@@ -46,7 +47,11 @@ function checkData(config: TrainerConfig): { n: number; d: number; k: number } {
  * step later, at an iterate whose parameters with that gradient are NaN (where the update leads).
  */
 export async function createTfjsTrainer(tf: TfModule, config: TrainerConfig): Promise<Trainer> {
-  const { spec, loss } = config;
+  const { loss } = config;
+  const spec = requireMlpLike(
+    config?.spec,
+    'createTfjsTrainer: config.spec (a ResNet trains with createOnnxResNetTrainer)',
+  );
   const { n, d, k } = checkData(config);
   const shapes = paramShapes(spec);
   const names = Object.keys(shapes);

@@ -18,6 +18,7 @@ export function saveTrainCheckpoint(
   const extra: Record<string, HostTensor> = {};
   for (const [k, t] of Object.entries(state.slots)) extra[`slots/${k}`] = t;
   for (const [k, t] of Object.entries(state.anchors)) extra[`anchors/${k}`] = t;
+  for (const [k, t] of Object.entries(state.buffers ?? {})) extra[`buffers/${k}`] = t;
   saveCheckpoint(path, {
     spec: regime.model,
     params: state.params,
@@ -33,12 +34,20 @@ export function loadTrainCheckpoint(path: string): { state: TrainerState; regime
     throw new RangeError(`train: ${path} is not a training checkpoint (state.format/state.step missing)`);
   const slots: ParamTree = {};
   const anchors: ParamTree = {};
+  const buffers: ParamTree = {};
   for (const [k, t] of Object.entries(ck.extra)) {
     if (k.startsWith('slots/')) slots[k.slice(6)] = t;
     else if (k.startsWith('anchors/')) anchors[k.slice(8)] = t;
+    else if (k.startsWith('buffers/')) buffers[k.slice(8)] = t;
   }
   return {
-    state: { step: ck.state.step, params: ck.params, slots, anchors },
+    state: {
+      step: ck.state.step,
+      params: ck.params,
+      slots,
+      anchors,
+      ...(Object.keys(buffers).length > 0 ? { buffers } : {}),
+    },
     regime: ck.state.regime as RegimeSpec,
     seed: Number(ck.state.seed ?? 0),
   };

@@ -241,6 +241,10 @@ export async function trainLoop(
     throw new RangeError('train: checkpointEvery needs checkpointPath');
   // The checkpoint folder is made now, so that an unwritable path fails before training, not after.
   if (options.checkpointPath) io!.prepare(options.checkpointPath);
+  if (regime.model.kind === 'resnet' && options.stationarity !== false)
+    throw new RangeError(
+      "train: options.stationarity must be false for a ResNet (regime.model.kind 'resnet'): batch norm couples the samples of a batch, so the trainer has no full-data gradient for the KKT residual",
+    );
   const eta = options.kktEta ?? 1;
   let seed = options.seed ?? 0;
   let resumed: TrainerState | undefined;
@@ -324,7 +328,9 @@ export async function trainLoop(
     if (evalSteps[nextEval] === step) nextEval++;
 
     let state = await trainer.state();
-    let loss = resumed ? (await trainer.evaluate()).loss : (await record(state)).loss;
+    const lossNow = async () =>
+      options.stationarity === false ? trainer.run(0) : (await trainer.evaluate()).loss;
+    let loss = resumed ? await lossNow() : (await record(state)).loss;
     let status: TrainResult['status'] = 'budget';
     let divergedAt: number | undefined;
     if (!Number.isFinite(loss)) {

@@ -18,6 +18,11 @@ export interface TrainerState {
   slots: ParamTree;
   /** Projection anchors θ0 (Frobenius balls), keyed by parameter name. */
   anchors: ParamTree;
+  /**
+   * Batch-norm running statistics of a conv net (`<bn>.running_mean`, `<bn>.running_var`), which
+   * train-mode steps update and eval-mode predictions read; absent for nets without batch norm.
+   */
+  buffers?: ParamTree;
 }
 
 /**
@@ -58,8 +63,10 @@ export interface TrainerConfig {
   params: ParamTree;
   /** Anchors θ0 of Frobenius-ball projections; default: the initial parameters. */
   anchors?: ParamTree;
-  /** Training data, row-major: X [n, inputDim], Y [n, outputDim]. */
+  /** Training data, row-major: X [n, inputDim], Y [n, outputDim] (a conv net's rows are NCHW images). */
   data: { X: Float32Array; Y: Float32Array; n: number };
+  /** Initial batch-norm running statistics of a conv net; default PyTorch's fresh ones (means 0, variances 1). */
+  buffers?: ParamTree;
   /** Mini-batch size; default (and undefined) = full batch. */
   batchSize?: number;
   /** Seed of the mini-batch order. */

@@ -1,6 +1,6 @@
 import { startOnnx } from '@narrownet/engine';
 import { initParams } from '@narrownet/init';
-import { type LossName, type ModelSpec, createRng } from '@narrownet/models';
+import { type LossName, type MlpLikeSpec as ModelSpec, createRng } from '@narrownet/models';
 import type { OptimizerSpec } from '@narrownet/optim';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type TrainerConfig, createOnnxGridTrainer, createOnnxTrainer } from '../src/index.js';

@@ -97,7 +97,7 @@ describe('presets', () => {
   it('song sets the ω2/ω1 init', () => {
     const r = song({ ...base, ratio: 3 });
     expect(r.init).toEqual({ kind: 'song', ratio: 3 });
-    expect(r.model.activation).toBe('gelu');
+    expect(r.model).toMatchObject({ activation: 'gelu' });
     expect(r.loss).toBe('mse');
     expect(r.optimizer.groups[0]!.update).toEqual({ kind: 'sgd', momentum: 0 });
   });

@@ -1,5 +1,5 @@
 import { resnet18, resnetParamShapes, resnetStageParams } from '@narrownet/models';
-import { validateOptimizerSpec } from '@narrownet/optim';
+import { projectOnto, validateOptimizerSpec } from '@narrownet/optim';
 import { describe, expect, it } from 'vitest';
 import { resnetOptimizer } from '../src/index.js';
 
@@ -27,7 +27,22 @@ describe('resnetOptimizer (Zhang et al. Sec. 5.2 / App. H.2)', () => {
     expect(trunk!.params.some((k) => k.startsWith('layer4.'))).toBe(false);
     for (const g of o.groups) expect(g.schedule).toEqual({ kind: 'cosine', tMax: 600 });
     const v = resnetOptimizer(spec, { radius: 1, vConstraint: 'exact' }).groups[2]!.projection;
-    expect(v).toEqual({ kind: 'zetaKappa', zeta: 0.001, kappa: 1, method: 'exact' });
+    expect(v).toEqual({ kind: 'zetaKappa', zeta: 0.001, kappa: 1, method: 'exact', perRow: true });
+  });
+
+  it('B_{ζ,κ} on the head acts per row (per class), as zhang2021Deep: classes keep their own level', () => {
+    const s = { ...resnet18({ classes: 2, widths: [2, 2, 2, 4] }), head: 'paired' as const };
+    for (const vConstraint of ['exact', 'paperHeuristic'] as const) {
+      const head = resnetOptimizer(s, { radius: 1, vConstraint }).groups[2]!;
+      expect(head.params).toEqual(['linear.weight']);
+      // [2 classes, 2]: row 0 at level ~1, row 1 at level ~3; with κ = 1 each row becomes its mean
+      const V = [Float64Array.from([1, 1.2, 3, 3.4])];
+      projectOnto(head.projection!, V, undefined, [[2, 2]]);
+      // on the old code (one B_{ζ,κ} over the whole head) every entry got one common value
+      expect(V[0]![0]).toBeCloseTo(V[0]![1]!, 12);
+      expect(V[0]![2]).toBeCloseTo(V[0]![3]!, 12);
+      expect(Math.abs(V[0]![0]! - V[0]![2]!)).toBeGreaterThan(1);
+    }
   });
 
   it('rejects a linear head under Alg. 2, a bad radius and a v constraint without Alg. 2', () => {

@@ -4,6 +4,7 @@ import { kawaguchiDepthWidthExperiment } from './kawaguchi-depth-width/index.js'
 import { khGeneralization } from './kh-generalization/index.js';
 import { mnistWidthsExperiment } from './mnist-widths/index.js';
 import { randomLabelsExperiment } from './random-labels/index.js';
+import { resnetWidthsExperiment } from './resnet-widths/index.js';
 import { songRatio } from './song-ratio/index.js';
 import { synthetic } from './synthetic/index.js';
 
@@ -15,6 +16,7 @@ export const EXPERIMENTS: readonly AnyExperiment[] = [
   randomLabelsExperiment,
   khGeneralization,
   songRatio,
+  resnetWidthsExperiment,
 ];
 
 /** The experiment of that name, or a UsageError listing the available ones. */

@@ -1,6 +1,6 @@
 import { type ActivationSpec, activation } from '../activations.js';
 import { LOSS_NAMES, type LossName } from '../losses.js';
-import { type ModelSpec, inputDim, outputDim, paramShapes, validateSpec } from '../spec.js';
+import { type ModelSpec, inputDim, outputDim, paramShapes, requireMlpLike, validateSpec } from '../spec.js';
 import { OnnxGraph, attr } from './builder.js';
 
 /** Value names of the inputs a lowering reads. */
@@ -167,12 +167,12 @@ function requireParam(names: LoweringInputs, name: string): string {
  */
 export function lowerModelOnnx(
   g: OnnxGraph,
-  spec: ModelSpec,
+  specIn: ModelSpec,
   names: LoweringInputs,
   loss: LossName,
   options: LoweringOptions = {},
 ): LoweringOutputs {
-  validateSpec(spec);
+  const spec = validateSpec(requireMlpLike(specIn, 'lowerModelOnnx: spec (use lowerConvNetOnnx)'));
   if (!LOSS_NAMES.includes(loss))
     throw new RangeError(
       `lowerModelOnnx: unknown loss ${JSON.stringify(loss)}; expected one of ${LOSS_NAMES.join(', ')}`,
@@ -288,6 +288,7 @@ export function lowerModelOnnx(
  * `paramShapes(spec)`); outputs: `loss` (scalar), `pred` [n, outputDim] and `grad.<name>`.
  */
 export function buildLossGradModel(spec: ModelSpec, loss: LossName): Uint8Array {
+  requireMlpLike(spec, 'buildLossGradModel: spec (use buildConvLossGradModel)');
   const shapes = paramShapes(spec);
   const g = new OnnxGraph('lossgrad');
   const X = g.input('X', 'float32', ['n', inputDim(spec)]);

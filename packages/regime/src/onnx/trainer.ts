@@ -1,6 +1,6 @@
 import {
   type LossName,
-  type ModelSpec,
+  type MlpLikeSpec,
   type ParamTree,
   cloneParams,
   inputDim,
@@ -8,6 +8,7 @@ import {
   lowerModelOnnx,
   outputDim,
   paramShapes,
+  requireMlpLike,
   sizeOf,
 } from '@narrownet/models';
 import { type OptimizerSpec, lowerOptimizerOnnx, onnxSlotShapes } from '@narrownet/optim';
@@ -39,7 +40,7 @@ export interface OnnxTrainerOptions extends PlacementOptions {
 
 /** Everything the graphs are built from, checked once. */
 export interface StepPlan {
-  spec: ModelSpec;
+  spec: MlpLikeSpec;
   loss: LossName;
   optimizer: OptimizerSpec;
   shapes: Record<string, number[]>;
@@ -67,7 +68,11 @@ export function stepsPerCallOf(options: { stepsPerCall?: number }, where: string
 export function planStep(config: TrainerConfig, where: string): StepPlan {
   if (config === null || typeof config !== 'object')
     throw new TypeError(`${where}: config must be an object`);
-  const { spec, loss, optimizer } = config;
+  const { loss, optimizer } = config;
+  const spec = requireMlpLike(
+    config.spec,
+    `${where}: config.spec (a ResNet trains with createOnnxResNetTrainer)`,
+  );
   const shapes = paramShapes(spec);
   const d = inputDim(spec);
   const k = outputDim(spec);

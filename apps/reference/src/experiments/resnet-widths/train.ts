@@ -1,0 +1,261 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  DATASET_SOURCES,
+  type Dataset,
+  FASHION_MNIST_DEBIAN_DIR,
+  fetchDataset,
+  fitStandardize,
+  loadCifar10,
+  loadCifar100,
+  loadFashionMnist,
+  subset,
+} from '@narrownet/datasets';
+import { type ResNetSpec, resnet18 } from '@narrownet/models';
+import { stepsPerEpoch } from '@narrownet/optim';
+import { type RegimeSpec, createOnnxResNetTrainer, resnetOptimizer } from '@narrownet/regime';
+import {
+  CLASSIFICATION_LOSS,
+  type ClassificationFields,
+  scheduleOf,
+  trainClassificationRun,
+} from '../../classification.js';
+import { UsageError } from '../../options.js';
+import type { RunPlan, SweepRecord, UnitContext } from '../../sweep/experiment.js';
+import type { ResNetArm, ResNetWidthsSettings } from './settings.js';
+
+/** One run: an arm, a final-stage width, a radius ε (Alg. 2 only) and a seed. */
+export interface ResNetKey {
+  arm: ResNetArm;
+  width: number;
+  /** ε of Alg. 2's ball on the final block; null for regular training. */
+  radius: number | null;
+  seed: number;
+}
+
+/** `regular/w64/s0`, `alg2/w64/eps0.1/s0`. */
+export function resnetRunId(k: ResNetKey): string {
+  return `${k.arm}/w${k.width}${k.radius === null ? '' : `/eps${k.radius}`}/s${k.seed}`;
+}
+
+/** The stored record of one run (accuracies and losses: softmax cross-entropy at the final epoch). */
+export interface ResNetRecord
+  extends SweepRecord,
+    ResNetKey,
+    Omit<ClassificationFields, 'status' | 'engine' | 'wallMs' | 'finishedAt'> {
+  n: number;
+  nTest: number;
+  epochs: number;
+}
+
+/** Every run: widths ascending, then regular training, then Alg. 2 per radius, each seed. */
+export function resnetRuns(s: ResNetWidthsSettings): RunPlan<ResNetKey>[] {
+  const out: RunPlan<ResNetKey>[] = [];
+  for (const width of s.widths)
+    for (const arm of s.arms)
+      for (const radius of arm === 'alg2' ? s.radii : [null])
+        for (const seed of s.seeds) {
+          const key: ResNetKey = { arm, width, radius, seed };
+          // ∝ the epochs' samples times the net's size (the trunk dominates at narrow final widths)
+          const size = s.trunkWidths.reduce((a, w) => a + w * w, 0) + width * width;
+          out.push({ id: resnetRunId(key), key, cost: s.epochs * s.trainN * size * 1e-9 });
+        }
+  return out;
+}
+
+/** The CIFAR set of the settings as `fetchDataset` names it, or undefined for Fashion-MNIST. */
+function cifarSource(s: ResNetWidthsSettings): 'cifar10' | 'cifar100' | undefined {
+  return s.data === 'fashion-mnist' ? undefined : s.data;
+}
+
+/** Where the files of the settings' set are: `<dataDir>/<fetchDataset's folder>` or `dataDir` itself. */
+function dataFolder(s: ResNetWidthsSettings): string | undefined {
+  const source = cifarSource(s);
+  if (!source) return s.dataDir || FASHION_MNIST_DEBIAN_DIR;
+  if (!s.dataDir) return undefined;
+  const marker = source === 'cifar10' ? 'data_batch_1.bin' : 'train.bin';
+  for (const dir of [join(s.dataDir, DATASET_SOURCES[source].dir), s.dataDir])
+    if (existsSync(join(dir, marker)) || existsSync(join(dir, `${marker}.gz`))) return dir;
+  return undefined;
+}
+
+/**
+ * The experiment's `prepare`: the image files are there before any run starts (Fashion-MNIST under
+ * Debian's folder or `--data-dir`; CIFAR under `--data-dir`, downloaded into it with `--fetch`), or
+ * a UsageError naming the flag and both ways to get them. Writes nothing else.
+ */
+export async function prepareResNetData(s: ResNetWidthsSettings, log: (line: string) => void): Promise<void> {
+  const source = cifarSource(s);
+  if (!source) {
+    const dir = dataFolder(s)!;
+    if (
+      !existsSync(join(dir, 'train-images-idx3-ubyte.gz')) &&
+      !existsSync(join(dir, 'train-images-idx3-ubyte'))
+    )
+      throw new UsageError(
+        `--data fashion-mnist: ${dir} does not hold Fashion-MNIST (no train-images-idx3-ubyte[.gz]); install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or pass --data-dir`,
+      );
+    return;
+  }
+  if (dataFolder(s)) return;
+  if (!s.dataDir)
+    throw new UsageError(
+      `--data ${source}: needs --data-dir (a folder holding the binary batches, or one to download them into with --fetch)`,
+    );
+  if (!s.fetch)
+    throw new UsageError(
+      `--data ${source}: the binary batches are not under --data-dir ${s.dataDir}; add --fetch to download them there (MD5-checked), or download ${source} with datasets' fetchDataset yourself`,
+    );
+  log(`downloading ${source} into ${s.dataDir} …`);
+  await fetchDataset(source, { root: s.dataDir });
+}
+
+/** NCHW rows of a HWC image set, each image zero-padded (in raw pixels) to `size`×`size`. */
+function toNchw(ds: Dataset, size: number, padValue: number): Float32Array {
+  const [H, W, C] = ds.imageShape!;
+  const top = Math.floor((size - H) / 2);
+  const left = Math.floor((size - W) / 2);
+  const d = C * size * size;
+  const out = new Float32Array(ds.n * d).fill(padValue);
+  for (let i = 0; i < ds.n; i++)
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++)
+        for (let c = 0; c < C; c++)
+          out[i * d + (c * size + y + top) * size + x + left] = ds.X[((i * H + y) * W + x) * C + c]!;
+  return out;
+}
+
+/** The two splits as the net reads them, with the training pixels' statistics that standardised them. */
+export interface ResNetSplits {
+  train: Dataset;
+  test: Dataset;
+  mean: number;
+  std: number;
+}
+
+let cache: { key: string; splits: ResNetSplits; input: [number, number, number] } | undefined;
+
+/**
+ * The first `trainN` / `testN` images of each split as 32×32 NCHW rows, standardised with the
+ * training pixels' global mean and std (App. H.2). Fashion-MNIST's 28×28 images are padded with
+ * the value a raw 0 (the background) standardises to, so padding and background agree; one input
+ * channel. Memoized.
+ */
+export function resnetSplits(s: ResNetWidthsSettings): {
+  splits: ResNetSplits;
+  input: [number, number, number];
+} {
+  const key = JSON.stringify([s.data, s.trainN, s.testN, s.dataDir ?? '']);
+  if (cache?.key === key) return cache;
+  const dir = dataFolder(s);
+  if (!dir) throw new UsageError(`--data ${s.data}: no files under --data-dir (run with --fetch)`);
+  const load = (split: 'train' | 'test') =>
+    s.data === 'fashion-mnist'
+      ? loadFashionMnist({ dir, split })
+      : s.data === 'cifar10'
+        ? loadCifar10({ dir, split })
+        : loadCifar100({ dir, split });
+  const prefix = (ds: Dataset, count: number) =>
+    count >= ds.n
+      ? ds
+      : subset(
+          ds,
+          Int32Array.from({ length: count }, (_, i) => i),
+        );
+  const rawTrain = prefix(load('train'), s.trainN);
+  const rawTest = prefix(load('test'), s.testN);
+  if (rawTrain.n < s.trainN || rawTest.n < s.testN)
+    throw new UsageError(`--train-n/--test-n: ${s.data} has ${rawTrain.n} / ${rawTest.n} samples`);
+  const st = fitStandardize(rawTrain);
+  const [, , C] = rawTrain.imageShape!;
+  const asNet = (ds: Dataset): Dataset => {
+    const z = st.apply(ds);
+    return { ...z, X: toNchw(z, 32, -st.mean / st.std), d: C * 32 * 32, imageShape: [32, 32, C] };
+  };
+  cache = {
+    key,
+    splits: { train: asNet(rawTrain), test: asNet(rawTest), mean: st.mean, std: st.std },
+    input: [C, 32, 32],
+  };
+  return cache;
+}
+
+/** The ResNet-18 of a run: trunk widths, final width, the paired head for Alg. 2. */
+export function resnetSpecOf(
+  s: ResNetWidthsSettings,
+  k: ResNetKey,
+  input: [number, number, number],
+  classes: number,
+): ResNetSpec {
+  const [w1, w2, w3] = s.trunkWidths as [number, number, number];
+  const net = resnet18({ classes, input, widths: [w1, w2, w3, k.width] });
+  return k.arm === 'alg2' ? { ...net, head: 'paired' } : net;
+}
+
+/**
+ * The regime of a run. Both arms: ResNet-18 (CIFAR layout), softmax cross-entropy, SGD (lr,
+ * momentum, weight decay of the settings) with cosine annealing over the epochs (T_max = epochs,
+ * stepped per epoch). `regular`: LeCun init, linear head, no projection. `alg2`: the paired head,
+ * mirrored LeCun on the final stage (output exactly 0 at init), ‖W₄ − W₄⁰‖_F ≤ ε jointly over the
+ * final stage, the head per class row as `vConstraint` says (`resnetOptimizer`).
+ */
+export function resnetRegime(
+  s: ResNetWidthsSettings,
+  k: ResNetKey,
+  input: [number, number, number],
+  classes: number,
+): RegimeSpec {
+  const spec = resnetSpecOf(s, k, input, classes);
+  const perEpoch = stepsPerEpoch(s.trainN, s.batchSize);
+  const optimizer = resnetOptimizer(spec, {
+    lr: s.lr,
+    momentum: s.momentum,
+    weightDecay: s.weightDecay,
+    schedule: scheduleOf({ kind: 'cosine' }, s.epochs, perEpoch),
+    ...(k.arm === 'alg2'
+      ? { radius: k.radius!, vConstraint: s.vConstraint, zeta: s.zeta, kappa: s.kappa }
+      : {}),
+  });
+  const alg2 = k.arm === 'alg2';
+  return {
+    name: alg2 ? 'zhang2021-resnet' : 'regular-resnet',
+    description: alg2
+      ? `Zhang et al. 2021 Alg. 2 on the final block of ResNet-18: mirrored init, ‖W₄ − W₄⁰‖_F ≤ ${k.radius}, paired head`
+      : 'Regular training of ResNet-18: LeCun init, SGD with momentum and weight decay, cosine',
+    model: spec,
+    init: alg2 ? { kind: 'mirroredLecun', absOuter: s.vConstraint !== 'none' } : { kind: 'lecun' },
+    loss: CLASSIFICATION_LOSS,
+    optimizer,
+    stopping: { maxSteps: s.epochs * perEpoch },
+  };
+}
+
+/** The fields of a record that depend only on the run and the settings. */
+export function baseResNetRecord(s: ResNetWidthsSettings, k: ResNetKey) {
+  return { id: resnetRunId(k), ...k, n: s.trainN, nTest: s.testN, epochs: s.epochs };
+}
+
+/** Trains one run on onnxruntime (`createOnnxResNetTrainer`) and makes its record; undefined when aborted. */
+export async function trainResNetRun(
+  plan: RunPlan<ResNetKey>,
+  ctx: UnitContext<ResNetWidthsSettings, ResNetRecord>,
+): Promise<ResNetRecord[] | undefined> {
+  const s = ctx.settings;
+  const engine = ctx.engine.runtime;
+  if (engine?.kind !== 'onnx')
+    throw new UsageError(
+      `--engine: resnet-widths trains on onnxruntime (createOnnxResNetTrainer), got ${engine?.kind ?? 'none'}`,
+    );
+  const { splits, input } = resnetSplits(s);
+  const regime = resnetRegime(s, plan.key, input, splits.train.k);
+  const fields = await trainClassificationRun(plan, ctx, {
+    regime,
+    splits,
+    epochs: s.epochs,
+    batchSize: s.batchSize,
+    evalEveryEpochs: s.evalEveryEpochs,
+    seed: plan.key.seed,
+    createTrainer: (c) => createOnnxResNetTrainer(engine, c, { augment: s.augment }),
+  });
+  return fields && [{ ...baseResNetRecord(s, plan.key), ...fields }];
+}
