@@ -10,7 +10,9 @@
 // time (user + system): on a shared machine the second is the one that measures the work.
 // `phaseSeconds` is kawaguchiLoss's own wall-clock split (gram, factor, refinement, deflation), `kernel`
 // the matrix kernel that ran (wasm-simd, or js where WebAssembly SIMD is missing), `load` the
-// 1/5/15-minute load averages when the case finished.
+// 1/5/15-minute load averages when the case finished. BENCH_THREADS=2,1 runs each case once per
+// thread count (default: kawaguchiLoss's default); `threads` is how many formed the Gram matrix,
+// `cpuPhaseSeconds` the process CPU per phase (all threads).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +36,13 @@ function student(layers, seed) {
   return { spec: { kind: 'mlp', layers, activation: 'relu' }, params };
 }
 
+const threadList = process.env.BENCH_THREADS ? process.env.BENCH_THREADS.split(',').map(Number) : [undefined];
+
 function run(name, ds, layers, seed) {
+  for (const threads of threadList) runOnce(name, ds, layers, seed, threads);
+}
+
+function runOnce(name, ds, layers, seed, threads) {
   const { spec, params } = student(layers, seed);
   const X = Float64Array.from(ds.X);
   const Y = Float64Array.from(ds.Y);
@@ -49,7 +57,7 @@ function run(name, ds, layers, seed) {
   }
   const t = performance.now();
   const cpu0 = process.cpuUsage();
-  const r = kawaguchiLoss(spec, params, X, Y, ds.n);
+  const r = kawaguchiLoss(spec, params, X, Y, ds.n, threads === undefined ? {} : { threads });
   const s = (performance.now() - t) / 1000;
   const cpu = process.cpuUsage(cpu0);
   console.log(
@@ -75,12 +83,17 @@ function run(name, ds, layers, seed) {
       gap: r.gap,
       reason: r.reason,
       kernel: r.kernel,
-      phaseSeconds: Object.fromEntries(
-        Object.entries(r.timings).map(([k, v]) => [k, Number((v / 1000).toFixed(2))]),
-      ),
+      threads: r.threads,
+      threadFallback: r.threadFallback || undefined,
+      phaseSeconds: seconds(r.timings),
+      cpuPhaseSeconds: seconds(r.cpuTimings),
       load: os.loadavg().map((x) => Number(x.toFixed(1))),
     }),
   );
+}
+
+function seconds(ms) {
+  return Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, Number((v / 1000).toFixed(2))]));
 }
 
 if (which.includes('synthetic')) {

@@ -1,9 +1,11 @@
 import { type ModelSpec, outputDim } from '@narrownet/models';
 import { dotsAdd, pivotedCholesky, pivotedSolveMany, sigmaMinFactor } from './blocked.js';
 import { type CutoffCriterion, cutoffValue } from './dense.js';
-import { type GemmKernel, gemmKernel, gramRows } from './gemm.js';
+import { type GemmKernel, gemmKernel } from './gemm.js';
+import { type GramContext, gramTaskList } from './gramTasks.js';
 import { criterionOption, halfOption } from './kawaguchi.js';
 import { type Cache, type Net, forwardCache, jvpMany, toNet, vecColumnMajor, vjpMany } from './mlp.js';
+import { type JobRun, defaultThreads, float64, runJob } from './parallel.js';
 import { type ParamsLike, checkMatrix, intOption, positiveOption } from './util.js';
 
 /** Options of {@link kawaguchiLoss}. */
@@ -27,6 +29,14 @@ export interface KawaguchiLossOptions {
   maxRefinements?: number;
   /** Refuse a Gram matrix with more entries than this (default 1e8 = 800 MB). */
   maxGramEntries?: number;
+  /**
+   * Threads for the parameter Gram matrix (the calling thread plus worker threads sharing memory;
+   * Node only). Default: the available cores, at most 4. The value does not depend on it: every
+   * entry of G is summed in the same order on any thread. Where worker threads cannot start, one
+   * thread does the work (see `threads` and `threadFallback` in the result). Small problems
+   * (n·d_θ² < 2·10⁸ multiply-adds) always use one thread: starting workers would cost more.
+   */
+  threads?: number;
 }
 
 /** Result of {@link kawaguchiLoss}. */
@@ -78,9 +88,27 @@ export interface KawaguchiLossResult {
    * and Householder QR of the remainders).
    */
   timings: { gram: number; factor: number; refinement: number; deflation: number };
+  /**
+   * The same phases in CPU milliseconds of the whole process (all threads, `process.cpuUsage`):
+   * CPU over wall time of a phase is the parallelism it got.
+   */
+  cpuTimings: { gram: number; factor: number; refinement: number; deflation: number };
   /** The matrix kernel that ran: WebAssembly SIMD where available, else plain JavaScript. */
   kernel: GemmKernel;
+  /** Threads that formed the parameter Gram matrix (1 on the sampleGram route and on the fallback). */
+  threads: number;
+  /** Why fewer threads than `options.threads` could start, or ''. */
+  threadFallback: string;
 }
+
+/** CPU milliseconds of this process so far (user + system, all threads). */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Below this n·d_θ² the parameter Gram matrix is formed on one thread. */
+const MIN_THREADED_WORK = 2e8;
 
 /** Column layout of the stacked matrix grouped by unit: group (l, k) holds q_l = m_{l−1}(+1) columns. */
 interface Layout {
@@ -113,12 +141,12 @@ function layoutOf(net: Net): Layout {
 }
 
 /** δ_l[(i·d_y + j)·m_l + k] = ∂Ŷ_ij/∂z⁽ˡ⁾_ik for l = 1..L (δ_L is the identity). */
-function deltas(net: Net, c: Cache): Float64Array[] {
+function deltas(net: Net, c: Cache, shared: boolean): Float64Array[] {
   const n = c.n;
   const L = net.L;
   const dy = net.sizes[L]!;
   const out: Float64Array[] = new Array(L);
-  const dL = new Float64Array(n * dy * dy);
+  const dL = float64(n * dy * dy, shared);
   for (let i = 0; i < n; i++) for (let j = 0; j < dy; j++) dL[(i * dy + j) * dy + j] = 1;
   out[L - 1] = dL;
   for (let l = L - 1; l >= 1; l--) {
@@ -127,7 +155,7 @@ function deltas(net: Net, c: Cache): Float64Array[] {
     const W = net.W[l]!; // W_{l+1}: [mo, ml]
     const lam = c.lam[l - 1]!;
     const up = out[l]!;
-    const d = new Float64Array(n * dy * ml);
+    const d = float64(n * dy * ml, shared);
     for (let i = 0; i < n; i++)
       for (let j = 0; j < dy; j++) {
         const o = (i * dy + j) * ml;
@@ -145,107 +173,56 @@ function deltas(net: Net, c: Cache): Float64Array[] {
   return out;
 }
 
-/** Input of layer l for samples [i0, i1), transposed: row p (q_l of them, bias row of ones last). */
-function phiT(net: Net, c: Cache, l: number, i0: number, i1: number): Float64Array {
+/** Φ̃ᵀ of layer l's input over all samples: [q_l, n] row-major (bias row of ones last). */
+function phiT(net: Net, c: Cache, l: number, shared: boolean): Float64Array {
+  const n = c.n;
   const mi = net.sizes[l - 1]!;
   const ql = mi + (net.bias ? 1 : 0);
-  const cn = i1 - i0;
   const phi = c.phi[l - 1]!;
-  const out = new Float64Array(ql * cn);
-  for (let ii = 0; ii < cn; ii++) {
-    const oi = (i0 + ii) * mi;
-    for (let p = 0; p < mi; p++) out[p * cn + ii] = phi[oi + p]!;
-    if (net.bias) out[mi * cn + ii] = 1;
+  const out = float64(ql * n, shared);
+  for (let i = 0; i < n; i++) {
+    const oi = i * mi;
+    for (let p = 0; p < mi; p++) out[p * n + i] = phi[oi + p]!;
+    if (net.bias) out[mi * n + i] = 1;
   }
   return out;
-}
-
-/** out[p·na + a] = M[p·cn + idx[a]] for p < rows, a < na: the columns idx of a [rows, cn] matrix. */
-function gatherColumns(
-  M: Float64Array,
-  cn: number,
-  rows: number,
-  idx: Int32Array,
-  na: number,
-  out: Float64Array,
-) {
-  for (let p = 0; p < rows; p++) {
-    const src = p * cn;
-    const dst = p * na;
-    for (let a = 0; a < na; a++) out[dst + a] = M[src + idx[a]!]!;
-  }
 }
 
 /**
  * G = Jacᵀ·Jac (internal column order of {@link layoutOf}) from the Kronecker structure of
  * Theorem 1's blocks: G[(l,k,p),(l',k',p')] = Σ_i φ_{l−1}[i,p]·φ_{l'−1}[i,p']·Σ_j δ_l[i,j,k]δ_{l'}[i,j,k'].
- * Work n·P²/2 multiply-adds (no factor d_y), streamed over sample chunks.
+ * Work n·P²/2 multiply-adds (no factor d_y), as one task per (unit, later layer) ({@link gramTask})
+ * on `threads` threads: the same G whatever the thread count.
  */
-function parameterGram(net: Net, c: Cache, lay: Layout, dl: Float64Array[]): Float64Array {
-  const n = c.n;
+function parameterGram(
+  net: Net,
+  c: Cache,
+  lay: Layout,
+  dl: Float64Array[],
+  threads: number,
+): { G: Float64Array; run: JobRun } {
   const P = net.P;
   const L = net.L;
-  const dy = net.sizes[L]!;
-  const G = new Float64Array(P * P);
-  const chunk = 512;
-  for (let i0 = 0; i0 < n; i0 += chunk) {
-    const i1 = Math.min(i0 + chunk, n);
-    const cn = i1 - i0;
-    const phis: Float64Array[] = [];
-    for (let l = 1; l <= L; l++) phis.push(phiT(net, c, l, i0, i1));
-    for (let l = 1; l <= L; l++) {
-      const ml = net.sizes[l]!;
-      const ql = lay.q[l - 1]!;
-      const dA = dl[l - 1]!;
-      for (let l2 = l; l2 <= L; l2++) {
-        const m2 = net.sizes[l2]!;
-        const q2 = lay.q[l2 - 1]!;
-        const dB = dl[l2 - 1]!;
-        const ph2 = phis[l2 - 1]!;
-        // Only the samples where unit k's δ is not zero contribute to its rows (for relu about half
-        // of them): they are gathered first (sample i = i0 + idx[a]). Then for every kk,
-        // G rows (k, ·) × columns (k0 + kk, ·) += φ_{l−1}ᵀ·diag(S_kk)·φ_{l2−1} with
-        // S[kk·na + a] = Σ_j δ_l[i, j, k]·δ_l2[i, j, k0 + kk] ({@link gramRows}).
-        const idx = new Int32Array(cn);
-        const A = new Float64Array(ql * cn);
-        const Bm = new Float64Array(q2 * cn);
-        const S = new Float64Array(m2 * cn);
-        const phA = phis[l - 1]!;
-        for (let k = 0; k < ml; k++) {
-          const k0 = l2 === l ? k : 0;
-          const nk = m2 - k0;
-          let na = 0;
-          for (let ii = 0; ii < cn; ii++) {
-            const r0 = (i0 + ii) * dy;
-            for (let j = 0; j < dy; j++)
-              if (dA[(r0 + j) * ml + k] !== 0) {
-                idx[na++] = ii;
-                break;
-              }
-          }
-          if (na === 0) continue;
-          gatherColumns(phA, cn, ql, idx, na, A);
-          gatherColumns(ph2, cn, q2, idx, na, Bm);
-          S.fill(0, 0, nk * na);
-          for (let a = 0; a < na; a++) {
-            const r0 = (i0 + idx[a]!) * dy;
-            for (let j = 0; j < dy; j++) {
-              const r = r0 + j;
-              const w = dA[r * ml + k]!;
-              if (w === 0) continue;
-              const ob = r * m2 + k0;
-              for (let kk = 0; kk < nk; kk++) S[kk * na + a]! += w * dB[ob + kk]!;
-            }
-          }
-          const row0 = lay.groupStart[l - 1]![k]!;
-          const col0 = lay.groupStart[l2 - 1]![k0]!;
-          gramRows(ql, nk, q2, na, A, S, Bm, G, row0 * P + col0, P);
-        }
-      }
-    }
-  }
+  const shared = threads > 1;
+  const phis: Float64Array[] = [];
+  for (let l = 1; l <= L; l++) phis.push(phiT(net, c, l, shared));
+  const G = float64(P * P, shared);
+  const tasks = gramTaskList(net.sizes, lay.q);
+  const ctx: GramContext = {
+    n: c.n,
+    dy: net.sizes[L]!,
+    sizes: net.sizes.slice(),
+    q: lay.q.slice(),
+    groupStart: lay.groupStart,
+    P,
+    phiT: phis,
+    dl,
+    G,
+    tasks,
+  };
+  const run = runJob({ kind: 'gram', kernel: gemmKernel(), ctx }, tasks.length / 3, threads);
   for (let r = 0; r < P; r++) for (let s = r + 1; s < P; s++) G[s * P + r] = G[r * P + s]!;
-  return G;
+  return { G, run };
 }
 
 /** K = Jac·Jacᵀ (rows in vec order j·n + i): K = Σ_l (Φ̃_{l−1}Φ̃_{l−1}ᵀ) ∘ (Δ_l Δ_lᵀ). */
@@ -473,19 +450,29 @@ export function kawaguchiLoss(
   const relTol = positiveOption(options.gramTolerance, 1e-10, 'options.gramTolerance', where);
   const maxRef = intOption(options.maxRefinements, 8, 'options.maxRefinements', where);
   const maxEntries = positiveOption(options.maxGramEntries, 1e8, 'options.maxGramEntries', where);
+  const threads = intOption(options.threads, defaultThreads(), 'options.threads', where);
   const t0 = performance.now();
+  const c0 = cpuMs();
   const { net, c, y } = check(spec, params, X, Y, n);
   const dy = net.sizes[net.L]!;
   const N = y.length;
   const P = net.P;
   const k = half ? 0.5 : 1;
-  const dl = deltas(net, c);
+  const dl = deltas(net, c, threads > 1 && n * P * P >= MIN_THREADED_WORK);
   const mInf = normInf(net, c, dl);
-  const base = { halfConvention: half, rows: N, cols: P, kernel: gemmKernel() };
+  const base = {
+    halfConvention: half,
+    rows: N,
+    cols: P,
+    kernel: gemmKernel(),
+    threads: 1,
+    threadFallback: '',
+  };
 
   if (method !== 'parameterGram' && N <= P && N * N <= maxEntries) {
     const K = sampleGram(net, c, dl);
     const tK = performance.now();
+    const cK = cpuMs();
     const sigmaMax = Math.sqrt(lambdaMax(K, N));
     const cut = cutoffValue(criterion, sigmaMax, mInf, N, P);
     const f = pivotedCholesky(K, N, relTol);
@@ -509,6 +496,7 @@ export function kawaguchiLoss(
           ? ''
           : `smallest singular value estimate ${smin} is within 10× of the cutoff ${cut}`,
         timings: { gram: tK - t0, factor: performance.now() - tK, refinement: 0, deflation: 0 },
+        cpuTimings: { gram: cK - c0, factor: cpuMs() - cK, refinement: 0, deflation: 0 },
       };
     }
   }
@@ -518,8 +506,9 @@ export function kawaguchiLoss(
     );
   }
   const lay = layoutOf(net);
-  const G = parameterGram(net, c, lay, dl);
+  const { G, run } = parameterGram(net, c, lay, dl, n * P * P >= MIN_THREADED_WORK ? threads : 1);
   const tGram = performance.now();
+  const cGram = cpuMs();
   const sigmaMax = Math.sqrt(lambdaMax(G, P));
   const cut = cutoffValue(criterion, sigmaMax, mInf, N, P);
   const f = pivotedCholesky(G, P, relTol);
@@ -530,6 +519,7 @@ export function kawaguchiLoss(
   const smin = f.rank ? sigmaMinFactor(G, P, f.rank) * minKeptNorm : 0;
 
   const tFactor = performance.now();
+  const cFactor = cpuMs();
 
   // Semi-normal equations with refinement for y (column 0) and each dropped column (internal order),
   // in chunks of right-hand sides through the batched Jacobian products and triangular solves.
@@ -641,6 +631,7 @@ export function kawaguchiLoss(
   let converged = true;
   for (let col = 0; col < m; col++) if (state[col] === ACTIVE) converged = false;
   const tRefine = performance.now();
+  const cRefine = cpuMs();
   // Final residuals of y and of every dropped column not already shown to be below the cutoff.
   const fin: number[] = [];
   for (let col = 0; col < m; col++) if (col === 0 || state[col] !== BELOW_CUTOFF) fin.push(col);
@@ -668,8 +659,11 @@ export function kawaguchiLoss(
     );
   }
   const tEnd = performance.now();
+  const cEnd = cpuMs();
   return {
     ...base,
+    threads: run.threads,
+    threadFallback: run.fallback,
     J: converged ? k * d.residual2 : null,
     upperBound: converged ? null : k * d.residual2,
     method: 'parameterGram',
@@ -691,6 +685,12 @@ export function kawaguchiLoss(
       factor: tFactor - tGram,
       refinement: tRefine - tFactor,
       deflation: tEnd - tRefine,
+    },
+    cpuTimings: {
+      gram: cGram - c0,
+      factor: cFactor - cGram,
+      refinement: cRefine - cFactor,
+      deflation: cEnd - cRefine,
     },
   };
 }
