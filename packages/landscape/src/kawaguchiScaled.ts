@@ -3,8 +3,18 @@ import { dotsAdd, pivotedCholesky, pivotedSolveMany, sigmaMinFactor } from './bl
 import { type CutoffCriterion, cutoffValue } from './dense.js';
 import { type GemmKernel, gemmKernel } from './gemm.js';
 import { type GramContext, gramTaskList } from './gramTasks.js';
-import { criterionOption, halfOption } from './kawaguchi.js';
-import { type Cache, type Net, forwardCache, jvpMany, toNet, vecColumnMajor, vjpMany } from './mlp.js';
+import { criterionOption, halfOption, lsqr } from './kawaguchi.js';
+import {
+  type Cache,
+  type Net,
+  forwardCache,
+  jvp,
+  jvpMany,
+  toNet,
+  vecColumnMajor,
+  vjp,
+  vjpMany,
+} from './mlp.js';
 import { type JobRun, defaultThreads, float64, runJob } from './parallel.js';
 import { type ParamsLike, checkMatrix, intOption, positiveOption } from './util.js';
 
@@ -37,6 +47,16 @@ export interface KawaguchiLossOptions {
    * (n·d_θ² < 2·10⁸ multiply-adds) always use one thread: starting workers would cost more.
    */
   threads?: number;
+  /**
+   * What to do when the problem is beyond the Gram routes (the d_θ² parameter Gram matrix exceeds
+   * `maxGramEntries` and the sample Gram matrix does not show full row rank): 'matrixFree'
+   * (default) runs LSQR on Jacobian-vector products (see `method: 'matrixFree'`), 'throw' throws.
+   */
+  beyondGram?: 'matrixFree' | 'throw';
+  /** LSQR's stopping tolerance on ‖Jacᵀr‖ / (‖Jac‖·‖r‖) on the matrixFree route (default 1e-10). */
+  tolerance?: number;
+  /** LSQR's iteration budget on the matrixFree route (default 1000). */
+  maxIterations?: number;
 }
 
 /** Result of {@link kawaguchiLoss}. */
@@ -50,8 +70,15 @@ export interface KawaguchiLossResult {
   /** Residual of the last iterate when `J` is null, else null. */
   upperBound: number | null;
   halfConvention: boolean;
-  /** 'sampleGram': full row rank shown on Jac·Jacᵀ (J = 0); 'parameterGram': Jacᵀ·Jac + deflation. */
-  method: 'sampleGram' | 'parameterGram';
+  /**
+   * 'sampleGram': full row rank shown on Jac·Jacᵀ (J = 0); 'parameterGram': Jacᵀ·Jac + deflation;
+   * 'matrixFree': LSQR (full re-orthogonalisation while its basis fits in 4·10⁸ entries) on
+   * Jacobian-vector products, for problems beyond both Gram matrices. LSQR decides no rank, so
+   * App. C's cutoff is not applied there: `certified` is false, `rank`, `sigmaMax`, the cutoff value
+   * and `gap` are null, and J is a value only when LSQR met its stopping rule (else null and
+   * `upperBound` holds the residual of the last iterate).
+   */
+  method: 'sampleGram' | 'parameterGram' | 'matrixFree';
   /** Whether every iterative part met its stopping rule. */
   converged: boolean;
   /**
@@ -60,15 +87,15 @@ export interface KawaguchiLossResult {
    * False means the rank decision is close to the cutoff (as it would be for the dense SVD).
    */
   certified: boolean;
-  /** Numerical rank of [D, D⁽ᴴ⁺¹⁾] under the cutoff. */
-  rank: number;
+  /** Numerical rank of [D, D⁽ᴴ⁺¹⁾] under the cutoff (null on the matrixFree route). */
+  rank: number | null;
   /** Rows (n·d_y) and columns (parameters) of the stacked matrix. */
   rows: number;
   cols: number;
-  cutoff: { criterion: CutoffCriterion; value: number };
+  cutoff: { criterion: CutoffCriterion; value: number | null };
   /** σ_max estimate (power iteration on the Gram matrix: a lower bound, Rayleigh quotient settled to 1e-10). */
-  sigmaMax: number;
-  /** Evidence for the rank decision. */
+  sigmaMax: number | null;
+  /** Evidence for the rank decision (null on the matrixFree route). */
   gap: {
     /** Estimate of the smallest singular value of the kept Gram part (inverse iteration). */
     smallestKeptSigma: number;
@@ -76,7 +103,9 @@ export interface KawaguchiLossResult {
     largestDroppedRemainder: number;
     /** Smallest remainder among columns kept by the exact deflation (Infinity when none). */
     smallestKeptRemainder: number;
-  };
+  } | null;
+  /** LSQR's iterations and final ‖Jacᵀr‖ / (‖Jac‖·‖r‖) on the matrixFree route, else null. */
+  lsqr: { iterations: number; relativeNormalResidual: number } | null;
   /** Columns handed from the Gram factorisation to the exact deflation, and refinement sweeps used. */
   deflated: number;
   refinements: number;
@@ -451,6 +480,14 @@ export function kawaguchiLoss(
   const maxRef = intOption(options.maxRefinements, 8, 'options.maxRefinements', where);
   const maxEntries = positiveOption(options.maxGramEntries, 1e8, 'options.maxGramEntries', where);
   const threads = intOption(options.threads, defaultThreads(), 'options.threads', where);
+  const beyond = options.beyondGram ?? 'matrixFree';
+  if (beyond !== 'matrixFree' && beyond !== 'throw') {
+    throw new RangeError(
+      `${where}: options.beyondGram must be 'matrixFree' or 'throw', got ${JSON.stringify(beyond)}`,
+    );
+  }
+  const lsqrTol = positiveOption(options.tolerance, 1e-10, 'options.tolerance', where);
+  const lsqrIt = intOption(options.maxIterations, 1000, 'options.maxIterations', where);
   const t0 = performance.now();
   const c0 = cpuMs();
   const { net, c, y } = check(spec, params, X, Y, n);
@@ -458,8 +495,7 @@ export function kawaguchiLoss(
   const N = y.length;
   const P = net.P;
   const k = half ? 0.5 : 1;
-  const dl = deltas(net, c, threads > 1 && n * P * P >= MIN_THREADED_WORK);
-  const mInf = normInf(net, c, dl);
+  const sampleFirst = method !== 'parameterGram' && N <= P && N * N <= maxEntries;
   const base = {
     halfConvention: half,
     rows: N,
@@ -467,9 +503,15 @@ export function kawaguchiLoss(
     kernel: gemmKernel(),
     threads: 1,
     threadFallback: '',
+    lsqr: null,
   };
+  if (!sampleFirst && P * P > maxEntries && beyond === 'matrixFree') {
+    return { ...base, ...matrixFree(net, c, y, k, lsqrTol, lsqrIt, criterion, t0, c0, maxEntries) };
+  }
+  const dl = deltas(net, c, threads > 1 && n * P * P >= MIN_THREADED_WORK);
+  const mInf = normInf(net, c, dl);
 
-  if (method !== 'parameterGram' && N <= P && N * N <= maxEntries) {
+  if (sampleFirst) {
     const K = sampleGram(net, c, dl);
     const tK = performance.now();
     const cK = cpuMs();
@@ -501,9 +543,12 @@ export function kawaguchiLoss(
     }
   }
   if (P * P > maxEntries) {
-    throw new RangeError(
-      `${where}: the ${P}×${P} parameter Gram matrix exceeds options.maxGramEntries = ${maxEntries}`,
-    );
+    if (beyond === 'throw') {
+      throw new RangeError(
+        `${where}: the ${P}×${P} parameter Gram matrix exceeds options.maxGramEntries = ${maxEntries}`,
+      );
+    }
+    return { ...base, ...matrixFree(net, c, y, k, lsqrTol, lsqrIt, criterion, t0, c0, maxEntries) };
   }
   const lay = layoutOf(net);
   const { G, run } = parameterGram(net, c, lay, dl, n * P * P >= MIN_THREADED_WORK ? threads : 1);
@@ -692,5 +737,52 @@ export function kawaguchiLoss(
       refinement: cRefine - cFactor,
       deflation: cEnd - cRefine,
     },
+  };
+}
+
+/**
+ * The matrixFree route of {@link kawaguchiLoss}: LSQR for min ‖vec(Y) − Jac·x‖ from Jacobian-vector
+ * products, the residual recomputed from the final iterate.
+ */
+function matrixFree(
+  net: Net,
+  c: Cache,
+  y: Float64Array,
+  k: number,
+  tol: number,
+  maxIt: number,
+  criterion: CutoffCriterion,
+  t0: number,
+  c0: number,
+  maxEntries: number,
+) {
+  const N = y.length;
+  const P = net.P;
+  const A = (v: Float64Array) => jvp(net, c, v);
+  const r = lsqr(A, (u) => vjp(net, c, u), y, P, tol, maxIt, P * maxIt <= 4e8);
+  const fit = A(r.x);
+  let r2 = 0;
+  for (let i = 0; i < N; i++) r2 += (y[i]! - fit[i]!) ** 2;
+  const value = k * r2;
+  const why = `matrix-free LSQR (the ${P}×${P} parameter Gram matrix exceeds maxGramEntries = ${maxEntries}): no rank decision against App. C's cutoff`;
+  const reason = r.converged
+    ? why
+    : `${why}; LSQR did not meet its tolerance ${tol} in ${r.iterations} iterations (‖Jacᵀr‖/(‖Jac‖‖r‖) = ${r.arnorm})`;
+  return {
+    J: r.converged ? value : null,
+    upperBound: r.converged ? null : value,
+    method: 'matrixFree' as const,
+    converged: r.converged,
+    certified: false,
+    rank: null,
+    cutoff: { criterion, value: null },
+    sigmaMax: null,
+    gap: null,
+    deflated: 0,
+    refinements: 0,
+    lsqr: { iterations: r.iterations, relativeNormalResidual: r.arnorm },
+    reason,
+    timings: { gram: 0, factor: 0, refinement: performance.now() - t0, deflation: 0 },
+    cpuTimings: { gram: 0, factor: 0, refinement: cpuMs() - c0, deflation: 0 },
   };
 }
