@@ -4,17 +4,8 @@ import { type CutoffCriterion, cutoffValue } from './dense.js';
 import { type GemmKernel, gemmKernel } from './gemm.js';
 import { type GramContext, gramTaskList } from './gramTasks.js';
 import { criterionOption, halfOption, lsqr } from './kawaguchi.js';
-import {
-  type Cache,
-  type Net,
-  forwardCache,
-  jvp,
-  jvpMany,
-  toNet,
-  vecColumnMajor,
-  vjp,
-  vjpMany,
-} from './mlp.js';
+import { type Cache, type Net, forwardCache, jvp, toNet, vecColumnMajor, vjp } from './mlp.js';
+import { type RefineContext, refineTaskCount } from './refineTasks.js';
 import { type JobRun, defaultThreads, float64, runJob } from './parallel.js';
 import { type ParamsLike, checkMatrix, intOption, positiveOption } from './util.js';
 
@@ -40,9 +31,10 @@ export interface KawaguchiLossOptions {
   /** Refuse a Gram matrix with more entries than this (default 1e8 = 800 MB). */
   maxGramEntries?: number;
   /**
-   * Threads for the parameter Gram matrix (the calling thread plus worker threads sharing memory;
-   * Node only). Default: the available cores, at most 4. The value does not depend on it: every
-   * entry of G is summed in the same order on any thread. Where worker threads cannot start, one
+   * Threads for the parameter Gram matrix and the refinement's Jacobian products (the calling
+   * thread plus worker threads sharing memory; Node only). Default: the available cores, at most 4.
+   * The value does not depend on it: every entry of G is summed in the same order on any thread, and
+   * the refinement's right-hand sides go in the same chunks. Where worker threads cannot start, one
    * thread does the work (see `threads` and `threadFallback` in the result). Small problems
    * (n·d_θ² < 2·10⁸ multiply-adds) always use one thread: starting workers would cost more.
    */
@@ -491,7 +483,6 @@ export function kawaguchiLoss(
   const t0 = performance.now();
   const c0 = cpuMs();
   const { net, c, y } = check(spec, params, X, Y, n);
-  const dy = net.sizes[net.L]!;
   const N = y.length;
   const P = net.P;
   const k = half ? 0.5 : 1;
@@ -508,7 +499,8 @@ export function kawaguchiLoss(
   if (!sampleFirst && P * P > maxEntries && beyond === 'matrixFree') {
     return { ...base, ...matrixFree(net, c, y, k, lsqrTol, lsqrIt, criterion, t0, c0, maxEntries) };
   }
-  const dl = deltas(net, c, threads > 1 && n * P * P >= MIN_THREADED_WORK);
+  const useThreads = n * P * P >= MIN_THREADED_WORK ? threads : 1;
+  const dl = deltas(net, c, useThreads > 1);
   const mInf = normInf(net, c, dl);
 
   if (sampleFirst) {
@@ -551,7 +543,7 @@ export function kawaguchiLoss(
     return { ...base, ...matrixFree(net, c, y, k, lsqrTol, lsqrIt, criterion, t0, c0, maxEntries) };
   }
   const lay = layoutOf(net);
-  const { G, run } = parameterGram(net, c, lay, dl, n * P * P >= MIN_THREADED_WORK ? threads : 1);
+  const { G, run } = parameterGram(net, c, lay, dl, useThreads);
   const tGram = performance.now();
   const cGram = cpuMs();
   const sigmaMax = Math.sqrt(lambdaMax(G, P));
@@ -567,46 +559,40 @@ export function kawaguchiLoss(
   const cFactor = cpuMs();
 
   // Semi-normal equations with refinement for y (column 0) and each dropped column (internal order),
-  // in chunks of right-hand sides through the batched Jacobian products and triangular solves.
+  // in chunks of right-hand sides through the batched Jacobian products and triangular solves; the
+  // chunks are tasks on `useThreads` threads ({@link refineTask}).
   const m = 1 + dropped.length;
-  const B: Float64Array[] = Array.from({ length: m }, () => new Float64Array(P));
-  const tangent = (col: number): Float64Array => {
-    const t = new Float64Array(P);
-    const b = B[col]!;
-    for (let s = 0; s < P; s++) if (b[s] !== 0) t[lay.perm[s]!] = -b[s]!;
-    if (col > 0) t[lay.perm[dropped[col - 1]!]!]! += 1;
-    return t;
+  const shared = useThreads > 1;
+  const shareArr = (a: Float64Array) => {
+    if (!shared) return a;
+    const out = float64(a.length, true);
+    out.set(a);
+    return out;
   };
-  const residuals = (cols: readonly number[]): Float64Array[] => {
-    const E = jvpMany(net, c, cols.map(tangent));
-    cols.forEach((col, r) => {
-      if (col !== 0) return;
-      const e = E[r]!;
-      for (let i = 0; i < N; i++) e[i] = y[i]! + e[i]!;
-    });
-    return E;
+  const ctx: RefineContext = {
+    net,
+    c: { n, phi: c.phi.map(shareArr), lam: c.lam.map(shareArr), out: new Float64Array(0) },
+    dl,
+    y: shareArr(y),
+    perm: lay.perm,
+    groupStart: lay.groupStart,
+    q: lay.q,
+    dropped: Int32Array.from(dropped),
+    B: float64(m * P, shared),
+    state: shared ? new Uint8Array(new SharedArrayBuffer(m)) : new Uint8Array(m),
+    Z: float64(m * P, shared),
+    refined: shared ? new Uint8Array(new SharedArrayBuffer(m)) : new Uint8Array(m),
+    rho: float64(m, shared),
+    E: new Float64Array(0),
+    list: new Int32Array(0),
+    pass: 'first',
+    cut,
   };
-  // Column s of the stacked matrix (internal order) from Theorem 1's blocks: the residual at b = 0.
-  const column = (s: number): Float64Array => {
-    let l = net.L;
-    while (lay.groupStart[l - 1]![0]! > s) l--;
-    const ql = lay.q[l - 1]!;
-    const unit = Math.floor((s - lay.groupStart[l - 1]![0]!) / ql);
-    const p = s - lay.groupStart[l - 1]![unit]!;
-    const mi = net.sizes[l - 1]!;
-    const ml = net.sizes[l]!;
-    const phi = c.phi[l - 1]!;
-    const dA = dl[l - 1]!;
-    const e = new Float64Array(N);
-    for (let i = 0; i < n; i++) {
-      const a = p < mi ? phi[i * mi + p]! : 1;
-      for (let j = 0; j < dy; j++) e[j * n + i] = dA[(i * dy + j) * ml + unit]! * a;
-    }
-    return e;
+  const runRefine = (list: number[], pass: RefineContext['pass']) => {
+    ctx.list = Int32Array.from(list);
+    ctx.pass = pass;
+    runJob({ kind: 'refine', kernel: gemmKernel(), ctx }, refineTaskCount(list.length), useThreads);
   };
-  // A dropped column's remainder is Jac·(e_d − b_d): normalised by the tangent's length it is ‖Jac v‖
-  // for a unit vector v, the quantity App. C's singular-value cutoff speaks of.
-  const remainderScale = (col: number) => 1 / Math.sqrt(1 + sumSq(B[col]!));
   // Stop when every correction moves its residual by no more than rounding in the products
   // (32·ε·σ_max per unit of tangent) or 1e-13 of the right-hand side, whichever is larger. A dropped
   // column is settled earlier once its remainder is ≤ cutoff/2: any coefficients give an upper bound
@@ -617,53 +603,23 @@ export function kawaguchiLoss(
   const ACTIVE = 0;
   const SETTLED = 1;
   const BELOW_CUTOFF = 2;
-  const state = new Uint8Array(m);
-  let belowMax = 0;
+  const state = ctx.state;
   for (let col = 1; col < m; col++) if (rhsNorm[col] === 0) state[col] = BELOW_CUTOFF;
-  const CHUNK = 16;
   let sweeps = 0;
   for (; sweeps < maxRef; sweeps++) {
     const act: number[] = [];
     for (let col = 0; col < m; col++) if (state[col] === ACTIVE) act.push(col);
     if (!act.length) break;
-    const refine: number[] = [];
-    const Z: Float64Array[] = [];
-    for (let c0 = 0; c0 < act.length; c0 += CHUNK) {
-      const cols = act.slice(c0, c0 + CHUNK);
-      const E =
-        sweeps === 0
-          ? cols.map((col) => (col === 0 ? Float64Array.from(y) : column(dropped[col - 1]!)))
-          : residuals(cols);
-      const keep: number[] = [];
-      const kept: Float64Array[] = [];
-      cols.forEach((col, r) => {
-        if (col > 0) {
-          const rho = Math.sqrt(sumSq(E[r]!)) * remainderScale(col);
-          if (rho <= cut / 2) {
-            state[col] = BELOW_CUTOFF;
-            belowMax = Math.max(belowMax, rho);
-            return;
-          }
-        }
-        keep.push(col);
-        kept.push(E[r]!);
-      });
-      if (!keep.length) continue;
-      const grads = vjpMany(net, c, kept);
-      keep.forEach((col, r) => {
-        const g = grads[r]!;
-        const z = new Float64Array(P);
-        for (let s = 0; s < P; s++) z[s] = g[lay.perm[s]!]!;
-        refine.push(col);
-        Z.push(z);
-      });
-    }
+    ctx.refined.fill(0);
+    runRefine(act, sweeps === 0 ? 'first' : 'sweep');
+    const refine = act.filter((col) => ctx.refined[col] === 1);
     if (!refine.length) break;
+    const Z = refine.map((col) => ctx.Z.subarray(col * P, (col + 1) * P));
     const DB = pivotedSolveMany(G, P, f, Z);
     refine.forEach((col, r) => {
       const db = DB[r]!;
       const z = Z[r]!;
-      const b = B[col]!;
+      const b = ctx.B.subarray(col * P, (col + 1) * P);
       let moved = 0;
       for (let s = 0; s < P; s++) {
         moved += db[s]! * z[s]!;
@@ -673,20 +629,19 @@ export function kawaguchiLoss(
       if (Math.sqrt(Math.max(moved, 0)) <= floor) state[col] = SETTLED;
     });
   }
+  let belowMax = 0;
+  for (let col = 1; col < m; col++) belowMax = Math.max(belowMax, ctx.rho[col]!);
   let converged = true;
   for (let col = 0; col < m; col++) if (state[col] === ACTIVE) converged = false;
   const tRefine = performance.now();
   const cRefine = cpuMs();
-  // Final residuals of y and of every dropped column not already shown to be below the cutoff.
+  // Final residuals of y and of every dropped column not already shown to be below the cutoff
+  // (a dropped column's scaled to a unit tangent).
   const fin: number[] = [];
   for (let col = 0; col < m; col++) if (col === 0 || state[col] !== BELOW_CUTOFF) fin.push(col);
-  const E: Float64Array[] = [];
-  for (let c0 = 0; c0 < fin.length; c0 += CHUNK) E.push(...residuals(fin.slice(c0, c0 + CHUNK)));
-  for (let r = 1; r < fin.length; r++) {
-    const sc = remainderScale(fin[r]!);
-    const e = E[r]!;
-    for (let i = 0; i < N; i++) e[i] = e[i]! * sc;
-  }
+  ctx.E = float64(fin.length * N, shared);
+  runRefine(fin, 'final');
+  const E = fin.map((_, r) => ctx.E.subarray(r * N, (r + 1) * N));
   const d = deflate(E.slice(1), E[0]!, cut);
   const largestDropped = Math.max(d.largestDropped, belowMax);
   const rank = f.rank + d.kept;

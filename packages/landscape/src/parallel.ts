@@ -14,12 +14,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { GemmKernel } from './gemm.js';
 import { type GramContext, gramTask } from './gramTasks.js';
+import { type RefineContext, refineTask } from './refineTasks.js';
 
 /**
  * A job the workers know: its kind selects the task function in both threads, `kernel` the matrix
  * kernel every thread uses (so a forced plain-JavaScript kernel holds in the workers too).
  */
-export type Job = { kind: 'gram'; kernel: GemmKernel; ctx: GramContext };
+export type Job =
+  | { kind: 'gram'; kernel: GemmKernel; ctx: GramContext }
+  | { kind: 'refine'; kernel: GemmKernel; ctx: RefineContext };
 
 /** Control words in the shared Int32Array: next task, tasks done, error flag, workers started. */
 const NEXT = 0;
@@ -32,6 +35,7 @@ const START_TIMEOUT_MS = 30_000;
 /** Runs task `t` of `job` (the same function in the calling thread and in the workers). */
 export function runTask(job: Job, t: number): void {
   if (job.kind === 'gram') gramTask(job.ctx, t);
+  else if (job.kind === 'refine') refineTask(job.ctx, t);
   else throw new Error(`unknown job ${(job as { kind: string }).kind}`);
 }
 
