@@ -92,7 +92,7 @@ function runOnce(name, ds, layers, seed, threads) {
       threads: r.threads,
       threadFallback: r.threadFallback || undefined,
       phaseSeconds: seconds(r.timings),
-      cpuPhaseSeconds: seconds(r.cpuTimings),
+      cpuPhaseSeconds: r.cpuTimings && seconds(r.cpuTimings),
       load: os.loadavg().map((x) => Number(x.toFixed(1))),
     }),
   );

@@ -6,7 +6,7 @@ import { type GramContext, gramTaskList } from './gramTasks.js';
 import { criterionOption, halfOption, lsqr } from './kawaguchi.js';
 import { type Cache, type Net, forwardCache, jvp, toNet, vecColumnMajor, vjp } from './mlp.js';
 import { type RefineContext, refineTaskCount } from './refineTasks.js';
-import { type JobRun, defaultThreads, float64, runJob } from './parallel.js';
+import { type JobRun, cpuMs, defaultThreads, float64, runJob } from './parallel.js';
 import { type ParamsLike, checkMatrix, intOption, positiveOption } from './util.js';
 
 /** Options of {@link kawaguchiLoss}. */
@@ -111,9 +111,9 @@ export interface KawaguchiLossResult {
   timings: { gram: number; factor: number; refinement: number; deflation: number };
   /**
    * The same phases in CPU milliseconds of the whole process (all threads, `process.cpuUsage`):
-   * CPU over wall time of a phase is the parallelism it got.
+   * CPU over wall time of a phase is the parallelism it got. Null outside Node.
    */
-  cpuTimings: { gram: number; factor: number; refinement: number; deflation: number };
+  cpuTimings: { gram: number; factor: number; refinement: number; deflation: number } | null;
   /** The matrix kernel that ran: WebAssembly SIMD where available, else plain JavaScript. */
   kernel: GemmKernel;
   /** Threads that formed the parameter Gram matrix (1 on the sampleGram route and on the fallback). */
@@ -122,10 +122,19 @@ export interface KawaguchiLossResult {
   threadFallback: string;
 }
 
-/** CPU milliseconds of this process so far (user + system, all threads). */
-function cpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
+/**
+ * Phase CPU times from the process CPU clock read at the phase boundaries (gram, factor,
+ * refinement, deflation; a missing end = a phase that did not run, 0), or null outside Node.
+ */
+function cpuPhases(marks: (number | null)[]): KawaguchiLossResult['cpuTimings'] {
+  const [a, b, c, d, e] = marks;
+  if (a === null || b === null || c === null) return null;
+  return {
+    gram: b! - a!,
+    factor: c! - b!,
+    refinement: d == null ? 0 : d - c!,
+    deflation: e == null || d == null ? 0 : e - d,
+  };
 }
 
 /** Below this n·d_θ² the parameter Gram matrix is formed on one thread. */
@@ -530,7 +539,7 @@ export function kawaguchiLoss(
           ? ''
           : `smallest singular value estimate ${smin} is within 10× of the cutoff ${cut}`,
         timings: { gram: tK - t0, factor: performance.now() - tK, refinement: 0, deflation: 0 },
-        cpuTimings: { gram: cK - c0, factor: cpuMs() - cK, refinement: 0, deflation: 0 },
+        cpuTimings: cpuPhases([c0, cK, cpuMs(), null, null]),
       };
     }
   }
@@ -686,12 +695,7 @@ export function kawaguchiLoss(
       refinement: tRefine - tFactor,
       deflation: tEnd - tRefine,
     },
-    cpuTimings: {
-      gram: cGram - c0,
-      factor: cFactor - cGram,
-      refinement: cRefine - cFactor,
-      deflation: cEnd - cRefine,
-    },
+    cpuTimings: cpuPhases([c0, cGram, cFactor, cRefine, cEnd]),
   };
 }
 
@@ -708,7 +712,7 @@ function matrixFree(
   maxIt: number,
   criterion: CutoffCriterion,
   t0: number,
-  c0: number,
+  c0: number | null,
   maxEntries: number,
 ) {
   const N = y.length;
@@ -738,6 +742,6 @@ function matrixFree(
     lsqr: { iterations: r.iterations, relativeNormalResidual: r.arnorm },
     reason,
     timings: { gram: 0, factor: 0, refinement: performance.now() - t0, deflation: 0 },
-    cpuTimings: { gram: 0, factor: 0, refinement: cpuMs() - c0, deflation: 0 },
+    cpuTimings: cpuPhases([c0, c0, c0, cpuMs(), null]),
   };
 }

@@ -6,12 +6,11 @@
  * output and does the same arithmetic whichever thread runs it, so the result does not depend on
  * the number of threads. Where worker threads cannot be started (no worker_threads, no built
  * worker file next to this module), the calling thread runs every task: same result, one thread.
- * The caller blocks in Atomics.wait, so the route stays synchronous.
+ * The caller blocks in Atomics.wait, so the route stays synchronous. Node's modules are reached
+ * through `process.getBuiltinModule` (Node ≥ 20.16), never imported, so the package still bundles
+ * for browsers, where everything runs on the calling thread.
  */
-import { existsSync } from 'node:fs';
-import os from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { GemmKernel } from './gemm.js';
 import { type GramContext, gramTask } from './gramTasks.js';
 import { type RefineContext, refineTask } from './refineTasks.js';
@@ -64,10 +63,26 @@ export function failJob(ctl: Int32Array): void {
   Atomics.notify(ctl, STARTED);
 }
 
-/** Default thread count: the available cores, at most 4. */
+/** A Node built-in module, or undefined outside Node (or on a Node without getBuiltinModule). */
+function builtin<T>(id: string): T | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  return typeof proc?.getBuiltinModule === 'function' ? (proc.getBuiltinModule(id) as T) : undefined;
+}
+
+/** Default thread count: the available cores, at most 4 (1 outside Node). */
 export function defaultThreads(): number {
+  const os = builtin<typeof import('node:os')>('node:os');
+  if (!os) return 1;
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   return Math.max(1, Math.min(4, cores));
+}
+
+/** CPU milliseconds of this process so far (user + system, all threads), or null outside Node. */
+export function cpuMs(): number | null {
+  const proc = (globalThis as { process?: { cpuUsage?: () => { user: number; system: number } } }).process;
+  if (typeof proc?.cpuUsage !== 'function') return null;
+  const u = proc.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 /** A Float64Array of `len` zeros, on a SharedArrayBuffer when `shared`. */
@@ -77,15 +92,13 @@ export function float64(len: number, shared: boolean): Float64Array {
 
 /** The built worker next to this module (dist/worker.js), or null (e.g. running from src/). */
 function workerUrl(): URL | null {
-  let here: string;
+  const fs = builtin<typeof import('node:fs')>('node:fs');
+  const url = builtin<typeof import('node:url')>('node:url');
+  if (!fs || !url) return null;
   try {
-    here = typeof __filename === 'string' ? pathToFileURL(__filename).href : import.meta.url;
-  } catch {
-    return null;
-  }
-  const url = new URL('./worker.js', here);
-  try {
-    return existsSync(fileURLToPath(url)) ? url : null;
+    const here = typeof __filename === 'string' ? url.pathToFileURL(__filename).href : import.meta.url;
+    const file = new URL('./worker.js', here);
+    return fs.existsSync(url.fileURLToPath(file)) ? file : null;
   } catch {
     return null;
   }
@@ -111,11 +124,13 @@ export function runJob(job: Job, count: number, threads: number): JobRun {
   const spawn = Math.min(threads - 1, Math.max(count - 1, 0));
   if (spawn > 0) {
     const url = workerUrl();
-    if (!url) fallback = 'no built worker file (dist/worker.js) next to the module';
+    const wt = builtin<typeof import('node:worker_threads')>('node:worker_threads');
+    if (!wt) fallback = 'no Node worker_threads here (needs Node ≥ 20.16: process.getBuiltinModule)';
+    else if (!url) fallback = 'no built worker file (dist/worker.js) next to the module';
     else {
       try {
         for (let w = 0; w < spawn; w++) {
-          const worker = new Worker(url, { workerData: { job, ctl, count, ranBy, slot: w + 1 } });
+          const worker = new wt.Worker(url, { workerData: { job, ctl, count, ranBy, slot: w + 1 } });
           worker.unref();
           workers.push(worker);
         }
