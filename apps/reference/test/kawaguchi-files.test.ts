@@ -1,8 +1,20 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { datasetOf } from '../src/experiments/kawaguchi-depth-width/data.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DATASET_SOURCES, type DatasetSource } from '@narrownet/datasets';
+import { datasetOf, prepareKawaguchiData } from '../src/experiments/kawaguchi-depth-width/data.js';
 import { KAWAGUCHI_SCALES } from '../src/experiments/kawaguchi-depth-width/settings.js';
 import type { KawaguchiRecord } from '../src/experiments/kawaguchi-depth-width/train.js';
 import { main } from '../src/main.js';
@@ -151,4 +163,112 @@ describe('kawaguchi-depth-width on CIFAR-10 and SVHN files (no network)', () => 
       expect(readdirSync(empty)).toEqual([]);
     });
   }
+});
+
+/** A plain (ustar) tar archive of the given files, names relative to the archive root. */
+function tar(files: { name: string; bytes: Buffer }[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const f of files) {
+    const h = Buffer.alloc(512);
+    h.write(f.name, 0);
+    h.write('0000644\0', 100);
+    h.write(`${f.bytes.length.toString(8).padStart(11, '0')}\0`, 124);
+    h.write('0', 156);
+    h.write('ustar\0', 257);
+    h.fill(32, 148, 156);
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+    parts.push(h, f.bytes, Buffer.alloc((512 - (f.bytes.length % 512)) % 512));
+  }
+  return Buffer.concat([...parts, Buffer.alloc(1024)]);
+}
+
+/** Every file under dir (relative paths), recursively. */
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath ?? e.path, e.name).slice(dir.length + 1))
+    .sort();
+}
+
+describe('--fetch of kawaguchi-depth-width against a local HTTP server (MD5-checked)', () => {
+  // The files the server hands out: written by the test, then served by name; `/bad/` serves the
+  // SVHN file with one byte changed.
+  const src = join(root, 'served');
+  writeCifar(join(src, 'cifar-10-batches-bin'), 6);
+  writeSvhn(join(src, 'svhn'), 20);
+  const cifarNames = DATASET_SOURCES.cifar10.extracts!;
+  const tgz = tar(
+    cifarNames.map((f) => ({
+      name: `cifar-10-batches-bin/${f}`,
+      bytes: readFileSync(join(src, 'cifar-10-batches-bin', f)),
+    })),
+  );
+  const mat = readFileSync(join(src, 'svhn', 'train_32x32.mat'));
+  const bad = Buffer.from(mat);
+  bad[bad.length - 1] = bad[bad.length - 1]! ^ 1;
+  const served: Record<string, Buffer> = {
+    '/good/cifar-10-binary.tar.gz': tgz,
+    '/good/train_32x32.mat': mat,
+    '/bad/train_32x32.mat': bad,
+  };
+  const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
+  let server: Server;
+  let base = '';
+  const requests: string[] = [];
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      requests.push(req.url ?? '');
+      const body = served[req.url ?? ''];
+      res.statusCode = body ? 200 : 404;
+      res.end(body ?? 'not here');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  const sources = (svhnPath: string): Record<'cifar10' | 'svhn', DatasetSource> => ({
+    cifar10: {
+      ...DATASET_SOURCES.cifar10,
+      files: [{ url: `${base}/good/cifar-10-binary.tar.gz`, file: 'cifar-10-binary.tar.gz', md5: md5(tgz) }],
+    },
+    svhn: {
+      ...DATASET_SOURCES.svhn,
+      files: [{ url: `${base}${svhnPath}`, file: 'train_32x32.mat', md5: md5(mat) }],
+    },
+  });
+
+  it('right checksums: both sets are downloaded into --data-dir and load', async () => {
+    const dataDir = join(root, 'fetched');
+    const s = { ...KAWAGUCHI_SCALES.smoke, datasets: ['cifar10', 'svhn'], dataDir, fetch: true, imageN: 14 };
+    const log: string[] = [];
+    await prepareKawaguchiData(s as never, (l) => log.push(l), sources('/good/train_32x32.mat'));
+    expect(log.join('')).toContain(`fetching SVHN cropped digits into ${dataDir} (MD5-checked)`);
+    expect(requests).toContain('/good/train_32x32.mat');
+    expect(requests).toContain('/good/cifar-10-binary.tar.gz');
+    expect(filesUnder(join(dataDir, 'svhn'))).toEqual(['train_32x32.mat']);
+    for (const name of ['cifar10', 'svhn'] as const) {
+      const d = datasetOf(s as never, name);
+      expect([d.n, d.d, d.k]).toEqual([14, 144, 10]);
+      for (let i = 0; i < 14; i++) expect(d.X[i * 144]!).toBeCloseTo(level(i) / 255, 5);
+    }
+    // present now: a second prepare fetches nothing
+    const before = requests.length;
+    await prepareKawaguchiData(s as never, () => {}, sources('/good/train_32x32.mat'));
+    expect(requests.length).toBe(before);
+  });
+
+  it('wrong checksum: the error names the file and its URL, nothing is written', async () => {
+    const dataDir = join(root, 'fetched-bad');
+    const s = { ...KAWAGUCHI_SCALES.smoke, datasets: ['svhn'], dataDir, fetch: true };
+    await expect(prepareKawaguchiData(s as never, () => {}, sources('/bad/train_32x32.mat'))).rejects.toThrow(
+      new RegExp(
+        `checksum mismatch for ${base}/bad/train_32x32\\.mat: got md5 ${md5(bad)}, expected ${md5(mat)}; ` +
+          `${join(dataDir, 'svhn', 'train_32x32.mat').replace(/[.]/g, '\\.')} not written`,
+      ),
+    );
+    expect(filesUnder(dataDir)).toEqual([]);
+  });
 });

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -153,6 +153,50 @@ if (!url) {
         expect(c3.err()).toContain('schema version 99');
       } finally {
         await db.query('UPDATE narrownet.schema_version SET version = 1');
+      }
+    });
+
+    it("a worker on a machine without the sweep's data: exit 2 naming what is missing, before it takes a job", async () => {
+      // The sweep is created where the data is (prepare passes: the MNIST marker file is there);
+      // the worker then runs where it is not (the file removed). It must run the experiment's
+      // prepare first: no job fetched, failed or stored.
+      const data = join(root, 'mnist-here');
+      mkdirSync(data);
+      const marker = join(data, 'train-images-idx3-ubyte');
+      writeFileSync(marker, '');
+      const c = io();
+      const created = await main(
+        [
+          ...['run', 'mnist-widths', '--scale', 'smoke', '--data', 'mnist', '--data-dir', data],
+          ...['--store', url, '--name', 'no-data'],
+        ],
+        c,
+      );
+      expect(created, c.err()).toBe(0);
+      const jobs = async () =>
+        (
+          await db.query(
+            "SELECT state, count(*)::int AS n FROM pgboss.job WHERE data->>'sweep' = 'no-data' GROUP BY state",
+          )
+        ).rows.map((r) => `${r.state}:${r.n}`);
+      const before = await jobs();
+      expect(before.length).toBe(1);
+      expect(before[0]).toMatch(/^created:\d+$/);
+      rmSync(marker);
+      try {
+        const w = io();
+        const code = await main(
+          ['worker', '--store', url, '--until-empty', '--engine', 'onnx', '--device', 'cpu'],
+          w,
+        );
+        expect(code).toBe(2);
+        expect(w.err()).toContain('sweep "no-data"');
+        expect(w.err()).toContain(`${data} does not hold mnist (no train-images-idx3-ubyte)`);
+        expect(await jobs()).toEqual(before);
+        expect(await rows('no-data')).toEqual([]);
+      } finally {
+        // leave no job behind for the other tests' workers
+        await db.query("DELETE FROM pgboss.job WHERE data->>'sweep' = 'no-data'");
       }
     });
   });

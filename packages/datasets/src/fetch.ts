@@ -133,7 +133,11 @@ export async function fetchDataset(
   return fetchSource(source, options.root, options.fetch);
 }
 
-/** Downloads (and for archives unpacks) one source under `root`; resolves to the loader's directory. */
+/**
+ * {@link fetchDataset} for a source given in full (URLs, file names, MD5s): a mirror of one of
+ * {@link DATASET_SOURCES}, or files served locally. Downloads (and for archives unpacks) the source
+ * under `root` with the same checks and resolves to the loader's directory.
+ */
 export async function fetchSource(
   source: DatasetSource,
   root: string,

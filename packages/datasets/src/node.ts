@@ -22,6 +22,7 @@ export {
   type FetchDatasetOptions,
   DATASET_SOURCES,
   fetchDataset,
+  fetchSource,
 } from './fetch.js';
 export { DATASET_NAMES, getDataset } from './registry.js';
 export { type MatArray, type MatClass, readMat, loadMatFile } from './mat.js';

@@ -10,7 +10,11 @@
 // time (user + system): on a shared machine the second is the one that measures the work.
 // `phaseSeconds` is kawaguchiLoss's own wall-clock split (gram, factor, refinement, deflation), `kernel`
 // the matrix kernel that ran (wasm-simd, or js where WebAssembly SIMD is missing), `load` the
-// 1/5/15-minute load averages when the case finished.
+// 1/5/15-minute load averages when the case finished. BENCH_THREADS=2,1 runs each case once per
+// thread count (default: kawaguchiLoss's default); `threads` is how many formed the Gram matrix,
+// `cpuPhaseSeconds` the process CPU per phase (all threads).
+// Paper-scale cells (not in the default cases): BENCH_CASES=synthetic-paper,mnist-paper, depth 5 ×
+// width 100; BENCH_LSQR_ITERATIONS caps LSQR on the matrixFree route (default kawaguchiLoss's 1000).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +38,13 @@ function student(layers, seed) {
   return { spec: { kind: 'mlp', layers, activation: 'relu' }, params };
 }
 
+const threadList = process.env.BENCH_THREADS ? process.env.BENCH_THREADS.split(',').map(Number) : [undefined];
+
 function run(name, ds, layers, seed) {
+  for (const threads of threadList) runOnce(name, ds, layers, seed, threads);
+}
+
+function runOnce(name, ds, layers, seed, threads) {
   const { spec, params } = student(layers, seed);
   const X = Float64Array.from(ds.X);
   const Y = Float64Array.from(ds.Y);
@@ -49,7 +59,9 @@ function run(name, ds, layers, seed) {
   }
   const t = performance.now();
   const cpu0 = process.cpuUsage();
-  const r = kawaguchiLoss(spec, params, X, Y, ds.n);
+  const opts = threads === undefined ? {} : { threads };
+  if (process.env.BENCH_LSQR_ITERATIONS) opts.maxIterations = Number(process.env.BENCH_LSQR_ITERATIONS);
+  const r = kawaguchiLoss(spec, params, X, Y, ds.n, opts);
   const s = (performance.now() - t) / 1000;
   const cpu = process.cpuUsage(cpu0);
   console.log(
@@ -74,13 +86,20 @@ function run(name, ds, layers, seed) {
       sigmaMax: r.sigmaMax,
       gap: r.gap,
       reason: r.reason,
+      upperBound: r.upperBound,
+      lsqr: r.lsqr,
       kernel: r.kernel,
-      phaseSeconds: Object.fromEntries(
-        Object.entries(r.timings).map(([k, v]) => [k, Number((v / 1000).toFixed(2))]),
-      ),
+      threads: r.threads,
+      threadFallback: r.threadFallback || undefined,
+      phaseSeconds: seconds(r.timings),
+      cpuPhaseSeconds: r.cpuTimings && seconds(r.cpuTimings),
       load: os.loadavg().map((x) => Number(x.toFixed(1))),
     }),
   );
+}
+
+function seconds(ms) {
+  return Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, Number((v / 1000).toFixed(2))]));
 }
 
 if (which.includes('synthetic')) {
@@ -90,4 +109,12 @@ if (which.includes('synthetic')) {
 if (which.includes('mnist')) {
   const ds = kawaguchiMnist8x8(mnistSample());
   run('mnist8x8-depth2-width50', ds, [64, 50, 50, 10], 2);
+}
+if (which.includes('synthetic-paper')) {
+  const ds = kawaguchiTeacher({ n: 5000, seed: 0 });
+  run('synthetic-depth5-width100', ds, [10, 100, 100, 100, 100, 100, 1], 3);
+}
+if (which.includes('mnist-paper')) {
+  const ds = kawaguchiMnist8x8(mnistSample());
+  run('mnist8x8-depth5-width100', ds, [64, 100, 100, 100, 100, 100, 10], 4);
 }

@@ -1,9 +1,12 @@
 import { type ModelSpec, outputDim } from '@narrownet/models';
 import { dotsAdd, pivotedCholesky, pivotedSolveMany, sigmaMinFactor } from './blocked.js';
 import { type CutoffCriterion, cutoffValue } from './dense.js';
-import { type GemmKernel, gemmKernel, gramRows } from './gemm.js';
-import { criterionOption, halfOption } from './kawaguchi.js';
-import { type Cache, type Net, forwardCache, jvpMany, toNet, vecColumnMajor, vjpMany } from './mlp.js';
+import { type GemmKernel, gemmKernel } from './gemm.js';
+import { type GramContext, gramTaskList } from './gramTasks.js';
+import { criterionOption, halfOption, lsqr } from './kawaguchi.js';
+import { type Cache, type Net, forwardCache, jvp, toNet, vecColumnMajor, vjp } from './mlp.js';
+import { type RefineContext, refineTaskCount } from './refineTasks.js';
+import { type JobRun, cpuMs, defaultThreads, float64, runJob } from './parallel.js';
 import { type ParamsLike, checkMatrix, intOption, positiveOption } from './util.js';
 
 /** Options of {@link kawaguchiLoss}. */
@@ -27,6 +30,25 @@ export interface KawaguchiLossOptions {
   maxRefinements?: number;
   /** Refuse a Gram matrix with more entries than this (default 1e8 = 800 MB). */
   maxGramEntries?: number;
+  /**
+   * Threads for the parameter Gram matrix and the refinement's Jacobian products (the calling
+   * thread plus worker threads sharing memory; Node only). Default: the available cores, at most 4.
+   * The value does not depend on it: every entry of G is summed in the same order on any thread, and
+   * the refinement's right-hand sides go in the same chunks. Where worker threads cannot start, one
+   * thread does the work (see `threads` and `threadFallback` in the result). Small problems
+   * (n·d_θ² < 2·10⁸ multiply-adds) always use one thread: starting workers would cost more.
+   */
+  threads?: number;
+  /**
+   * What to do when the problem is beyond the Gram routes (the d_θ² parameter Gram matrix exceeds
+   * `maxGramEntries` and the sample Gram matrix does not show full row rank): 'matrixFree'
+   * (default) runs LSQR on Jacobian-vector products (see `method: 'matrixFree'`), 'throw' throws.
+   */
+  beyondGram?: 'matrixFree' | 'throw';
+  /** LSQR's stopping tolerance on ‖Jacᵀr‖ / (‖Jac‖·‖r‖) on the matrixFree route (default 1e-10). */
+  tolerance?: number;
+  /** LSQR's iteration budget on the matrixFree route (default 1000). */
+  maxIterations?: number;
 }
 
 /** Result of {@link kawaguchiLoss}. */
@@ -40,8 +62,15 @@ export interface KawaguchiLossResult {
   /** Residual of the last iterate when `J` is null, else null. */
   upperBound: number | null;
   halfConvention: boolean;
-  /** 'sampleGram': full row rank shown on Jac·Jacᵀ (J = 0); 'parameterGram': Jacᵀ·Jac + deflation. */
-  method: 'sampleGram' | 'parameterGram';
+  /**
+   * 'sampleGram': full row rank shown on Jac·Jacᵀ (J = 0); 'parameterGram': Jacᵀ·Jac + deflation;
+   * 'matrixFree': LSQR (full re-orthogonalisation while its basis fits in 4·10⁸ entries) on
+   * Jacobian-vector products, for problems beyond both Gram matrices. LSQR decides no rank, so
+   * App. C's cutoff is not applied there: `certified` is false, `rank`, `sigmaMax`, the cutoff value
+   * and `gap` are null, and J is a value only when LSQR met its stopping rule (else null and
+   * `upperBound` holds the residual of the last iterate).
+   */
+  method: 'sampleGram' | 'parameterGram' | 'matrixFree';
   /** Whether every iterative part met its stopping rule. */
   converged: boolean;
   /**
@@ -50,15 +79,15 @@ export interface KawaguchiLossResult {
    * False means the rank decision is close to the cutoff (as it would be for the dense SVD).
    */
   certified: boolean;
-  /** Numerical rank of [D, D⁽ᴴ⁺¹⁾] under the cutoff. */
-  rank: number;
+  /** Numerical rank of [D, D⁽ᴴ⁺¹⁾] under the cutoff (null on the matrixFree route). */
+  rank: number | null;
   /** Rows (n·d_y) and columns (parameters) of the stacked matrix. */
   rows: number;
   cols: number;
-  cutoff: { criterion: CutoffCriterion; value: number };
+  cutoff: { criterion: CutoffCriterion; value: number | null };
   /** σ_max estimate (power iteration on the Gram matrix: a lower bound, Rayleigh quotient settled to 1e-10). */
-  sigmaMax: number;
-  /** Evidence for the rank decision. */
+  sigmaMax: number | null;
+  /** Evidence for the rank decision (null on the matrixFree route). */
   gap: {
     /** Estimate of the smallest singular value of the kept Gram part (inverse iteration). */
     smallestKeptSigma: number;
@@ -66,7 +95,9 @@ export interface KawaguchiLossResult {
     largestDroppedRemainder: number;
     /** Smallest remainder among columns kept by the exact deflation (Infinity when none). */
     smallestKeptRemainder: number;
-  };
+  } | null;
+  /** LSQR's iterations and final ‖Jacᵀr‖ / (‖Jac‖·‖r‖) on the matrixFree route, else null. */
+  lsqr: { iterations: number; relativeNormalResidual: number } | null;
   /** Columns handed from the Gram factorisation to the exact deflation, and refinement sweeps used. */
   deflated: number;
   refinements: number;
@@ -78,9 +109,36 @@ export interface KawaguchiLossResult {
    * and Householder QR of the remainders).
    */
   timings: { gram: number; factor: number; refinement: number; deflation: number };
+  /**
+   * The same phases in CPU milliseconds of the whole process (all threads, `process.cpuUsage`):
+   * CPU over wall time of a phase is the parallelism it got. Null outside Node.
+   */
+  cpuTimings: { gram: number; factor: number; refinement: number; deflation: number } | null;
   /** The matrix kernel that ran: WebAssembly SIMD where available, else plain JavaScript. */
   kernel: GemmKernel;
+  /** Threads that formed the parameter Gram matrix (1 on the sampleGram route and on the fallback). */
+  threads: number;
+  /** Why fewer threads than `options.threads` could start, or ''. */
+  threadFallback: string;
 }
+
+/**
+ * Phase CPU times from the process CPU clock read at the phase boundaries (gram, factor,
+ * refinement, deflation; a missing end = a phase that did not run, 0), or null outside Node.
+ */
+function cpuPhases(marks: (number | null)[]): KawaguchiLossResult['cpuTimings'] {
+  const [a, b, c, d, e] = marks;
+  if (a === null || b === null || c === null) return null;
+  return {
+    gram: b! - a!,
+    factor: c! - b!,
+    refinement: d == null ? 0 : d - c!,
+    deflation: e == null || d == null ? 0 : e - d,
+  };
+}
+
+/** Below this n·d_θ² the parameter Gram matrix is formed on one thread. */
+const MIN_THREADED_WORK = 2e8;
 
 /** Column layout of the stacked matrix grouped by unit: group (l, k) holds q_l = m_{l−1}(+1) columns. */
 interface Layout {
@@ -113,12 +171,12 @@ function layoutOf(net: Net): Layout {
 }
 
 /** δ_l[(i·d_y + j)·m_l + k] = ∂Ŷ_ij/∂z⁽ˡ⁾_ik for l = 1..L (δ_L is the identity). */
-function deltas(net: Net, c: Cache): Float64Array[] {
+function deltas(net: Net, c: Cache, shared: boolean): Float64Array[] {
   const n = c.n;
   const L = net.L;
   const dy = net.sizes[L]!;
   const out: Float64Array[] = new Array(L);
-  const dL = new Float64Array(n * dy * dy);
+  const dL = float64(n * dy * dy, shared);
   for (let i = 0; i < n; i++) for (let j = 0; j < dy; j++) dL[(i * dy + j) * dy + j] = 1;
   out[L - 1] = dL;
   for (let l = L - 1; l >= 1; l--) {
@@ -127,7 +185,7 @@ function deltas(net: Net, c: Cache): Float64Array[] {
     const W = net.W[l]!; // W_{l+1}: [mo, ml]
     const lam = c.lam[l - 1]!;
     const up = out[l]!;
-    const d = new Float64Array(n * dy * ml);
+    const d = float64(n * dy * ml, shared);
     for (let i = 0; i < n; i++)
       for (let j = 0; j < dy; j++) {
         const o = (i * dy + j) * ml;
@@ -145,107 +203,56 @@ function deltas(net: Net, c: Cache): Float64Array[] {
   return out;
 }
 
-/** Input of layer l for samples [i0, i1), transposed: row p (q_l of them, bias row of ones last). */
-function phiT(net: Net, c: Cache, l: number, i0: number, i1: number): Float64Array {
+/** Φ̃ᵀ of layer l's input over all samples: [q_l, n] row-major (bias row of ones last). */
+function phiT(net: Net, c: Cache, l: number, shared: boolean): Float64Array {
+  const n = c.n;
   const mi = net.sizes[l - 1]!;
   const ql = mi + (net.bias ? 1 : 0);
-  const cn = i1 - i0;
   const phi = c.phi[l - 1]!;
-  const out = new Float64Array(ql * cn);
-  for (let ii = 0; ii < cn; ii++) {
-    const oi = (i0 + ii) * mi;
-    for (let p = 0; p < mi; p++) out[p * cn + ii] = phi[oi + p]!;
-    if (net.bias) out[mi * cn + ii] = 1;
+  const out = float64(ql * n, shared);
+  for (let i = 0; i < n; i++) {
+    const oi = i * mi;
+    for (let p = 0; p < mi; p++) out[p * n + i] = phi[oi + p]!;
+    if (net.bias) out[mi * n + i] = 1;
   }
   return out;
-}
-
-/** out[p·na + a] = M[p·cn + idx[a]] for p < rows, a < na: the columns idx of a [rows, cn] matrix. */
-function gatherColumns(
-  M: Float64Array,
-  cn: number,
-  rows: number,
-  idx: Int32Array,
-  na: number,
-  out: Float64Array,
-) {
-  for (let p = 0; p < rows; p++) {
-    const src = p * cn;
-    const dst = p * na;
-    for (let a = 0; a < na; a++) out[dst + a] = M[src + idx[a]!]!;
-  }
 }
 
 /**
  * G = Jacᵀ·Jac (internal column order of {@link layoutOf}) from the Kronecker structure of
  * Theorem 1's blocks: G[(l,k,p),(l',k',p')] = Σ_i φ_{l−1}[i,p]·φ_{l'−1}[i,p']·Σ_j δ_l[i,j,k]δ_{l'}[i,j,k'].
- * Work n·P²/2 multiply-adds (no factor d_y), streamed over sample chunks.
+ * Work n·P²/2 multiply-adds (no factor d_y), as one task per (unit, later layer) ({@link gramTask})
+ * on `threads` threads: the same G whatever the thread count.
  */
-function parameterGram(net: Net, c: Cache, lay: Layout, dl: Float64Array[]): Float64Array {
-  const n = c.n;
+function parameterGram(
+  net: Net,
+  c: Cache,
+  lay: Layout,
+  dl: Float64Array[],
+  threads: number,
+): { G: Float64Array; run: JobRun } {
   const P = net.P;
   const L = net.L;
-  const dy = net.sizes[L]!;
-  const G = new Float64Array(P * P);
-  const chunk = 512;
-  for (let i0 = 0; i0 < n; i0 += chunk) {
-    const i1 = Math.min(i0 + chunk, n);
-    const cn = i1 - i0;
-    const phis: Float64Array[] = [];
-    for (let l = 1; l <= L; l++) phis.push(phiT(net, c, l, i0, i1));
-    for (let l = 1; l <= L; l++) {
-      const ml = net.sizes[l]!;
-      const ql = lay.q[l - 1]!;
-      const dA = dl[l - 1]!;
-      for (let l2 = l; l2 <= L; l2++) {
-        const m2 = net.sizes[l2]!;
-        const q2 = lay.q[l2 - 1]!;
-        const dB = dl[l2 - 1]!;
-        const ph2 = phis[l2 - 1]!;
-        // Only the samples where unit k's δ is not zero contribute to its rows (for relu about half
-        // of them): they are gathered first (sample i = i0 + idx[a]). Then for every kk,
-        // G rows (k, ·) × columns (k0 + kk, ·) += φ_{l−1}ᵀ·diag(S_kk)·φ_{l2−1} with
-        // S[kk·na + a] = Σ_j δ_l[i, j, k]·δ_l2[i, j, k0 + kk] ({@link gramRows}).
-        const idx = new Int32Array(cn);
-        const A = new Float64Array(ql * cn);
-        const Bm = new Float64Array(q2 * cn);
-        const S = new Float64Array(m2 * cn);
-        const phA = phis[l - 1]!;
-        for (let k = 0; k < ml; k++) {
-          const k0 = l2 === l ? k : 0;
-          const nk = m2 - k0;
-          let na = 0;
-          for (let ii = 0; ii < cn; ii++) {
-            const r0 = (i0 + ii) * dy;
-            for (let j = 0; j < dy; j++)
-              if (dA[(r0 + j) * ml + k] !== 0) {
-                idx[na++] = ii;
-                break;
-              }
-          }
-          if (na === 0) continue;
-          gatherColumns(phA, cn, ql, idx, na, A);
-          gatherColumns(ph2, cn, q2, idx, na, Bm);
-          S.fill(0, 0, nk * na);
-          for (let a = 0; a < na; a++) {
-            const r0 = (i0 + idx[a]!) * dy;
-            for (let j = 0; j < dy; j++) {
-              const r = r0 + j;
-              const w = dA[r * ml + k]!;
-              if (w === 0) continue;
-              const ob = r * m2 + k0;
-              for (let kk = 0; kk < nk; kk++) S[kk * na + a]! += w * dB[ob + kk]!;
-            }
-          }
-          const row0 = lay.groupStart[l - 1]![k]!;
-          const col0 = lay.groupStart[l2 - 1]![k0]!;
-          gramRows(ql, nk, q2, na, A, S, Bm, G, row0 * P + col0, P);
-        }
-      }
-    }
-  }
+  const shared = threads > 1;
+  const phis: Float64Array[] = [];
+  for (let l = 1; l <= L; l++) phis.push(phiT(net, c, l, shared));
+  const G = float64(P * P, shared);
+  const tasks = gramTaskList(net.sizes, lay.q);
+  const ctx: GramContext = {
+    n: c.n,
+    dy: net.sizes[L]!,
+    sizes: net.sizes.slice(),
+    q: lay.q.slice(),
+    groupStart: lay.groupStart,
+    P,
+    phiT: phis,
+    dl,
+    G,
+    tasks,
+  };
+  const run = runJob({ kind: 'gram', kernel: gemmKernel(), ctx }, tasks.length / 3, threads);
   for (let r = 0; r < P; r++) for (let s = r + 1; s < P; s++) G[s * P + r] = G[r * P + s]!;
-  return G;
+  return { G, run };
 }
 
 /** K = Jac·Jacᵀ (rows in vec order j·n + i): K = Σ_l (Φ̃_{l−1}Φ̃_{l−1}ᵀ) ∘ (Δ_l Δ_lᵀ). */
@@ -473,19 +480,42 @@ export function kawaguchiLoss(
   const relTol = positiveOption(options.gramTolerance, 1e-10, 'options.gramTolerance', where);
   const maxRef = intOption(options.maxRefinements, 8, 'options.maxRefinements', where);
   const maxEntries = positiveOption(options.maxGramEntries, 1e8, 'options.maxGramEntries', where);
+  const threads = intOption(options.threads, defaultThreads(), 'options.threads', where);
+  const beyond = options.beyondGram ?? 'matrixFree';
+  if (beyond !== 'matrixFree' && beyond !== 'throw') {
+    throw new RangeError(
+      `${where}: options.beyondGram must be 'matrixFree' or 'throw', got ${JSON.stringify(beyond)}`,
+    );
+  }
+  const lsqrTol = positiveOption(options.tolerance, 1e-10, 'options.tolerance', where);
+  const lsqrIt = intOption(options.maxIterations, 1000, 'options.maxIterations', where);
   const t0 = performance.now();
+  const c0 = cpuMs();
   const { net, c, y } = check(spec, params, X, Y, n);
-  const dy = net.sizes[net.L]!;
   const N = y.length;
   const P = net.P;
   const k = half ? 0.5 : 1;
-  const dl = deltas(net, c);
+  const sampleFirst = method !== 'parameterGram' && N <= P && N * N <= maxEntries;
+  const base = {
+    halfConvention: half,
+    rows: N,
+    cols: P,
+    kernel: gemmKernel(),
+    threads: 1,
+    threadFallback: '',
+    lsqr: null,
+  };
+  if (!sampleFirst && P * P > maxEntries && beyond === 'matrixFree') {
+    return { ...base, ...matrixFree(net, c, y, k, lsqrTol, lsqrIt, criterion, t0, c0, maxEntries) };
+  }
+  const useThreads = n * P * P >= MIN_THREADED_WORK ? threads : 1;
+  const dl = deltas(net, c, useThreads > 1);
   const mInf = normInf(net, c, dl);
-  const base = { halfConvention: half, rows: N, cols: P, kernel: gemmKernel() };
 
-  if (method !== 'parameterGram' && N <= P && N * N <= maxEntries) {
+  if (sampleFirst) {
     const K = sampleGram(net, c, dl);
     const tK = performance.now();
+    const cK = cpuMs();
     const sigmaMax = Math.sqrt(lambdaMax(K, N));
     const cut = cutoffValue(criterion, sigmaMax, mInf, N, P);
     const f = pivotedCholesky(K, N, relTol);
@@ -509,17 +539,22 @@ export function kawaguchiLoss(
           ? ''
           : `smallest singular value estimate ${smin} is within 10× of the cutoff ${cut}`,
         timings: { gram: tK - t0, factor: performance.now() - tK, refinement: 0, deflation: 0 },
+        cpuTimings: cpuPhases([c0, cK, cpuMs(), null, null]),
       };
     }
   }
   if (P * P > maxEntries) {
-    throw new RangeError(
-      `${where}: the ${P}×${P} parameter Gram matrix exceeds options.maxGramEntries = ${maxEntries}`,
-    );
+    if (beyond === 'throw') {
+      throw new RangeError(
+        `${where}: the ${P}×${P} parameter Gram matrix exceeds options.maxGramEntries = ${maxEntries}`,
+      );
+    }
+    return { ...base, ...matrixFree(net, c, y, k, lsqrTol, lsqrIt, criterion, t0, c0, maxEntries) };
   }
   const lay = layoutOf(net);
-  const G = parameterGram(net, c, lay, dl);
+  const { G, run } = parameterGram(net, c, lay, dl, useThreads);
   const tGram = performance.now();
+  const cGram = cpuMs();
   const sigmaMax = Math.sqrt(lambdaMax(G, P));
   const cut = cutoffValue(criterion, sigmaMax, mInf, N, P);
   const f = pivotedCholesky(G, P, relTol);
@@ -530,48 +565,43 @@ export function kawaguchiLoss(
   const smin = f.rank ? sigmaMinFactor(G, P, f.rank) * minKeptNorm : 0;
 
   const tFactor = performance.now();
+  const cFactor = cpuMs();
 
   // Semi-normal equations with refinement for y (column 0) and each dropped column (internal order),
-  // in chunks of right-hand sides through the batched Jacobian products and triangular solves.
+  // in chunks of right-hand sides through the batched Jacobian products and triangular solves; the
+  // chunks are tasks on `useThreads` threads ({@link refineTask}).
   const m = 1 + dropped.length;
-  const B: Float64Array[] = Array.from({ length: m }, () => new Float64Array(P));
-  const tangent = (col: number): Float64Array => {
-    const t = new Float64Array(P);
-    const b = B[col]!;
-    for (let s = 0; s < P; s++) if (b[s] !== 0) t[lay.perm[s]!] = -b[s]!;
-    if (col > 0) t[lay.perm[dropped[col - 1]!]!]! += 1;
-    return t;
+  const shared = useThreads > 1;
+  const shareArr = (a: Float64Array) => {
+    if (!shared) return a;
+    const out = float64(a.length, true);
+    out.set(a);
+    return out;
   };
-  const residuals = (cols: readonly number[]): Float64Array[] => {
-    const E = jvpMany(net, c, cols.map(tangent));
-    cols.forEach((col, r) => {
-      if (col !== 0) return;
-      const e = E[r]!;
-      for (let i = 0; i < N; i++) e[i] = y[i]! + e[i]!;
-    });
-    return E;
+  const ctx: RefineContext = {
+    net,
+    c: { n, phi: c.phi.map(shareArr), lam: c.lam.map(shareArr), out: new Float64Array(0) },
+    dl,
+    y: shareArr(y),
+    perm: lay.perm,
+    groupStart: lay.groupStart,
+    q: lay.q,
+    dropped: Int32Array.from(dropped),
+    B: float64(m * P, shared),
+    state: shared ? new Uint8Array(new SharedArrayBuffer(m)) : new Uint8Array(m),
+    Z: float64(m * P, shared),
+    refined: shared ? new Uint8Array(new SharedArrayBuffer(m)) : new Uint8Array(m),
+    rho: float64(m, shared),
+    E: new Float64Array(0),
+    list: new Int32Array(0),
+    pass: 'first',
+    cut,
   };
-  // Column s of the stacked matrix (internal order) from Theorem 1's blocks: the residual at b = 0.
-  const column = (s: number): Float64Array => {
-    let l = net.L;
-    while (lay.groupStart[l - 1]![0]! > s) l--;
-    const ql = lay.q[l - 1]!;
-    const unit = Math.floor((s - lay.groupStart[l - 1]![0]!) / ql);
-    const p = s - lay.groupStart[l - 1]![unit]!;
-    const mi = net.sizes[l - 1]!;
-    const ml = net.sizes[l]!;
-    const phi = c.phi[l - 1]!;
-    const dA = dl[l - 1]!;
-    const e = new Float64Array(N);
-    for (let i = 0; i < n; i++) {
-      const a = p < mi ? phi[i * mi + p]! : 1;
-      for (let j = 0; j < dy; j++) e[j * n + i] = dA[(i * dy + j) * ml + unit]! * a;
-    }
-    return e;
+  const runRefine = (list: number[], pass: RefineContext['pass']) => {
+    ctx.list = Int32Array.from(list);
+    ctx.pass = pass;
+    runJob({ kind: 'refine', kernel: gemmKernel(), ctx }, refineTaskCount(list.length), useThreads);
   };
-  // A dropped column's remainder is Jac·(e_d − b_d): normalised by the tangent's length it is ‖Jac v‖
-  // for a unit vector v, the quantity App. C's singular-value cutoff speaks of.
-  const remainderScale = (col: number) => 1 / Math.sqrt(1 + sumSq(B[col]!));
   // Stop when every correction moves its residual by no more than rounding in the products
   // (32·ε·σ_max per unit of tangent) or 1e-13 of the right-hand side, whichever is larger. A dropped
   // column is settled earlier once its remainder is ≤ cutoff/2: any coefficients give an upper bound
@@ -582,53 +612,23 @@ export function kawaguchiLoss(
   const ACTIVE = 0;
   const SETTLED = 1;
   const BELOW_CUTOFF = 2;
-  const state = new Uint8Array(m);
-  let belowMax = 0;
+  const state = ctx.state;
   for (let col = 1; col < m; col++) if (rhsNorm[col] === 0) state[col] = BELOW_CUTOFF;
-  const CHUNK = 16;
   let sweeps = 0;
   for (; sweeps < maxRef; sweeps++) {
     const act: number[] = [];
     for (let col = 0; col < m; col++) if (state[col] === ACTIVE) act.push(col);
     if (!act.length) break;
-    const refine: number[] = [];
-    const Z: Float64Array[] = [];
-    for (let c0 = 0; c0 < act.length; c0 += CHUNK) {
-      const cols = act.slice(c0, c0 + CHUNK);
-      const E =
-        sweeps === 0
-          ? cols.map((col) => (col === 0 ? Float64Array.from(y) : column(dropped[col - 1]!)))
-          : residuals(cols);
-      const keep: number[] = [];
-      const kept: Float64Array[] = [];
-      cols.forEach((col, r) => {
-        if (col > 0) {
-          const rho = Math.sqrt(sumSq(E[r]!)) * remainderScale(col);
-          if (rho <= cut / 2) {
-            state[col] = BELOW_CUTOFF;
-            belowMax = Math.max(belowMax, rho);
-            return;
-          }
-        }
-        keep.push(col);
-        kept.push(E[r]!);
-      });
-      if (!keep.length) continue;
-      const grads = vjpMany(net, c, kept);
-      keep.forEach((col, r) => {
-        const g = grads[r]!;
-        const z = new Float64Array(P);
-        for (let s = 0; s < P; s++) z[s] = g[lay.perm[s]!]!;
-        refine.push(col);
-        Z.push(z);
-      });
-    }
+    ctx.refined.fill(0);
+    runRefine(act, sweeps === 0 ? 'first' : 'sweep');
+    const refine = act.filter((col) => ctx.refined[col] === 1);
     if (!refine.length) break;
+    const Z = refine.map((col) => ctx.Z.subarray(col * P, (col + 1) * P));
     const DB = pivotedSolveMany(G, P, f, Z);
     refine.forEach((col, r) => {
       const db = DB[r]!;
       const z = Z[r]!;
-      const b = B[col]!;
+      const b = ctx.B.subarray(col * P, (col + 1) * P);
       let moved = 0;
       for (let s = 0; s < P; s++) {
         moved += db[s]! * z[s]!;
@@ -638,19 +638,19 @@ export function kawaguchiLoss(
       if (Math.sqrt(Math.max(moved, 0)) <= floor) state[col] = SETTLED;
     });
   }
+  let belowMax = 0;
+  for (let col = 1; col < m; col++) belowMax = Math.max(belowMax, ctx.rho[col]!);
   let converged = true;
   for (let col = 0; col < m; col++) if (state[col] === ACTIVE) converged = false;
   const tRefine = performance.now();
-  // Final residuals of y and of every dropped column not already shown to be below the cutoff.
+  const cRefine = cpuMs();
+  // Final residuals of y and of every dropped column not already shown to be below the cutoff
+  // (a dropped column's scaled to a unit tangent).
   const fin: number[] = [];
   for (let col = 0; col < m; col++) if (col === 0 || state[col] !== BELOW_CUTOFF) fin.push(col);
-  const E: Float64Array[] = [];
-  for (let c0 = 0; c0 < fin.length; c0 += CHUNK) E.push(...residuals(fin.slice(c0, c0 + CHUNK)));
-  for (let r = 1; r < fin.length; r++) {
-    const sc = remainderScale(fin[r]!);
-    const e = E[r]!;
-    for (let i = 0; i < N; i++) e[i] = e[i]! * sc;
-  }
+  ctx.E = float64(fin.length * N, shared);
+  runRefine(fin, 'final');
+  const E = fin.map((_, r) => ctx.E.subarray(r * N, (r + 1) * N));
   const d = deflate(E.slice(1), E[0]!, cut);
   const largestDropped = Math.max(d.largestDropped, belowMax);
   const rank = f.rank + d.kept;
@@ -668,8 +668,11 @@ export function kawaguchiLoss(
     );
   }
   const tEnd = performance.now();
+  const cEnd = cpuMs();
   return {
     ...base,
+    threads: run.threads,
+    threadFallback: run.fallback,
     J: converged ? k * d.residual2 : null,
     upperBound: converged ? null : k * d.residual2,
     method: 'parameterGram',
@@ -692,5 +695,53 @@ export function kawaguchiLoss(
       refinement: tRefine - tFactor,
       deflation: tEnd - tRefine,
     },
+    cpuTimings: cpuPhases([c0, cGram, cFactor, cRefine, cEnd]),
+  };
+}
+
+/**
+ * The matrixFree route of {@link kawaguchiLoss}: LSQR for min ‖vec(Y) − Jac·x‖ from Jacobian-vector
+ * products, the residual recomputed from the final iterate.
+ */
+function matrixFree(
+  net: Net,
+  c: Cache,
+  y: Float64Array,
+  k: number,
+  tol: number,
+  maxIt: number,
+  criterion: CutoffCriterion,
+  t0: number,
+  c0: number | null,
+  maxEntries: number,
+) {
+  const N = y.length;
+  const P = net.P;
+  const A = (v: Float64Array) => jvp(net, c, v);
+  const r = lsqr(A, (u) => vjp(net, c, u), y, P, tol, maxIt, P * maxIt <= 4e8);
+  const fit = A(r.x);
+  let r2 = 0;
+  for (let i = 0; i < N; i++) r2 += (y[i]! - fit[i]!) ** 2;
+  const value = k * r2;
+  const why = `matrix-free LSQR (the ${P}×${P} parameter Gram matrix exceeds maxGramEntries = ${maxEntries}): no rank decision against App. C's cutoff`;
+  const reason = r.converged
+    ? why
+    : `${why}; LSQR did not meet its tolerance ${tol} in ${r.iterations} iterations (‖Jacᵀr‖/(‖Jac‖‖r‖) = ${r.arnorm})`;
+  return {
+    J: r.converged ? value : null,
+    upperBound: r.converged ? null : value,
+    method: 'matrixFree' as const,
+    converged: r.converged,
+    certified: false,
+    rank: null,
+    cutoff: { criterion, value: null },
+    sigmaMax: null,
+    gap: null,
+    deflated: 0,
+    refinements: 0,
+    lsqr: { iterations: r.iterations, relativeNormalResidual: r.arnorm },
+    reason,
+    timings: { gram: 0, factor: 0, refinement: performance.now() - t0, deflation: 0 },
+    cpuTimings: cpuPhases([c0, c0, c0, cpuMs(), null]),
   };
 }

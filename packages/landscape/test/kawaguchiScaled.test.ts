@@ -68,8 +68,8 @@ describe('kawaguchiLoss (scaled route) against the dense reference', () => {
         expect(got.J).not.toBeNull();
         const scale = 0.5 * Y.reduce((s, v) => s + v * v, 0);
         expect(Math.abs(got.J! - ref.J)).toBeLessThanOrEqual(1e-10 * scale);
-        expect(got.cutoff.value / ref.cutoff.value).toBeGreaterThan(1 - 1e-6);
-        expect(got.cutoff.value / ref.cutoff.value).toBeLessThan(1 + 1e-6);
+        expect(got.cutoff.value! / ref.cutoff.value).toBeGreaterThan(1 - 1e-6);
+        expect(got.cutoff.value! / ref.cutoff.value).toBeLessThan(1 + 1e-6);
       }
     });
   }
@@ -141,7 +141,15 @@ describe('kawaguchiLoss (scaled route) against the dense reference', () => {
     const Y = gaussian(3, 10);
     expect(() => kawaguchiLoss(spec, params, X, Y, 10, { cutoff: 'x' as never })).toThrow(/options.cutoff/);
     expect(() => kawaguchiLoss(spec, params, X, Y, 10, { method: 'x' as never })).toThrow(/options.method/);
-    expect(() => kawaguchiLoss(spec, params, X, Y, 10, { maxGramEntries: 4 })).toThrow(/maxGramEntries/);
+    expect(() => kawaguchiLoss(spec, params, X, Y, 10, { maxGramEntries: 4, beyondGram: 'throw' })).toThrow(
+      /maxGramEntries/,
+    );
+    expect(() => kawaguchiLoss(spec, params, X, Y, 10, { beyondGram: 'x' as never })).toThrow(
+      /options.beyondGram/,
+    );
+    expect(() => kawaguchiLoss(spec, params, X, Y, 10, { maxIterations: 0 })).toThrow(
+      /options.maxIterations/,
+    );
     expect(() => kawaguchiLoss(spec, params, X, Y.subarray(1), 10)).toThrow(/Y/);
   });
 
@@ -155,5 +163,40 @@ describe('kawaguchiLoss (scaled route) against the dense reference', () => {
     expect(got.J).toBeNull();
     expect(got.upperBound).not.toBeNull();
     expect(got.reason).toMatch(/refinement/);
+  });
+});
+
+describe('kawaguchiLoss beyond the Gram limits: the matrixFree route', () => {
+  const spec: ModelSpec = { kind: 'mlp', layers: [4, 8, 6, 2], activation: 'relu' };
+  const n = 120;
+  const params = fanInParams(spec, 41);
+  const X = gaussian(42, n * 4);
+  const Y = gaussian(43, n * 2);
+  const ref = kawaguchiLossDense(spec, params, X, Y, n);
+
+  it('answers where the parameter Gram matrix is refused: the dense J, flagged uncertified', () => {
+    const got = kawaguchiLoss(spec, params, X, Y, n, { maxGramEntries: 100, tolerance: 1e-13 });
+    expect(got.method).toBe('matrixFree');
+    expect(got.converged).toBe(true);
+    expect(got.certified).toBe(false);
+    expect(got.reason).toMatch(/matrix-free LSQR .*exceeds maxGramEntries = 100.*no rank decision/);
+    expect([got.rank, got.sigmaMax, got.cutoff.value, got.gap, got.upperBound]).toEqual([
+      null,
+      null,
+      null,
+      null,
+      null,
+    ]);
+    expect(got.lsqr!.iterations).toBeGreaterThan(0);
+    expect(Math.abs(got.J! - ref.J)).toBeLessThanOrEqual(1e-8 * ref.J);
+  });
+
+  it('out of iterations: J is null and the last residual is only an upper bound', () => {
+    const got = kawaguchiLoss(spec, params, X, Y, n, { maxGramEntries: 100, maxIterations: 3 });
+    expect(got.method).toBe('matrixFree');
+    expect([got.converged, got.certified, got.J]).toEqual([false, false, null]);
+    expect(got.upperBound!).toBeGreaterThan(ref.J);
+    expect(got.lsqr!.iterations).toBe(3);
+    expect(got.reason).toMatch(/did not meet its tolerance/);
   });
 });

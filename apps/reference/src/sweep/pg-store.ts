@@ -480,11 +480,57 @@ interface JobData {
  * checkpoint in the store, and in one transaction inserts the unit's result rows (id-keyed:
  * exactly one row per run) and completes the job. A job whose worker died expires after the
  * sweep's job timeout and is fetched again by another worker, which resumes from the checkpoint.
+ *
+ * Before its first unit of a sweep the worker runs the experiment's `prepare` on this machine (data
+ * files present, or fetched when the sweep asks for it): for every sweep with queued jobs before it
+ * fetches anything, and for a sweep queued later before it fetches again. A failing `prepare` stops
+ * the worker with that error (a UsageError: exit 2) and takes no job; only a sweep created between
+ * that check and the fetch can cost the fetched job one attempt (failed with the same message).
  */
 export async function runWorker(o: WorkerOptions): Promise<void> {
   const base = await PgStore.connect(o.url, undefined, false);
   const boss = await startBoss(o.url, o.maintenanceSeconds ?? 10);
   const me = workerName();
+  const prepared = new Map<string, Promise<void>>();
+  /** The experiment's `prepare` for a sweep, once per worker (memoized, failures included). */
+  const prepareSweep = (meta: SweepMeta): Promise<void> => {
+    let p = prepared.get(meta.name);
+    if (!p) {
+      const run = async () => {
+        const exp = experimentNamed(meta.experiment);
+        const where = `${redact(o.url)} (sweep ${meta.name})`;
+        await exp.prepare?.(exp.validate(checkStoredSettings(exp, meta.settings, where)), (l) =>
+          o.log.write(l),
+        );
+      };
+      p = run().catch((e: Error) => {
+        throw e instanceof UsageError
+          ? new UsageError(`worker, sweep "${meta.name}": ${e.message}`)
+          : new Error(`worker, sweep "${meta.name}": ${e.message}`);
+      });
+      prepared.set(meta.name, p);
+    }
+    return p;
+  };
+  /** Prepares every sweep that has jobs waiting, retrying or running, before a fetch. */
+  const prepareQueued = async () => {
+    const r = await base.pool.query(
+      "SELECT DISTINCT data->>'sweep' AS sweep FROM pgboss.job WHERE name = $1 AND state IN ('created', 'retry', 'active')",
+      [QUEUE],
+    );
+    for (const row of r.rows) {
+      if (prepared.has(row.sweep as string)) continue;
+      const meta = await base.forSweep(row.sweep as string).meta();
+      if (meta) await prepareSweep(meta);
+    }
+  };
+  try {
+    await prepareQueued();
+  } catch (e) {
+    await boss.stop({ graceful: false, wait: true }).catch(() => {});
+    await base.close();
+    throw e;
+  }
   const sessions = new Map<string, SweepSession>();
   const running = new Map<string, Set<string>>();
   const held = new Map<string, Set<string>>();
@@ -505,6 +551,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     void reapSilentWorkers(base.pool, boss, o.log).catch(() => {});
   }, BEAT_SECONDS * 1000);
   const one = async (): Promise<boolean> => {
+    await prepareQueued();
     const [job] = await boss.fetch<JobData>(QUEUE, { includeMetadata: true, batchSize: 1 });
     if (!job) return false;
     const store = base.forSweep(job.data.sweep);
@@ -512,6 +559,12 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     if (!meta) {
       await boss.fail(QUEUE, job.id, { message: `sweep ${job.data.sweep} is not in the store` });
       return true;
+    }
+    try {
+      await prepareSweep(meta);
+    } catch (e) {
+      await boss.fail(QUEUE, job.id, { message: (e as Error).message });
+      throw e;
     }
     const exp = experimentNamed(meta.experiment);
     const settings = exp.validate(checkStoredSettings(exp, meta.settings, store.where));

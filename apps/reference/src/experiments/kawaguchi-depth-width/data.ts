@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   DATASET_SOURCES,
-  fetchDataset,
+  type DatasetSource,
+  fetchSource,
   kawaguchiGray12x12,
   kawaguchiMnist8x8,
   kawaguchiTeacher,
@@ -33,7 +34,6 @@ export const OUTPUT_DIM: Record<KawaguchiDataset, number> = {
 /** The image sets read from files (not shipped): what `fetchDataset` calls them and the files they need. */
 const FILE_SETS = {
   cifar10: {
-    source: 'cifar10',
     label: 'CIFAR-10 binary batches',
     sub: DATASET_SOURCES.cifar10.dir,
     files: [
@@ -46,7 +46,6 @@ const FILE_SETS = {
     how: 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz (about 163 MB), unpacked',
   },
   svhn: {
-    source: 'svhn',
     label: 'SVHN cropped digits',
     sub: DATASET_SOURCES.svhn.dir,
     files: ['train_32x32.mat'],
@@ -61,14 +60,23 @@ function fileSetDir(dataDir: string, set: (typeof FILE_SETS)[keyof typeof FILE_S
   return undefined;
 }
 
+/** Where `--fetch` downloads each image set from: the official locations and MD5s. */
+export const KAWAGUCHI_SOURCES: Readonly<Record<'cifar10' | 'svhn', DatasetSource>> = {
+  cifar10: DATASET_SOURCES.cifar10,
+  svhn: DATASET_SOURCES.svhn,
+};
+
 /**
  * Makes sure the image files of the selected data sets are there before any cell runs: found under
- * `dataDir`, or downloaded into it with MD5 checks when `fetch` is set; otherwise a UsageError that
- * names the missing files and both ways to get them.
+ * `dataDir`, or downloaded into it from `sources` (default {@link KAWAGUCHI_SOURCES}; a mirror, or
+ * files served locally in the tests) with MD5 checks when `fetch` is set; otherwise a UsageError
+ * that names the missing files and both ways to get them. A download that fails its checksum
+ * writes nothing and rejects with the file's URL and destination.
  */
 export async function prepareKawaguchiData(
   s: KawaguchiSweepSettings,
   log: (line: string) => void,
+  sources: Readonly<Record<'cifar10' | 'svhn', DatasetSource>> = KAWAGUCHI_SOURCES,
 ): Promise<void> {
   for (const name of s.datasets) {
     if (name !== 'cifar10' && name !== 'svhn') continue;
@@ -82,7 +90,7 @@ export async function prepareKawaguchiData(
       );
     }
     log(`narrownet: fetching ${set.label} into ${s.dataDir} (MD5-checked)\n`);
-    await fetchDataset(set.source, { root: s.dataDir });
+    await fetchSource(sources[name], s.dataDir);
   }
 }
 

@@ -1,0 +1,168 @@
+/**
+ * Shared-memory task runner of the scaled Kawaguchi route (internal, Node only): a job is a list
+ * of independent tasks over SharedArrayBuffer-backed arrays; the calling thread and up to
+ * `threads − 1` worker threads (dist/worker.js, each with its own WebAssembly kernel) claim tasks
+ * from one atomic counter until none is left. Every task writes its own disjoint part of the
+ * output and does the same arithmetic whichever thread runs it, so the result does not depend on
+ * the number of threads. Where worker threads cannot be started (no worker_threads, no built
+ * worker file next to this module), the calling thread runs every task: same result, one thread.
+ * The caller blocks in Atomics.wait, so the route stays synchronous. Node's modules are reached
+ * through `process.getBuiltinModule` (Node ≥ 20.16), never imported, so the package still bundles
+ * for browsers, where everything runs on the calling thread.
+ */
+import type { Worker } from 'node:worker_threads';
+import type { GemmKernel } from './gemm.js';
+import { type GramContext, gramTask } from './gramTasks.js';
+import { type RefineContext, refineTask } from './refineTasks.js';
+
+/**
+ * A job the workers know: its kind selects the task function in both threads, `kernel` the matrix
+ * kernel every thread uses (so a forced plain-JavaScript kernel holds in the workers too).
+ */
+export type Job =
+  | { kind: 'gram'; kernel: GemmKernel; ctx: GramContext }
+  | { kind: 'refine'; kernel: GemmKernel; ctx: RefineContext };
+
+/** Control words in the shared Int32Array: next task, tasks done, error flag, workers started. */
+const NEXT = 0;
+const DONE = 1;
+const ERROR = 2;
+const STARTED = 3;
+/** How long the calling thread waits for its workers to start before it begins alone. */
+const START_TIMEOUT_MS = 30_000;
+
+/** Runs task `t` of `job` (the same function in the calling thread and in the workers). */
+export function runTask(job: Job, t: number): void {
+  if (job.kind === 'gram') gramTask(job.ctx, t);
+  else if (job.kind === 'refine') refineTask(job.ctx, t);
+  else throw new Error(`unknown job ${(job as { kind: string }).kind}`);
+}
+
+/** Claims and runs tasks until the counter passes `count`, counting them in ranBy[slot]. */
+export function claimLoop(job: Job, ctl: Int32Array, count: number, ranBy: Int32Array, slot: number): void {
+  for (;;) {
+    const t = Atomics.add(ctl, NEXT, 1);
+    if (t >= count || Atomics.load(ctl, ERROR) !== 0) break;
+    runTask(job, t);
+    Atomics.add(ranBy, slot, 1);
+    Atomics.add(ctl, DONE, 1);
+    Atomics.notify(ctl, DONE);
+  }
+}
+
+/** Tells the calling thread that a worker is running (before it claims tasks). */
+export function signalStarted(ctl: Int32Array): void {
+  Atomics.add(ctl, STARTED, 1);
+  Atomics.notify(ctl, STARTED);
+}
+
+/** Marks a failed job (called by a worker whose task threw) and wakes the caller. */
+export function failJob(ctl: Int32Array): void {
+  Atomics.store(ctl, ERROR, 1);
+  Atomics.notify(ctl, DONE);
+  Atomics.notify(ctl, STARTED);
+}
+
+/** A Node built-in module, or undefined outside Node (or on a Node without getBuiltinModule). */
+function builtin<T>(id: string): T | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  return typeof proc?.getBuiltinModule === 'function' ? (proc.getBuiltinModule(id) as T) : undefined;
+}
+
+/** Default thread count: the available cores, at most 4 (1 outside Node). */
+export function defaultThreads(): number {
+  const os = builtin<typeof import('node:os')>('node:os');
+  if (!os) return 1;
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return Math.max(1, Math.min(4, cores));
+}
+
+/** CPU milliseconds of this process so far (user + system, all threads), or null outside Node. */
+export function cpuMs(): number | null {
+  const proc = (globalThis as { process?: { cpuUsage?: () => { user: number; system: number } } }).process;
+  if (typeof proc?.cpuUsage !== 'function') return null;
+  const u = proc.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** A Float64Array of `len` zeros, on a SharedArrayBuffer when `shared`. */
+export function float64(len: number, shared: boolean): Float64Array {
+  return shared ? new Float64Array(new SharedArrayBuffer(len * 8)) : new Float64Array(len);
+}
+
+/** The built worker next to this module (dist/worker.js), or null (e.g. running from src/). */
+function workerUrl(): URL | null {
+  const fs = builtin<typeof import('node:fs')>('node:fs');
+  const url = builtin<typeof import('node:url')>('node:url');
+  if (!fs || !url) return null;
+  try {
+    const here = typeof __filename === 'string' ? url.pathToFileURL(__filename).href : import.meta.url;
+    const file = new URL('./worker.js', here);
+    return fs.existsSync(url.fileURLToPath(file)) ? file : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What {@link runJob} did. */
+export interface JobRun {
+  /** Threads that ran at least one task (1 on the single-thread fallback). */
+  threads: number;
+  /** Why fewer threads than requested could work, or ''. */
+  fallback: string;
+}
+
+/**
+ * Runs the `count` tasks of `job` on the calling thread and `threads − 1` workers (all arrays of
+ * `job` must be SharedArrayBuffer-backed when threads > 1). Throws if a task threw in a worker.
+ */
+export function runJob(job: Job, count: number, threads: number): JobRun {
+  const ctl = new Int32Array(new SharedArrayBuffer(16));
+  const workers: Worker[] = [];
+  const ranBy = new Int32Array(new SharedArrayBuffer(4 * Math.max(threads, 1)));
+  let fallback = '';
+  const spawn = Math.min(threads - 1, Math.max(count - 1, 0));
+  if (spawn > 0) {
+    const url = workerUrl();
+    const wt = builtin<typeof import('node:worker_threads')>('node:worker_threads');
+    if (!wt) fallback = 'no Node worker_threads here (needs Node ≥ 20.16: process.getBuiltinModule)';
+    else if (!url) fallback = 'no built worker file (dist/worker.js) next to the module';
+    else {
+      try {
+        for (let w = 0; w < spawn; w++) {
+          const worker = new wt.Worker(url, { workerData: { job, ctl, count, ranBy, slot: w + 1 } });
+          worker.unref();
+          workers.push(worker);
+        }
+      } catch (e) {
+        fallback = `worker threads unavailable: ${(e as Error).message}`;
+      }
+    }
+  }
+  // The workers are waited for (they start in tens of milliseconds), so each takes its share.
+  const t0 = Date.now();
+  for (;;) {
+    const started = Atomics.load(ctl, STARTED);
+    if (started >= workers.length || Atomics.load(ctl, ERROR) !== 0) break;
+    const left = START_TIMEOUT_MS - (Date.now() - t0);
+    if (left <= 0) {
+      fallback = `${workers.length - started} worker thread(s) did not start within ${START_TIMEOUT_MS / 1000} s`;
+      break;
+    }
+    Atomics.wait(ctl, STARTED, started, left);
+  }
+  claimLoop(job, ctl, count, ranBy, 0);
+  for (;;) {
+    const done = Atomics.load(ctl, DONE);
+    if (Atomics.load(ctl, ERROR) !== 0) break;
+    if (done >= count) break;
+    Atomics.wait(ctl, DONE, done, 1000);
+  }
+  for (const w of workers) void w.terminate();
+  if (Atomics.load(ctl, ERROR) !== 0) {
+    throw new Error('kawaguchiLoss: a worker thread failed (rerun with options.threads = 1)');
+  }
+  let used = 0;
+  for (let i = 0; i < ranBy.length; i++) if (Atomics.load(ranBy, i) > 0) used++;
+  return { threads: Math.max(used, 1), fallback };
+}
