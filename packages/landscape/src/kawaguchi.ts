@@ -224,8 +224,17 @@ export interface KawaguchiMatrixFreeOptions extends KawaguchiOptions {
 
 /** Result of {@link kawaguchiLossMatrixFree}. */
 export interface KawaguchiMatrixFreeResult {
-  /** J(θ) in the convention named by `halfConvention`, from the explicitly recomputed residual. */
-  J: number;
+  /**
+   * J(θ) in the convention named by `halfConvention`, from the explicitly recomputed residual —
+   * only when LSQR met its tolerance (`converged`); null when the iteration cap stopped it, since
+   * the residual of an unfinished LSQR run is a bound, not the value (see `upperBound`).
+   */
+  J: number | null;
+  /**
+   * The recomputed ‖vec(Y) − Jac·β‖² at LSQR's last iterate (same convention): an upper bound on
+   * J(θ) for any β, equal to `J` when converged.
+   */
+  upperBound: number;
   halfConvention: boolean;
   /** LSQR iterations (each one JVP and one VJP). */
   iterations: number;
@@ -242,8 +251,9 @@ export interface KawaguchiMatrixFreeResult {
  * Saunders 1982) on min_β ‖vec(Y) − Jac·β‖ using float64 Jacobian-vector and vector-Jacobian
  * products of the MLP (memory O(m·Σ d_l + d_θ)). The residual y − Jac·β is recomputed with one
  * extra JVP at the end. No numerical rank is decided: directions with singular values far below
- * the tolerance converge slowly, so a capped run over-estimates J slightly (J is the minimum of a
- * least-squares problem: any β gives an upper bound).
+ * the tolerance converge slowly, so a capped run over-estimates J (J is the minimum of a
+ * least-squares problem: any β gives an upper bound) — such a run returns `J: null` and only the
+ * `upperBound`, never the bound as the value.
  */
 export function kawaguchiLossMatrixFree(
   spec: ModelSpec,
@@ -273,8 +283,10 @@ export function kawaguchiLossMatrixFree(
   const fit = A(r.x);
   let r2 = 0;
   for (let i = 0; i < N; i++) r2 += (y[i]! - fit[i]!) ** 2;
+  const bound = (half ? 0.5 : 1) * r2;
   return {
-    J: (half ? 0.5 : 1) * r2,
+    J: r.converged ? bound : null,
+    upperBound: bound,
     halfConvention: half,
     iterations: r.iterations,
     converged: r.converged,

@@ -162,8 +162,23 @@ describe('kawaguchiLossMatrixFree', () => {
     for (const reorthogonalize of [true, false]) {
       const free = kawaguchiLossMatrixFree(spec, params, X, Y, n, { reorthogonalize });
       expect(free.converged).toBe(true);
-      expect(Math.abs(free.J - dense.J) / dense.J).toBeLessThan(1e-6);
+      expect(free.J).toBe(free.upperBound);
+      expect(Math.abs(free.J! - dense.J) / dense.J).toBeLessThan(1e-6);
     }
+  });
+
+  it('stopped by its iteration cap, it gives J = null and an upper bound, not the bound as J', () => {
+    const { spec, n } = nets[nets.length - 1]!;
+    const params = fanInParams(spec, 21);
+    const d = 'layers' in spec ? spec.layers[0]! : spec.inputDim;
+    const k = 'layers' in spec ? spec.layers[spec.layers.length - 1]! : 1;
+    const X = gaussian(22, n * d);
+    const Y = gaussian(23, n * k);
+    const dense = kawaguchiLossDense(spec, params, X, Y, n);
+    const capped = kawaguchiLossMatrixFree(spec, params, X, Y, n, { maxIterations: 2 });
+    expect(capped.converged).toBe(false);
+    expect(capped.J).toBeNull();
+    expect(capped.upperBound).toBeGreaterThan(dense.J * (1 + 1e-6));
   });
 });
 

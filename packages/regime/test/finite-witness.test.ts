@@ -23,8 +23,7 @@ const n = 9;
 function data(k: number): TrainerConfig['data'] {
   const rng = createRng(7);
   const X = new Float32Array(n * d);
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < d; j++) X[i * d + j] = j === 2 ? 0 : rng.normal(); // column 2 all zeros
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) X[i * d + j] = j === 2 ? 0 : rng.normal(); // column 2 all zeros
   const Y = new Float32Array(n * k);
   for (let i = 0; i < n; i++) Y[i * k + (i % k)] = 1;
   return { X, Y, n };
@@ -52,26 +51,24 @@ const cases: Case[] = [
       seed: 1,
     }),
   },
-  ...(['relu', 'tanh'] as const).map(
-    (activation): Case => {
-      const spec: ModelSpec = { kind: 'mlp', layers: [d, 5, 4, 2], activation, bias: true, scaled: true };
-      return {
-        label: `scaled mlp 6-5-4-2 ${activation} with biases, full batch`,
+  ...(['relu', 'tanh'] as const).map((activation): Case => {
+    const spec: ModelSpec = { kind: 'mlp', layers: [d, 5, 4, 2], activation, bias: true, scaled: true };
+    return {
+      label: `scaled mlp 6-5-4-2 ${activation} with biases, full batch`,
+      spec,
+      config: (params) => ({
         spec,
-        config: (params) => ({
-          spec,
-          loss: 'mse',
-          optimizer: {
-            groups: [
-              { params: Object.keys(paramShapes(spec)), lr: 0.01, update: { kind: 'sgd', momentum: 0.9 } },
-            ],
-          },
-          params,
-          data: data(2),
-        }),
-      };
-    },
-  ),
+        loss: 'mse',
+        optimizer: {
+          groups: [
+            { params: Object.keys(paramShapes(spec)), lr: 0.01, update: { kind: 'sgd', momentum: 0.9 } },
+          ],
+        },
+        params,
+        data: data(2),
+      }),
+    };
+  }),
 ];
 
 const forms: [string, { stepsPerCall: number; loop?: boolean }][] = [

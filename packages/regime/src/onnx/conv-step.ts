@@ -88,6 +88,11 @@ export function buildConvStepModel(
     [],
     'step_out',
   );
-  g.output(checkedLoss(g, { lossShape: [], paramShapes }, { loss: model.loss }, params), 'float32', [], 'loss');
+  g.output(
+    checkedLoss(g, { lossShape: [], paramShapes }, { loss: model.loss }, params),
+    'float32',
+    [],
+    'loss',
+  );
   return { model: g.toModel(), paramShapes, bufferShapes, slotShapes, anchorNames };
 }
