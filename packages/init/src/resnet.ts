@@ -122,7 +122,8 @@ function mirrorFinalStage(spec: ResNetSpec, params: ParamTree): void {
         paired[l.output] = true;
       }
     } else if (l.op === 'add') paired[l.output] = paired[l.inputs[0]]! && paired[l.inputs[1]]!;
-    else if (l.op === 'relu' || l.op === 'globalAvgPool' || l.op === 'maxPool') paired[l.output] = paired[l.input]!;
+    else if (l.op === 'relu' || l.op === 'globalAvgPool' || l.op === 'maxPool')
+      paired[l.output] = paired[l.input]!;
     else if (!paired[l.input])
       throw new Error('initResNet: the head input is not mirrored (plan does not end in the final stage)');
   }
