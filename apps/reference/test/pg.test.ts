@@ -157,13 +157,15 @@ if (!url) {
     });
 
     it("a worker on a machine without the sweep's data: exit 2 naming what is missing, before it takes a job", async () => {
-      // The sweep is created where the data is (prepare passes: the MNIST marker file is there);
-      // the worker then runs where it is not (the file removed). It must run the experiment's
+      // The sweep is created where the data is (prepare passes: the four MNIST files are there);
+      // the worker then runs where they are not (the files removed). It must run the experiment's
       // prepare first: no job fetched, failed or stored.
       const data = join(root, 'mnist-here');
       mkdirSync(data);
-      const marker = join(data, 'train-images-idx3-ubyte');
-      writeFileSync(marker, '');
+      const markers = ['train-images-idx3', 'train-labels-idx1', 't10k-images-idx3', 't10k-labels-idx1'].map(
+        (f) => join(data, `${f}-ubyte`),
+      );
+      for (const marker of markers) writeFileSync(marker, '');
       const c = io();
       const created = await main(
         [
@@ -182,7 +184,7 @@ if (!url) {
       const before = await jobs();
       expect(before.length).toBe(1);
       expect(before[0]).toMatch(/^created:\d+$/);
-      rmSync(marker);
+      for (const marker of markers) rmSync(marker);
       try {
         const w = io();
         const code = await main(
@@ -191,7 +193,7 @@ if (!url) {
         );
         expect(code).toBe(2);
         expect(w.err()).toContain('sweep "no-data"');
-        expect(w.err()).toContain(`${data} does not hold mnist (no train-images-idx3-ubyte)`);
+        expect(w.err()).toContain(`${data} does not hold mnist (no train-images-idx3-ubyte,`);
         expect(await jobs()).toEqual(before);
         expect(await rows('no-data')).toEqual([]);
       } finally {
