@@ -263,19 +263,24 @@ describe('the R-ImageNet claim (3) follows the numbers', () => {
     expect(checkResNetClaims(oneSeed, { ...rin, seeds: [0] })[2]!.verdict).toBe('not covered');
   });
 
-  it('a missing ImageNet folder exits 2 naming --imagenet-dir and the folder, writing nothing', async () => {
+  it('a missing ImageNet folder (or splits too big for memory) exits 2 naming the flag, writing nothing', async () => {
+    const empty = join(root, 'empty-imagenet');
+    mkdirSync(join(empty, 'train'), { recursive: true });
+    mkdirSync(join(empty, 'val'), { recursive: true });
     for (const [flags, named] of [
       [['--imagenet-dir', join(root, 'no-imagenet')], join(root, 'no-imagenet')],
+      [['--imagenet-dir', empty, '--image-size', '1024', '--train-n', '10000000'], 'GiB as float32'],
       [[], '--imagenet-dir'],
     ] as const) {
       const c = io();
       const out = join(root, `bad-rimagenet-${flags.length}`);
+      const flag = named === 'GiB as float32' ? '--train-n' : '--imagenet-dir';
       const code = await main(
         ['run', 'resnet-widths', '--scale', 'paper', ...R_IMAGENET_PAPER_FLAGS, ...flags, '--out', out],
         c,
       );
       expect(code).toBe(2);
-      expect(c.err()).toContain('--imagenet-dir');
+      expect(c.err()).toContain(flag);
       expect(c.err()).toContain(named);
       expect(existsSync(out)).toBe(false);
     }

@@ -124,7 +124,7 @@ export function rImageNetFloatBytes(s: ResNetWidthsSettings): number {
 /**
  * `--data rimagenet`'s check before any run: `--imagenet-dir` names a folder with `train/` and
  * `val/`, and the float32 splits the trainer holds (about three copies while they are built) fit
- * in half of this machine's memory — or a UsageError naming the flag and the folder or the sizes.
+ * in 80 % of this machine's memory — or a UsageError naming the flag and the folder or the sizes.
  */
 function checkImageNetFolder(s: ResNetWidthsSettings): void {
   const root = s.imagenetDir;
@@ -138,9 +138,9 @@ function checkImageNetFolder(s: ResNetWidthsSettings): void {
         `--imagenet-dir: ${dir} is not a folder (the ImageNet folder must hold train/<wnid>/*.JPEG and val/<wnid>/*.JPEG)`,
       );
   const gib = (b: number) => (b / 2 ** 30).toFixed(1);
-  if (3 * rImageNetFloatBytes(s) > totalmem() / 2)
+  if (3 * rImageNetFloatBytes(s) > 0.8 * totalmem())
     throw new UsageError(
-      `--train-n/--test-n/--image-size: ${s.trainN} + ${s.testN} images of 3×${s.imageSize}×${s.imageSize} are ${gib(rImageNetFloatBytes(s))} GiB as float32 (about 3 copies while standardised), more than half of this machine's ${gib(totalmem())} GiB; lower them`,
+      `--train-n/--test-n/--image-size: ${s.trainN} + ${s.testN} images of 3×${s.imageSize}×${s.imageSize} are ${gib(rImageNetFloatBytes(s))} GiB as float32 (about 3 copies while standardised), more than 80 % of this machine's ${gib(totalmem())} GiB; lower them`,
     );
 }
 
