@@ -114,6 +114,7 @@ describe('resnet-widths data and verdicts', () => {
     for (const [flags, named] of [
       [['--widths', '3'], '--widths'],
       [['--trunk-widths', '4,4'], '--trunk-widths'],
+      [['--schedule', 'multistep', '--milestones', '2'], '--milestones'],
       [['--data', 'cifar10', '--data-dir', join(root, 'none')], '--data'],
     ] as const) {
       const c = io();

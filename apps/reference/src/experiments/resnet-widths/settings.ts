@@ -221,6 +221,12 @@ export const RESNET_WIDTHS_OPTIONS: OptionDef[] = [
     min: 1,
     unique: true,
     help: 'epochs at which --schedule multistep multiplies the step size by 0.1',
+    check: (v, s) => {
+      const late = (v as number[]).find((m) => m > (s.epochs as number));
+      return s.schedule === 'multistep' && late !== undefined
+        ? `every milestone must be at most epochs = ${s.epochs} with --schedule multistep, got ${late}`
+        : undefined;
+    },
   },
   {
     key: 'trunkWidths',
