@@ -23,6 +23,29 @@ const root = mkdtempSync(join(tmpdir(), 'narrownet-resnet-widths-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const smoke = RESNET_WIDTHS_SCALES.smoke;
 
+/**
+ * The records of `dir` are every run of `s`, each trained to its last epoch (or diverged) with a
+ * test accuracy in [0, 1] counted over the `classes` classes of the test images; returns them.
+ */
+function expectRuns(dir: string, s: ResNetWidthsSettings, classes: number): ResNetRecord[] {
+  const rs = records<ResNetRecord>(dir);
+  expect(rs.map((r) => r.id).sort()).toEqual(
+    resnetRuns(s)
+      .map((p) => p.id)
+      .sort(),
+  );
+  for (const r of rs) {
+    expect(['budget', 'diverged']).toContain(r.status);
+    if (r.status !== 'budget') continue;
+    expect(r.testAccuracy).toBeGreaterThanOrEqual(0);
+    expect(r.testAccuracy).toBeLessThanOrEqual(1);
+    expect(r.testPerClassTotal).toHaveLength(classes);
+    expect(r.testPerClassTotal!.reduce((a, b) => a + b, 0)).toBe(s.testN);
+    expect(r.curve.at(-1)!.epoch).toBe(s.epochs);
+  }
+  return rs;
+}
+
 describe('narrownet run resnet-widths --scale smoke (end to end)', () => {
   const dir = join(root, 'rw');
   const c = io();
@@ -33,20 +56,7 @@ describe('narrownet run resnet-widths --scale smoke (end to end)', () => {
 
   it('exits 0 and stores every arm × width × ε × seed run with accuracies', () => {
     expect(code, c.err()).toBe(0);
-    const rs = records<ResNetRecord>(dir);
-    expect(rs.map((r) => r.id).sort()).toEqual(
-      resnetRuns(smoke)
-        .map((p) => p.id)
-        .sort(),
-    );
-    for (const r of rs) {
-      expect(['budget', 'diverged']).toContain(r.status);
-      if (r.status !== 'budget') continue;
-      expect(r.testAccuracy).toBeGreaterThanOrEqual(0);
-      expect(r.testAccuracy).toBeLessThanOrEqual(1);
-      expect(r.testPerClassTotal!.reduce((a, b) => a + b, 0)).toBe(smoke.testN);
-      expect(r.curve.at(-1)!.epoch).toBe(smoke.epochs);
-    }
+    const rs = expectRuns(dir, smoke, 10);
     // the seeds are different runs
     const s0 = rs.find((r) => r.id === 'regular/w4/s0')!;
     const s1 = rs.find((r) => r.id === 'regular/w4/s1')!;
@@ -208,19 +218,7 @@ describe('narrownet run resnet-widths --data rimagenet (a fake ImageNet folder, 
 
   it('exits 0 and stores every run with test accuracies over the 20 classes', () => {
     expect(code, c.err()).toBe(0);
-    const rs = records<ResNetRecord>(dir);
-    expect(rs.map((r) => r.id).sort()).toEqual(
-      resnetRuns(s)
-        .map((p) => p.id)
-        .sort(),
-    );
-    for (const r of rs) {
-      expect(['budget', 'diverged']).toContain(r.status);
-      if (r.status !== 'budget') continue;
-      expect(r.testPerClassTotal).toHaveLength(20);
-      expect(r.testPerClassTotal!.reduce((a, b) => a + b, 0)).toBe(40);
-      expect(r.curve.at(-1)!.epoch).toBe(s.epochs);
-    }
+    expectRuns(dir, s, 20);
   });
 
   it('evaluates the R-ImageNet claim from the numbers; the CIFAR claims are not covered', () => {
