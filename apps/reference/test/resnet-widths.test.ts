@@ -1,16 +1,50 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESNET_FIGURE, checkResNetClaims, resnetCells } from '../src/experiments/resnet-widths/report.js';
-import { RESNET_WIDTHS_SCALES } from '../src/experiments/resnet-widths/settings.js';
-import { type ResNetRecord, resnetRuns, resnetSplits } from '../src/experiments/resnet-widths/train.js';
+import { R_IMAGENET_CLASSES } from '@narrownet/datasets';
+import {
+  RESNET_WIDTHS_SCALES,
+  R_IMAGENET_PAPER_FLAGS,
+  type ResNetWidthsSettings,
+} from '../src/experiments/resnet-widths/settings.js';
+import {
+  type ResNetRecord,
+  classInterleaved,
+  loadResNetSplits,
+  resnetRuns,
+  resnetSplits,
+} from '../src/experiments/resnet-widths/train.js';
 import { main } from '../src/main.js';
 import { io, records } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'narrownet-resnet-widths-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const smoke = RESNET_WIDTHS_SCALES.smoke;
+
+/**
+ * The records of `dir` are every run of `s`, each trained to its last epoch (or diverged) with a
+ * test accuracy in [0, 1] counted over the `classes` classes of the test images; returns them.
+ */
+function expectRuns(dir: string, s: ResNetWidthsSettings, classes: number): ResNetRecord[] {
+  const rs = records<ResNetRecord>(dir);
+  expect(rs.map((r) => r.id).sort()).toEqual(
+    resnetRuns(s)
+      .map((p) => p.id)
+      .sort(),
+  );
+  for (const r of rs) {
+    expect(['budget', 'diverged']).toContain(r.status);
+    if (r.status !== 'budget') continue;
+    expect(r.testAccuracy).toBeGreaterThanOrEqual(0);
+    expect(r.testAccuracy).toBeLessThanOrEqual(1);
+    expect(r.testPerClassTotal).toHaveLength(classes);
+    expect(r.testPerClassTotal!.reduce((a, b) => a + b, 0)).toBe(s.testN);
+    expect(r.curve.at(-1)!.epoch).toBe(s.epochs);
+  }
+  return rs;
+}
 
 describe('narrownet run resnet-widths --scale smoke (end to end)', () => {
   const dir = join(root, 'rw');
@@ -22,20 +56,7 @@ describe('narrownet run resnet-widths --scale smoke (end to end)', () => {
 
   it('exits 0 and stores every arm × width × ε × seed run with accuracies', () => {
     expect(code, c.err()).toBe(0);
-    const rs = records<ResNetRecord>(dir);
-    expect(rs.map((r) => r.id).sort()).toEqual(
-      resnetRuns(smoke)
-        .map((p) => p.id)
-        .sort(),
-    );
-    for (const r of rs) {
-      expect(['budget', 'diverged']).toContain(r.status);
-      if (r.status !== 'budget') continue;
-      expect(r.testAccuracy).toBeGreaterThanOrEqual(0);
-      expect(r.testAccuracy).toBeLessThanOrEqual(1);
-      expect(r.testPerClassTotal!.reduce((a, b) => a + b, 0)).toBe(smoke.testN);
-      expect(r.curve.at(-1)!.epoch).toBe(smoke.epochs);
-    }
+    const rs = expectRuns(dir, smoke, 10);
     // the seeds are different runs
     const s0 = rs.find((r) => r.id === 'regular/w4/s0')!;
     const s1 = rs.find((r) => r.id === 'regular/w4/s1')!;
@@ -103,6 +124,7 @@ describe('resnet-widths data and verdicts', () => {
     for (const [flags, named] of [
       [['--widths', '3'], '--widths'],
       [['--trunk-widths', '4,4'], '--trunk-widths'],
+      [['--schedule', 'multistep', '--milestones', '2'], '--milestones'],
       [['--data', 'cifar10', '--data-dir', join(root, 'none')], '--data'],
     ] as const) {
       const c = io();
@@ -110,6 +132,156 @@ describe('resnet-widths data and verdicts', () => {
       expect(await main(['run', 'resnet-widths', '--scale', 'smoke', ...flags, '--out', out], c)).toBe(2);
       expect(c.err()).toContain(named);
       expect(existsSync(join(out, 'runs.jsonl'))).toBe(false);
+    }
+  });
+});
+
+/**
+ * A fake ImageNet folder: 1000 wnid-like folders under train/ (sorted = index order), each of the
+ * 100 ImageNet classes of R-ImageNet holding one training and one validation JPEG (the PIL-written
+ * JPEGs of datasets' fixture, a different one per R-ImageNet class).
+ */
+function fakeImageNet(dir: string): void {
+  const cases: { jpeg: string }[] = JSON.parse(
+    readFileSync(new URL('../../../packages/datasets/test/fixtures/jpeg_pil.json', import.meta.url), 'utf8'),
+  ).cases;
+  const wnids = Array.from({ length: 1000 }, (_, i) => `n${String(i * 7 + 1000).padStart(8, '0')}`);
+  for (const w of wnids) mkdirSync(join(dir, 'train', w), { recursive: true });
+  R_IMAGENET_CLASSES.forEach((c, label) => {
+    const bytes = Buffer.from(cases[label % cases.length]!.jpeg, 'base64');
+    for (const index of c.imagenetIndices) {
+      const w = wnids[index]!;
+      mkdirSync(join(dir, 'val', w), { recursive: true });
+      writeFileSync(join(dir, 'train', w, `${w}_1.JPEG`), bytes);
+      writeFileSync(join(dir, 'val', w, `ILSVRC2012_val_${w}.JPEG`), bytes);
+    }
+  });
+}
+
+describe('narrownet run resnet-widths --data rimagenet (a fake ImageNet folder, end to end)', () => {
+  const imagenet = join(root, 'imagenet');
+  const dir = join(root, 'rw-rimagenet');
+  const c = io();
+  let code = -1;
+  const s: ResNetWidthsSettings = {
+    ...smoke,
+    data: 'rimagenet',
+    imagenetDir: imagenet,
+    imageSize: 16,
+    trainN: 40,
+    testN: 40,
+    limitPerClass: 3,
+    schedule: 'multistep',
+    milestones: [1],
+  };
+  beforeAll(async () => {
+    fakeImageNet(imagenet);
+    code = await main(
+      [
+        'run',
+        'resnet-widths',
+        '--scale',
+        'smoke',
+        '--data',
+        'rimagenet',
+        '--imagenet-dir',
+        imagenet,
+        '--image-size',
+        '16',
+        '--limit-per-class',
+        '3',
+        '--schedule',
+        'multistep',
+        '--milestones',
+        '1',
+        '--out',
+        dir,
+      ],
+      c,
+    );
+  }, 300_000);
+
+  it('loads train/ and val/ at the image size, 20 classes, class-balanced prefixes', async () => {
+    const { splits, input } = await loadResNetSplits(s);
+    expect(input).toEqual([3, 16, 16]);
+    expect(splits.train.X.length).toBe(40 * 3 * 16 * 16);
+    expect(splits.train.k).toBe(20);
+    // 3 of 5 images decoded per class and split; the first 40, classes in turn: every class twice
+    for (const split of [splits.train, splits.test]) {
+      expect(split.n).toBe(40);
+      const counts = new Array(20).fill(0);
+      for (const l of split.labels!) counts[l]++;
+      expect(counts).toEqual(new Array(20).fill(2));
+    }
+    expect(classInterleaved([0, 0, 1, 2, 1], 3)).toEqual(Int32Array.from([0, 2, 3, 1, 4]));
+  });
+
+  it('exits 0 and stores every run with test accuracies over the 20 classes', () => {
+    expect(code, c.err()).toBe(0);
+    expectRuns(dir, s, 20);
+  });
+
+  it('evaluates the R-ImageNet claim from the numbers; the CIFAR claims are not covered', () => {
+    const claims = checkResNetClaims(records<ResNetRecord>(dir), s);
+    expect(claims[0]!.verdict).toBe('not covered');
+    expect(claims[0]!.measured).toContain('this sweep ran on rimagenet');
+    expect(claims[2]!.measured).toMatch(/^at width 2: Alg\. 2 \(ε = 1\)/);
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('ImageNet layout');
+    expect(html).toContain(claims[2]!.measured.slice(0, 40));
+    const line = (c.out() + c.err()).split('\n').find((l) => l.includes('on R-ImageNet'));
+    expect(line).toContain(claims[2]!.verdict);
+  });
+});
+
+describe('the R-ImageNet claim (3) follows the numbers', () => {
+  const rec = (arm: 'regular' | 'alg2', width: number, radius: number | null, seed: number, acc: number) =>
+    ({
+      id: `${arm}/${width}/${radius}/${seed}`,
+      arm,
+      width,
+      radius,
+      seed,
+      status: 'budget',
+      testAccuracy: acc,
+    }) as ResNetRecord;
+  const rin: ResNetWidthsSettings = { ...RESNET_WIDTHS_SCALES.paper, data: 'rimagenet', seeds: [0, 1] };
+  const sweep = (regNarrow: number, alg2Narrow: number) => [
+    ...[0, 1].map((s) => rec('regular', 64, null, s, regNarrow + 0.001 * s)),
+    ...[0, 1].map((s) => rec('regular', 512, null, s, 0.9 + 0.001 * s)),
+    ...[0, 1].map((s) => rec('alg2', 64, 0.1, s, alg2Narrow + 0.001 * s)),
+    ...[0, 1].map((s) => rec('alg2', 64, 1000, s, 0.2 + 0.001 * s)),
+  ];
+  it('reproduced, partly, not reproduced; not covered on CIFAR data or with one seed', () => {
+    expect(checkResNetClaims(sweep(0.6, 0.9), rin)[2]!.verdict).toBe('reproduced');
+    expect(checkResNetClaims(sweep(0.9, 0.9), rin)[2]!.verdict).toBe('partly');
+    expect(checkResNetClaims(sweep(0.6, 0.6), rin)[2]!.verdict).toBe('not reproduced');
+    expect(checkResNetClaims(sweep(0.6, 0.9), rin)[0]!.verdict).toBe('not covered');
+    expect(checkResNetClaims(sweep(0.6, 0.9), RESNET_WIDTHS_SCALES.paper)[2]!.verdict).toBe('not covered');
+    const oneSeed = sweep(0.6, 0.9).filter((r) => r.seed === 0);
+    expect(checkResNetClaims(oneSeed, { ...rin, seeds: [0] })[2]!.verdict).toBe('not covered');
+  });
+
+  it('a missing ImageNet folder (or splits too big for memory) exits 2 naming the flag, writing nothing', async () => {
+    const empty = join(root, 'empty-imagenet');
+    mkdirSync(join(empty, 'train'), { recursive: true });
+    mkdirSync(join(empty, 'val'), { recursive: true });
+    for (const [flags, named] of [
+      [['--imagenet-dir', join(root, 'no-imagenet')], join(root, 'no-imagenet')],
+      [['--imagenet-dir', empty, '--image-size', '1024', '--train-n', '10000000'], 'GiB as float32'],
+      [[], '--imagenet-dir'],
+    ] as const) {
+      const c = io();
+      const out = join(root, `bad-rimagenet-${flags.length}`);
+      const flag = named === 'GiB as float32' ? '--train-n' : '--imagenet-dir';
+      const code = await main(
+        ['run', 'resnet-widths', '--scale', 'paper', ...R_IMAGENET_PAPER_FLAGS, ...flags, '--out', out],
+        c,
+      );
+      expect(code).toBe(2);
+      expect(c.err()).toContain(flag);
+      expect(c.err()).toContain(named);
+      expect(existsSync(out)).toBe(false);
     }
   });
 });

@@ -17,7 +17,7 @@ import {
 } from './train.js';
 
 /**
- * Zhang et al. 2021 Sec. 5.2 / App. H.4 (Fig. 5, 8): ResNet-18 with its final block narrowed, test
+ * Zhang et al. 2021 Sec. 5.2 / App. H.4-H.5 (Fig. 5, 8, 9): ResNet-18 with its final block narrowed, test
  * accuracy vs the final block's width for Alg. 2 per radius ε and for regular SGD, over seeds;
  * one run = arm × final width × ε × seed, on onnxruntime's fused conv step.
  */
@@ -32,7 +32,11 @@ weight decay 5e-4 with cosine annealing, pad-4 crop + flip; test accuracy per ce
 over seeds. Default: a Fashion-MNIST subset padded to 32×32 with every width divided by 16 — it
 shows the machinery, not the paper's result. --scale paper: CIFAR-10 (--data cifar100 for the other
 panel) from --data-dir (--fetch downloads it), full widths, 600 epochs: a GPU job. R-ImageNet
-(Fig. 5) is not covered yet. Writes runs.jsonl, the figure and report.html.`,
+(Fig. 5/9, App. H.5): --data rimagenet --imagenet-dir <ImageNet folder with train/ and val/>, the
+ImageNet layout (7×7/2 stem + max pool), with App. H.2's flags --image-size 224 --epochs 90
+--schedule multistep --milestones 30,60,90 --batch-size 256 --radii 0.01,0.1,1,1000 (pad-4 crop +
+flip stands in for the paper's random crop; --limit-per-class and --train-n/--test-n bound memory).
+Writes runs.jsonl, the figure and report.html.`,
   options: RESNET_WIDTHS_OPTIONS,
   scales: RESNET_WIDTHS_SCALES,
   validate: validateResNetWidths,

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
   DATASET_SOURCES,
@@ -6,9 +7,11 @@ import {
   FASHION_MNIST_DEBIAN_DIR,
   fetchDataset,
   fitStandardize,
+  imageSetRows,
   loadCifar10,
   loadCifar100,
   loadFashionMnist,
+  loadRImageNet,
   subset,
 } from '@narrownet/datasets';
 import { type ResNetSpec, resnet18 } from '@narrownet/models';
@@ -58,14 +61,16 @@ export function resnetRuns(s: ResNetWidthsSettings): RunPlan<ResNetKey>[] {
           const key: ResNetKey = { arm, width, radius, seed };
           // ∝ the epochs' samples times the net's size (the trunk dominates at narrow final widths)
           const size = s.trunkWidths.reduce((a, w) => a + w * w, 0) + width * width;
-          out.push({ id: resnetRunId(key), key, cost: s.epochs * s.trainN * size * 1e-9 });
+          // the ImageNet stem divides the side by 4 before the stages; the CIFAR one works at 32×32
+          const area = s.data === 'rimagenet' ? (s.imageSize / 4) ** 2 / 1024 : 1;
+          out.push({ id: resnetRunId(key), key, cost: s.epochs * s.trainN * size * area * 1e-9 });
         }
   return out;
 }
 
 /** The CIFAR set of the settings as `fetchDataset` names it, or undefined for Fashion-MNIST. */
 function cifarSource(s: ResNetWidthsSettings): 'cifar10' | 'cifar100' | undefined {
-  return s.data === 'fashion-mnist' ? undefined : s.data;
+  return s.data === 'cifar10' || s.data === 'cifar100' ? s.data : undefined;
 }
 
 /** Where the files of the settings' set are: `<dataDir>/<fetchDataset's folder>` or `dataDir` itself. */
@@ -85,6 +90,7 @@ function dataFolder(s: ResNetWidthsSettings): string | undefined {
  * a UsageError naming the flag and both ways to get them. Writes nothing else.
  */
 export async function prepareResNetData(s: ResNetWidthsSettings, log: (line: string) => void): Promise<void> {
+  if (s.data === 'rimagenet') return checkImageNetFolder(s);
   const source = cifarSource(s);
   if (!source) {
     const dir = dataFolder(s)!;
@@ -108,6 +114,34 @@ export async function prepareResNetData(s: ResNetWidthsSettings, log: (line: str
     );
   log(`downloading ${source} into ${s.dataDir} …`);
   await fetchDataset(source, { root: s.dataDir });
+}
+
+/** Bytes of one float32 copy of the R-ImageNet splits of the settings, as the trainer holds them. */
+export function rImageNetFloatBytes(s: ResNetWidthsSettings): number {
+  return (s.trainN + s.testN) * 3 * s.imageSize * s.imageSize * 4;
+}
+
+/**
+ * `--data rimagenet`'s check before any run: `--imagenet-dir` names a folder with `train/` and
+ * `val/`, and the float32 splits the trainer holds (about three copies while they are built) fit
+ * in 80 % of this machine's memory — or a UsageError naming the flag and the folder or the sizes.
+ */
+function checkImageNetFolder(s: ResNetWidthsSettings): void {
+  const root = s.imagenetDir;
+  if (!root)
+    throw new UsageError(
+      '--data rimagenet: needs --imagenet-dir (the ImageNet folder holding train/<wnid>/*.JPEG and val/<wnid>/*.JPEG)',
+    );
+  for (const dir of [root, join(root, 'train'), join(root, 'val')])
+    if (!existsSync(dir) || !statSync(dir).isDirectory())
+      throw new UsageError(
+        `--imagenet-dir: ${dir} is not a folder (the ImageNet folder must hold train/<wnid>/*.JPEG and val/<wnid>/*.JPEG)`,
+      );
+  const gib = (b: number) => (b / 2 ** 30).toFixed(1);
+  if (3 * rImageNetFloatBytes(s) > 0.8 * totalmem())
+    throw new UsageError(
+      `--train-n/--test-n/--image-size: ${s.trainN} + ${s.testN} images of 3×${s.imageSize}×${s.imageSize} are ${gib(rImageNetFloatBytes(s))} GiB as float32 (about 3 copies while standardised), more than 80 % of this machine's ${gib(totalmem())} GiB; lower them`,
+    );
 }
 
 /** NCHW rows of a HWC image set, each image zero-padded (in raw pixels) to `size`×`size`. */
@@ -135,18 +169,57 @@ export interface ResNetSplits {
 
 let cache: { key: string; splits: ResNetSplits; input: [number, number, number] } | undefined;
 
+const cacheKey = (s: ResNetWidthsSettings) =>
+  JSON.stringify([
+    s.data,
+    s.trainN,
+    s.testN,
+    s.dataDir ?? '',
+    s.imagenetDir ?? '',
+    s.imageSize,
+    s.limitPerClass,
+  ]);
+
+/**
+ * The two raw splits as the net reads them: standardised with the training pixels' global mean and
+ * std (App. H.2), NCHW, each image zero-padded (in raw pixels: padding and a raw 0 agree) to
+ * `size`×`size`.
+ */
+function netSplits(rawTrain: Dataset, rawTest: Dataset, size: number) {
+  const st = fitStandardize(rawTrain);
+  const [, , C] = rawTrain.imageShape!;
+  const asNet = (ds: Dataset): Dataset => {
+    const z = st.apply(ds);
+    return { ...z, X: toNchw(z, size, -st.mean / st.std), d: C * size * size, imageShape: [size, size, C] };
+  };
+  return {
+    splits: { train: asNet(rawTrain), test: asNet(rawTest), mean: st.mean, std: st.std },
+    input: [C, size, size] as [number, number, number],
+  };
+}
+
+/** The first `count` rows of a set (all of it when it has no more). */
+const prefix = (ds: Dataset, count: number) =>
+  count >= ds.n
+    ? ds
+    : subset(
+        ds,
+        Int32Array.from({ length: count }, (_, i) => i),
+      );
+
 /**
  * The first `trainN` / `testN` images of each split as 32×32 NCHW rows, standardised with the
  * training pixels' global mean and std (App. H.2). Fashion-MNIST's 28×28 images are padded with
  * the value a raw 0 (the background) standardises to, so padding and background agree; one input
- * channel. Memoized.
+ * channel. Memoized. Not R-ImageNet (decoding JPEGs is asynchronous: {@link loadResNetSplits}).
  */
 export function resnetSplits(s: ResNetWidthsSettings): {
   splits: ResNetSplits;
   input: [number, number, number];
 } {
-  const key = JSON.stringify([s.data, s.trainN, s.testN, s.dataDir ?? '']);
+  const key = cacheKey(s);
   if (cache?.key === key) return cache;
+  if (s.data === 'rimagenet') throw new Error('resnetSplits: R-ImageNet loads with loadResNetSplits');
   const dir = dataFolder(s);
   if (!dir) throw new UsageError(`--data ${s.data}: no files under --data-dir (run with --fetch)`);
   const load = (split: 'train' | 'test') =>
@@ -155,28 +228,55 @@ export function resnetSplits(s: ResNetWidthsSettings): {
       : s.data === 'cifar10'
         ? loadCifar10({ dir, split })
         : loadCifar100({ dir, split });
-  const prefix = (ds: Dataset, count: number) =>
-    count >= ds.n
-      ? ds
-      : subset(
-          ds,
-          Int32Array.from({ length: count }, (_, i) => i),
-        );
   const rawTrain = prefix(load('train'), s.trainN);
   const rawTest = prefix(load('test'), s.testN);
   if (rawTrain.n < s.trainN || rawTest.n < s.testN)
     throw new UsageError(`--train-n/--test-n: ${s.data} has ${rawTrain.n} / ${rawTest.n} samples`);
-  const st = fitStandardize(rawTrain);
-  const [, , C] = rawTrain.imageShape!;
-  const asNet = (ds: Dataset): Dataset => {
-    const z = st.apply(ds);
-    return { ...z, X: toNchw(z, 32, -st.mean / st.std), d: C * 32 * 32, imageShape: [32, 32, C] };
+  cache = { key, ...netSplits(rawTrain, rawTest, 32) };
+  return cache;
+}
+
+/**
+ * The indices of a labelled set with the classes taken in turn (the first image of every class,
+ * then the second, …), so that any prefix is as class-balanced as the set allows.
+ */
+export function classInterleaved(labels: ArrayLike<number>, k: number): Int32Array {
+  const byClass: number[][] = Array.from({ length: k }, () => []);
+  for (let i = 0; i < labels.length; i++) byClass[labels[i]!]!.push(i);
+  const out: number[] = [];
+  for (let r = 0; out.length < labels.length; r++)
+    for (const rows of byClass) if (r < rows.length) out.push(rows[r]!);
+  return Int32Array.from(out);
+}
+
+/**
+ * {@link resnetSplits}, and for R-ImageNet: `train/` (training) and `val/` (test) of
+ * `--imagenet-dir` through `loadRImageNet` (resized and centre-cropped to `imageSize`, held as
+ * 8-bit pixels while decoded, at most `limitPerClass` per class), the first `trainN` / `testN` in
+ * class-interleaved order turned into float rows, standardised like the others. Memoized.
+ */
+export async function loadResNetSplits(
+  s: ResNetWidthsSettings,
+): Promise<{ splits: ResNetSplits; input: [number, number, number] }> {
+  if (s.data !== 'rimagenet') return resnetSplits(s);
+  const key = cacheKey(s);
+  if (cache?.key === key) return cache;
+  const raw = async (split: 'train' | 'val', count: number) => {
+    const set = await loadRImageNet({
+      root: s.imagenetDir!,
+      split,
+      size: s.imageSize,
+      ...(s.limitPerClass !== undefined ? { limitPerClass: s.limitPerClass } : {}),
+    });
+    if (set.n < count)
+      throw new UsageError(
+        `--${split === 'train' ? 'train-n' : 'test-n'}: the R-ImageNet ${split} split of ${s.imagenetDir} has ${set.n} images${s.limitPerClass ? ` (at most ${s.limitPerClass} per class)` : ''}, fewer than ${count}`,
+      );
+    return imageSetRows(set, classInterleaved(set.labels, set.classes.length).subarray(0, count));
   };
-  cache = {
-    key,
-    splits: { train: asNet(rawTrain), test: asNet(rawTest), mean: st.mean, std: st.std },
-    input: [C, 32, 32],
-  };
+  const rawTrain = await raw('train', s.trainN);
+  const rawTest = await raw('val', s.testN);
+  cache = { key, ...netSplits(rawTrain, rawTest, s.imageSize) };
   return cache;
 }
 
@@ -188,14 +288,16 @@ export function resnetSpecOf(
   classes: number,
 ): ResNetSpec {
   const [w1, w2, w3] = s.trunkWidths as [number, number, number];
-  const net = resnet18({ classes, input, widths: [w1, w2, w3, k.width] });
+  const layout = s.data === 'rimagenet' ? 'imagenet' : 'cifar';
+  const net = resnet18({ classes, input, layout, widths: [w1, w2, w3, k.width] });
   return k.arm === 'alg2' ? { ...net, head: 'paired' } : net;
 }
 
 /**
  * The regime of a run. Both arms: ResNet-18 (CIFAR layout), softmax cross-entropy, SGD (lr,
  * momentum, weight decay of the settings) with cosine annealing over the epochs (T_max = epochs,
- * stepped per epoch). `regular`: LeCun init, linear head, no projection. `alg2`: the paired head,
+ * stepped per epoch) or ×0.1 at the milestone epochs (`schedule`); the ImageNet layout of
+ * ResNet-18 (7×7/2 stem + 3×3/2 max-pool) on R-ImageNet, the CIFAR one otherwise. `regular`: LeCun init, linear head, no projection. `alg2`: the paired head,
  * mirrored LeCun on the final stage (output exactly 0 at init), ‖W₄ − W₄⁰‖_F ≤ ε jointly over the
  * final stage, the head per class row as `vConstraint` says (`resnetOptimizer`).
  */
@@ -207,11 +309,15 @@ export function resnetRegime(
 ): RegimeSpec {
   const spec = resnetSpecOf(s, k, input, classes);
   const perEpoch = stepsPerEpoch(s.trainN, s.batchSize);
+  const schedule =
+    s.schedule === 'cosine'
+      ? ({ kind: 'cosine' } as const)
+      : ({ kind: 'multistep', milestones: s.milestones, gamma: 0.1 } as const);
   const optimizer = resnetOptimizer(spec, {
     lr: s.lr,
     momentum: s.momentum,
     weightDecay: s.weightDecay,
-    schedule: scheduleOf({ kind: 'cosine' }, s.epochs, perEpoch),
+    schedule: scheduleOf(schedule, s.epochs, perEpoch),
     ...(k.arm === 'alg2'
       ? { radius: k.radius!, vConstraint: s.vConstraint, zeta: s.zeta, kappa: s.kappa }
       : {}),
@@ -221,7 +327,7 @@ export function resnetRegime(
     name: alg2 ? 'zhang2021-resnet' : 'regular-resnet',
     description: alg2
       ? `Zhang et al. 2021 Alg. 2 on the final block of ResNet-18: mirrored init, ‖W₄ − W₄⁰‖_F ≤ ${k.radius}, paired head`
-      : 'Regular training of ResNet-18: LeCun init, SGD with momentum and weight decay, cosine',
+      : `Regular training of ResNet-18: LeCun init, SGD with momentum and weight decay, ${s.schedule === 'cosine' ? 'cosine' : `×0.1 at epochs ${s.milestones.join(', ')}`}`,
     model: spec,
     init: alg2 ? { kind: 'mirroredLecun', absOuter: s.vConstraint !== 'none' } : { kind: 'lecun' },
     loss: CLASSIFICATION_LOSS,
@@ -246,7 +352,7 @@ export async function trainResNetRun(
     throw new UsageError(
       `--engine: resnet-widths trains on onnxruntime (createOnnxResNetTrainer), got ${engine?.kind ?? 'none'}`,
     );
-  const { splits, input } = resnetSplits(s);
+  const { splits, input } = await loadResNetSplits(s);
   const regime = resnetRegime(s, plan.key, input, splits.train.k);
   const fields = await trainClassificationRun(plan, ctx, {
     regime,
