@@ -56,3 +56,7 @@ ${body}
 export function claimLines(claims: readonly ClassificationClaim[]): string[] {
   return claims.map((c) => `${c.verdict.padEnd(14)} ${c.paper}\n${' '.repeat(15)}${c.measured}`);
 }
+
+/** The figure series of a sweep cell: regular training, or Alg. 2 at its radius ε. */
+export const armSeries = (c: { arm: string; radius: number | null }): string =>
+  c.arm === 'regular' ? 'regular training (LeCun)' : `Alg. 2, ε = ${c.radius}`;

@@ -152,13 +152,18 @@ describe('kawaguchiLossDense', () => {
 });
 
 describe('kawaguchiLossMatrixFree', () => {
-  it.each(nets)('agrees with the dense value to 1e-6 relative ($name)', ({ spec, n }) => {
+  /** A fan-in initialised net, Gaussian inputs and targets, and the dense J to compare with. */
+  function problem(spec: ModelSpec, n: number) {
     const params = fanInParams(spec, 21);
     const d = 'layers' in spec ? spec.layers[0]! : spec.inputDim;
     const k = 'layers' in spec ? spec.layers[spec.layers.length - 1]! : 1;
     const X = gaussian(22, n * d);
     const Y = gaussian(23, n * k);
-    const dense = kawaguchiLossDense(spec, params, X, Y, n);
+    return { params, X, Y, dense: kawaguchiLossDense(spec, params, X, Y, n) };
+  }
+
+  it.each(nets)('agrees with the dense value to 1e-6 relative ($name)', ({ spec, n }) => {
+    const { params, X, Y, dense } = problem(spec, n);
     for (const reorthogonalize of [true, false]) {
       const free = kawaguchiLossMatrixFree(spec, params, X, Y, n, { reorthogonalize });
       expect(free.converged).toBe(true);
@@ -169,12 +174,7 @@ describe('kawaguchiLossMatrixFree', () => {
 
   it('stopped by its iteration cap, it gives J = null and an upper bound, not the bound as J', () => {
     const { spec, n } = nets[nets.length - 1]!;
-    const params = fanInParams(spec, 21);
-    const d = 'layers' in spec ? spec.layers[0]! : spec.inputDim;
-    const k = 'layers' in spec ? spec.layers[spec.layers.length - 1]! : 1;
-    const X = gaussian(22, n * d);
-    const Y = gaussian(23, n * k);
-    const dense = kawaguchiLossDense(spec, params, X, Y, n);
+    const { params, X, Y, dense } = problem(spec, n);
     const capped = kawaguchiLossMatrixFree(spec, params, X, Y, n, { maxIterations: 2 });
     expect(capped.converged).toBe(false);
     expect(capped.J).toBeNull();

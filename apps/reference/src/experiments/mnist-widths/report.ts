@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import {
   type ClassificationClaim,
   FRACTION_THRESHOLDS,
+  armSeries,
   claimLines,
   fractionVerdict,
   pct,
@@ -104,9 +105,6 @@ export function checkMnistClaims(records: readonly MnistRecord[]): Classificatio
 /** The Fig. 7 figure file. */
 export const MNIST_FIGURE = 'fig7-test-accuracy-vs-width.svg';
 
-const seriesOf = (c: { arm: string; radius: number | null }) =>
-  c.arm === 'regular' ? 'regular training (LeCun)' : `Alg. 2, ε = ${c.radius}`;
-
 /** Writes the figure, report.html; returns the claim lines for the console. */
 export async function writeMnistReport(
   dir: string,
@@ -117,7 +115,7 @@ export async function writeMnistReport(
   const cells = mnistCells(records).sort((a, b) => a.width - b.width);
   const points: LinePoint[] = cells
     .filter((c) => c.best)
-    .map((c) => ({ x: c.width, y: 100 * c.best!.testAccuracy!, series: seriesOf(c), group: c.arm }));
+    .map((c) => ({ x: c.width, y: 100 * c.best!.testAccuracy!, series: armSeries(c), group: c.arm }));
   const svg =
     points.length > 0
       ? await linesSvg(points, {
@@ -132,7 +130,7 @@ export async function writeMnistReport(
   const cellRows = cells
     .map(
       (c) =>
-        `<tr><td>${esc(seriesOf(c))}</td><td>${c.width}</td><td>${c.best?.optimizer ?? '—'}</td><td>${pct(c.best?.testAccuracy)}</td><td>${pct(c.best?.trainAccuracy)}</td><td>${c.best?.testLoss === null || c.best === null ? '—' : fmt(c.best.testLoss)}</td><td>${c.runs}</td><td>${c.notCovered ? `not covered: ${esc(c.notCovered)}` : 'covered'}</td></tr>`,
+        `<tr><td>${esc(armSeries(c))}</td><td>${c.width}</td><td>${c.best?.optimizer ?? '—'}</td><td>${pct(c.best?.testAccuracy)}</td><td>${pct(c.best?.trainAccuracy)}</td><td>${c.best?.testLoss === null || c.best === null ? '—' : fmt(c.best.testLoss)}</td><td>${c.runs}</td><td>${c.notCovered ? `not covered: ${esc(c.notCovered)}` : 'covered'}</td></tr>`,
     )
     .join('\n');
   const runRows = records

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import {
   type ClassificationClaim,
   FRACTION_THRESHOLDS,
+  armSeries,
   type Verdict,
   claimLines,
   fractionVerdict,
@@ -183,9 +184,6 @@ function rImageNetClaim(
 /** The Fig. 5/8 figure file. */
 export const RESNET_FIGURE = 'fig8-test-accuracy-vs-final-width.svg';
 
-const seriesOf = (c: { arm: string; radius: number | null }) =>
-  c.arm === 'regular' ? 'regular training (LeCun)' : `Alg. 2, ε = ${c.radius}`;
-
 /** Writes the figure and report.html; returns the claim lines for the console. */
 export async function writeResNetReport(
   dir: string,
@@ -202,7 +200,7 @@ export async function writeResNetReport(
       mean: 100 * c.mean!,
       lo: 100 * (c.mean! - c.se!),
       hi: 100 * (c.mean! + c.se!),
-      series: seriesOf(c),
+      series: armSeries(c),
     }));
   const svg =
     points.length > 0
@@ -218,7 +216,7 @@ export async function writeResNetReport(
   const cellRows = cells
     .map(
       (c) =>
-        `<tr><td>${esc(seriesOf(c))}</td><td>${c.width}</td><td>${pct(c.mean)}</td><td>${c.se === null ? '—' : pct(c.se)}</td><td>${c.accuracies.length} of ${c.runs}</td><td>${c.accuracies.map((a) => pct(a)).join(', ')}</td></tr>`,
+        `<tr><td>${esc(armSeries(c))}</td><td>${c.width}</td><td>${pct(c.mean)}</td><td>${c.se === null ? '—' : pct(c.se)}</td><td>${c.accuracies.length} of ${c.runs}</td><td>${c.accuracies.map((a) => pct(a)).join(', ')}</td></tr>`,
     )
     .join('\n');
   const runRows = records
