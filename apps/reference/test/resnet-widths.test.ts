@@ -46,6 +46,18 @@ function expectRuns(dir: string, s: ResNetWidthsSettings, classes: number): ResN
   return rs;
 }
 
+/** A finished run's record with only the fields the claim rules read. */
+const rec = (arm: 'regular' | 'alg2', width: number, radius: number | null, seed: number, acc: number) =>
+  ({
+    id: `${arm}/${width}/${radius}/${seed}`,
+    arm,
+    width,
+    radius,
+    seed,
+    status: 'budget',
+    testAccuracy: acc,
+  }) as ResNetRecord;
+
 describe('narrownet run resnet-widths --scale smoke (end to end)', () => {
   const dir = join(root, 'rw');
   const c = io();
@@ -81,16 +93,6 @@ describe('resnet-widths data and verdicts', () => {
     expect(splits.train.X[0]).toBeCloseTo(-splits.mean / splits.std, 6);
   });
 
-  const rec = (arm: 'regular' | 'alg2', width: number, radius: number | null, seed: number, acc: number) =>
-    ({
-      id: `${arm}/${width}/${radius}/${seed}`,
-      arm,
-      width,
-      radius,
-      seed,
-      status: 'budget',
-      testAccuracy: acc,
-    }) as ResNetRecord;
   const cifar = { ...RESNET_WIDTHS_SCALES.paper, seeds: [0, 1] };
 
   it('cells: mean and standard error over seeds', () => {
@@ -235,16 +237,6 @@ describe('narrownet run resnet-widths --data rimagenet (a fake ImageNet folder, 
 });
 
 describe('the R-ImageNet claim (3) follows the numbers', () => {
-  const rec = (arm: 'regular' | 'alg2', width: number, radius: number | null, seed: number, acc: number) =>
-    ({
-      id: `${arm}/${width}/${radius}/${seed}`,
-      arm,
-      width,
-      radius,
-      seed,
-      status: 'budget',
-      testAccuracy: acc,
-    }) as ResNetRecord;
   const rin: ResNetWidthsSettings = { ...RESNET_WIDTHS_SCALES.paper, data: 'rimagenet', seeds: [0, 1] };
   const sweep = (regNarrow: number, alg2Narrow: number) => [
     ...[0, 1].map((s) => rec('regular', 64, null, s, regNarrow + 0.001 * s)),
