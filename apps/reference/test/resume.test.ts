@@ -29,11 +29,20 @@ const TINY = [
 ];
 const ONNX = ['--engine', 'onnx', '--device', 'cpu'];
 
+/** Every file under dir; an entry the running sweep renames or removes during the walk is skipped. */
 function files(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).flatMap((n) => {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  return names.flatMap((n) => {
     const p = join(dir, n);
-    return statSync(p).isDirectory() ? files(p) : [p];
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (!st) return [];
+    return st.isDirectory() ? files(p) : [p];
   });
 }
 
@@ -163,12 +172,7 @@ describe('SIGKILL of a grid sweep mid-batch, then --resume', () => {
     // (a batch.json of runs not yet stored: the previous batch's is deleted only after its records)
     const ready = () => {
       const stored = new Set(records(dir).map((r) => r.id));
-      let present: string[];
-      try {
-        present = files(join(dir, 'checkpoints'));
-      } catch {
-        return false; // the running sweep removed a step directory while we walked it
-      }
+      const present = files(join(dir, 'checkpoints'));
       return (
         stored.size >= 4 &&
         present.some((p) => {
