@@ -3,7 +3,14 @@
  * browser entry (the `browser` export condition), everything but checkpoint files.
  * @packageDocumentation
  */
-export type { Trainer, TrainerConfig, TrainerInfo, TrainerState } from './trainer.js';
+export type {
+  BatchContext,
+  RowSource,
+  Trainer,
+  TrainerConfig,
+  TrainerInfo,
+  TrainerState,
+} from './trainer.js';
 export { type RegimeSpec, type StoppingSpec, validateRegime } from './regime.js';
 export {
   type CommonPresetOptions,

@@ -1,3 +1,5 @@
+import type { BatchContext, RowSource } from './trainer.js';
+
 /**
  * Checks that training data is finite and throws a RangeError naming the array (X or Y), the
  * first bad flat index and its row and column: NaN or ±∞ in the data would otherwise surface much
@@ -37,4 +39,46 @@ export function checkPredictInput(X: Float32Array, rows: number, d: number, wher
     throw new RangeError(
       `${where}: X must be a Float32Array of rows·d = ${rows}·${d} entries, got ${X?.length}`,
     );
+}
+
+/**
+ * Checks a {@link RowSource} against the data it stands for: an object with `rows`, `n` equal to
+ * the data's n and `d` equal to the model's input dimension. Throws a RangeError naming `field`.
+ */
+export function checkRowSource(source: RowSource, n: number, d: number, field: string): void {
+  if (source === null || typeof source !== 'object' || typeof source.rows !== 'function')
+    throw new TypeError(`${field} must be a row source { n, d, rows(indices, batch?) }`);
+  if (source.n !== n) throw new RangeError(`${field}.n must equal data.n = ${n}, got ${source.n}`);
+  if (source.d !== d)
+    throw new RangeError(`${field}.d must equal the model's input dimension ${d}, got ${source.d}`);
+}
+
+/**
+ * Rows `indices` of a {@link RowSource} (training rows of `batch`, or evaluation rows without),
+ * checked: a Float32Array of indices.length·d finite entries, or a RangeError naming `field`
+ * and the first bad entry.
+ */
+export async function readRows(
+  source: RowSource,
+  indices: Int32Array,
+  batch: BatchContext | undefined,
+  field: string,
+): Promise<Float32Array> {
+  const X = await source.rows(indices, batch);
+  const want = indices.length * source.d;
+  if (!(X instanceof Float32Array) || X.length !== want)
+    throw new RangeError(
+      `${field}.rows must return a Float32Array of rows·d = ${indices.length}·${source.d} entries, got ${X?.length}`,
+    );
+  for (let i = 0; i < X.length; i++)
+    if (!Number.isFinite(X[i]!))
+      throw new RangeError(
+        `${field}.rows returned ${X[i]} at entry ${i} (row ${indices[Math.floor(i / source.d)]}, column ${i % source.d}); input rows must be finite`,
+      );
+  return X;
+}
+
+/** The indices start, start + 1, …, start + count − 1. */
+export function rowRange(start: number, count: number): Int32Array {
+  return Int32Array.from({ length: count }, (_, i) => start + i);
 }

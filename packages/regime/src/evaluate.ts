@@ -1,5 +1,6 @@
 import { type LossName, classificationMetrics, labelsFromTargets, loss64 } from '@narrownet/models';
-import type { Trainer } from './trainer.js';
+import { readRows, rowRange } from './data.js';
+import type { RowSource, Trainer } from './trainer.js';
 
 /** Loss and (for k ≥ 2 outputs) classification counts of the model on one split. */
 export interface SplitMetrics {
@@ -41,25 +42,30 @@ export const EVAL_CHUNK_ROWS = 4096;
  *
  * @param trainer - any trainer (tfjs or ONNX)
  * @param loss - the loss to report
- * @param data - the split: X [n, d], Y [n, k]
+ * @param data - the split: X [n, d], Y [n, k]; or X empty and `rows`, whose evaluation rows
+ *   (`rows(indices)`, no batch) are read chunk by chunk
  * @param k - output dimension
  * @param chunkRows - rows per predict call (default {@link EVAL_CHUNK_ROWS})
  */
 export async function evaluateSplit(
   trainer: Trainer,
   loss: LossName,
-  data: { X: Float32Array; Y: Float32Array; n: number },
+  data: { X: Float32Array; Y: Float32Array; n: number; rows?: RowSource },
   k: number,
   chunkRows = EVAL_CHUNK_ROWS,
 ): Promise<SplitMetrics> {
   if (!Number.isInteger(chunkRows) || chunkRows < 1)
     throw new RangeError(`evaluateSplit: chunkRows must be an integer ≥ 1, got ${chunkRows}`);
   const { n } = data;
-  const d = data.X.length / n;
+  const source = data.rows;
+  const d = source ? source.d : data.X.length / n;
   const pred = new Float32Array(n * k);
   for (let r = 0; r < n; r += chunkRows) {
     const rows = Math.min(chunkRows, n - r);
-    pred.set(await trainer.predict(data.X.slice(r * d, (r + rows) * d), rows), r * k);
+    const X = source
+      ? await readRows(source, rowRange(r, rows), undefined, 'evaluateSplit: data.rows')
+      : data.X.slice(r * d, (r + rows) * d);
+    pred.set(await trainer.predict(X, rows), r * k);
   }
   // a non-finite prediction makes the loss non-finite (loss64 is exact arithmetic on it)
   const out: SplitMetrics = { n, loss: loss64(loss, pred, data.Y, k).value };

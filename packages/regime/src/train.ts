@@ -9,16 +9,21 @@ import {
   outputDim,
 } from '@narrownet/models';
 import { kktResidual, stepsPerEpoch } from '@narrownet/optim';
-import { checkFiniteData } from './data.js';
+import { checkFiniteData, checkRowSource } from './data.js';
 import { EVAL_CHUNK_ROWS, type EpochEvaluation, evaluateSplit } from './evaluate.js';
 import { type RegimeSpec, validateRegime } from './regime.js';
-import type { Trainer, TrainerConfig, TrainerInfo, TrainerState } from './trainer.js';
+import type { RowSource, Trainer, TrainerConfig, TrainerInfo, TrainerState } from './trainer.js';
 
-/** Training data, row-major: X [n, inputDim], Y [n, outputDim]. */
+/**
+ * Training data, row-major: X [n, inputDim], Y [n, outputDim]; or, for a set too large to hold
+ * as float32, X empty (length 0) and the input rows from `rows` (a {@link RowSource}: the trainer
+ * reads each batch from it, and the evaluations read its evaluation rows chunk by chunk).
+ */
 export interface TrainData {
   X: Float32Array;
   Y: Float32Array;
   n: number;
+  rows?: RowSource;
 }
 
 /** Makes a trainer for a configuration (e.g. `(c) => createTfjsTrainer(tf, c)`). */
@@ -190,7 +195,14 @@ function checkTrainData(regime: RegimeSpec, data: TrainData, what = 'data'): voi
   const cols = { X: inputDim(regime.model), Y: outputDim(regime.model) };
   if (!Number.isInteger(data.n) || data.n <= 0)
     throw new RangeError(`train: ${what}.n must be a positive integer, got ${data.n}`);
-  for (const name of ['X', 'Y'] as const)
+  if (data.rows !== undefined) {
+    checkRowSource(data.rows, data.n, cols.X, `train: ${what}.rows`);
+    if (!(data.X instanceof Float32Array) || data.X.length !== 0)
+      throw new RangeError(
+        `train: ${what}.X must be empty (a Float32Array of length 0) when ${what}.rows gives the input rows, got ${data.X?.length} entries`,
+      );
+  }
+  for (const name of data.rows !== undefined ? (['Y'] as const) : (['X', 'Y'] as const))
     if (!(data[name] instanceof Float32Array) || data[name].length !== data.n * cols[name])
       throw new RangeError(
         `train: ${what}.${name} must be a Float32Array of n·${cols[name]} = ${data.n * cols[name]} entries, got ${data[name]?.length}`,

@@ -53,6 +53,34 @@ export interface Trainer {
   dispose(): Promise<void>;
 }
 
+/** Which optimizer step a training batch is for: {@link RowSource.rows}' second argument. */
+export interface BatchContext {
+  /** Seed of the run (of its batch order). */
+  readonly seed: number;
+  /** Epoch of the step: ⌊step / steps per epoch⌋. */
+  readonly epoch: number;
+  /** The optimizer step (0-based, counted over the whole run). */
+  readonly step: number;
+}
+
+/**
+ * The input rows of a training set that is not held as one float array (e.g. 8-bit images
+ * cropped and standardised per batch): the trainer asks for the rows each step needs.
+ */
+export interface RowSource {
+  /** Number of rows (= the data's n). */
+  readonly n: number;
+  /** Entries per row (= the model's input dimension). */
+  readonly d: number;
+  /**
+   * Rows `indices` (each in 0..n−1, repeats allowed) as a new float32 [indices.length, d] array.
+   * With `batch`: the training batch of that optimizer step, which may be augmented but must be a
+   * pure function of (indices, batch) so that a resumed run sees the same batches. Without: the
+   * evaluation rows (no randomness; what the training loss of `run(0)` and accuracies are scored on).
+   */
+  rows(indices: Int32Array, batch?: BatchContext): Float32Array | Promise<Float32Array>;
+}
+
 /** What a trainer needs: the model, loss, optimizer, starting point and data. */
 export interface TrainerConfig {
   spec: import('@narrownet/models').ModelSpec;
@@ -63,8 +91,12 @@ export interface TrainerConfig {
   params: ParamTree;
   /** Anchors θ0 of Frobenius-ball projections; default: the initial parameters. */
   anchors?: ParamTree;
-  /** Training data, row-major: X [n, inputDim], Y [n, outputDim] (a conv net's rows are NCHW images). */
-  data: { X: Float32Array; Y: Float32Array; n: number };
+  /**
+   * Training data, row-major: X [n, inputDim], Y [n, outputDim] (a conv net's rows are NCHW
+   * images). With `rows` (a {@link RowSource}; the ResNet trainer only) the inputs come from it
+   * batch by batch and X must be empty (length 0): a set too large to hold as float32.
+   */
+  data: { X: Float32Array; Y: Float32Array; n: number; rows?: RowSource };
   /** Initial batch-norm running statistics of a conv net; default PyTorch's fresh ones (means 0, variances 1). */
   buffers?: ParamTree;
   /** Mini-batch size; default (and undefined) = full batch. */

@@ -19,8 +19,8 @@ import {
 import type { OptimizerSpec } from '@narrownet/optim';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { createBatchOrder } from '../batches.js';
-import { checkFiniteData, checkPredictInput } from '../data.js';
-import type { Trainer, TrainerConfig, TrainerState } from '../trainer.js';
+import { checkFiniteData, checkPredictInput, checkRowSource, readRows, rowRange } from '../data.js';
+import type { BatchContext, Trainer, TrainerConfig, TrainerState } from '../trainer.js';
 import { buildConvStepModel } from './conv-step.js';
 import { type OnnxEngineLike, checkEngine, onnxTrainerInfo } from './engine.js';
 import { checkTree } from './trainer.js';
@@ -135,7 +135,10 @@ function isFiniteTree(values: Iterable<Float32Array>): boolean {
  * backward, the optimizer's update, schedule and projection, running-statistics update). The
  * mini-batch is gathered on the host every step — rows `createBatchOrder(n, b, seed).indices(step)`
  * (a seeded permutation per epoch; ⌊n/b⌋ steps per epoch), optionally augmented — because
- * augmentation changes it. Parameters, optimizer slots and running statistics stay onnxruntime
+ * augmentation changes it. The rows come from X, or, when `config.data.rows` is a `RowSource`
+ * (X then empty), from `rows(indices, { seed, epoch, step })` per step: only the batch is held as
+ * float32 (e.g. 8-bit images cropped per batch); `run(0)` then reads its evaluation rows
+ * (`rows(indices)`) `predictRows` at a time. Not with `frozenTrunk`. Parameters, optimizer slots and running statistics stay onnxruntime
  * tensors fed back call to call; `state()` carries the running statistics as `buffers` (so train's
  * checkpoints hold them and a resume is bit-exact).
  *
@@ -149,7 +152,8 @@ function isFiniteTree(values: Iterable<Float32Array>): boolean {
  *
  * @param engine - a started onnxruntime engine (`startOnnx()` of @narrownet/engine)
  * @param config - a ResNet spec, loss, optimizer (every parameter in one group), initial
- *   parameters, anchors, optional running statistics, data X [n, C·H·W] (NCHW rows) and Y [n, classes],
+ *   parameters, anchors, optional running statistics, data X [n, C·H·W] (NCHW rows; or empty with
+ *   `data.rows`) and Y [n, classes],
  *   batch size (default n) and seed of the batch order and augmentation
  * @param options - augmentation, frozen trunk, predict chunk, session options
  */
@@ -181,7 +185,13 @@ export async function createOnnxResNetTrainer(
   const n = config.data?.n;
   if (!Number.isInteger(n) || n <= 0)
     throw new RangeError(`${WHERE}: data.n must be a positive integer, got ${n}`);
-  if (!(config.data.X instanceof Float32Array) || config.data.X.length !== n * d)
+  if (config.data.rows !== undefined) {
+    checkRowSource(config.data.rows, n, d, `${WHERE}: data.rows`);
+    if (!(config.data.X instanceof Float32Array) || config.data.X.length !== 0)
+      throw new RangeError(
+        `${WHERE}: data.X must be empty (a Float32Array of length 0) when data.rows gives the input rows, got ${config.data.X?.length} entries`,
+      );
+  } else if (!(config.data.X instanceof Float32Array) || config.data.X.length !== n * d)
     throw new RangeError(`${WHERE}: data.X must be a Float32Array of n·C·H·W = ${n}·${d} entries`);
   if (!(config.data.Y instanceof Float32Array) || config.data.Y.length !== n * k)
     throw new RangeError(`${WHERE}: data.Y must be a Float32Array of n·classes = ${n}·${k} entries`);
@@ -204,6 +214,10 @@ export async function createOnnxResNetTrainer(
     if (options.augment)
       throw new RangeError(
         `${WHERE}: options.frozenTrunk caches the trunk's features of the fixed training inputs once, which is only valid without augmentation; options.augment must be false`,
+      );
+    if (config.data.rows !== undefined)
+      throw new RangeError(
+        `${WHERE}: options.frozenTrunk caches the trunk's features of a fixed float X; it does not read data.rows (give data.X, or train the whole net)`,
       );
     return frozenTrunkTrainer(engine, config, buffers0, b, predictRows, options.sessionOptions);
   }
@@ -240,9 +254,12 @@ async function fullTrainer(
   const { paramShapes: shapes, bufferShapes, slotShapes, anchorNames } = step;
   const d = spec.input[0] * spec.input[1] * spec.input[2];
   const k = spec.classes;
-  const { X, Y, n } = config.data;
+  const { X, Y, n, rows: source } = config.data;
   const seed = config.seed ?? 0;
   const order = createBatchOrder(n, b, seed);
+  /** Input rows `idx`: of `data.rows` when given (training rows of `batch`, else evaluation rows), else of X. */
+  const inputRows = async (idx: Int32Array, batch?: BatchContext): Promise<Float32Array> =>
+    source ? readRows(source, idx, batch, 'onnx resnet trainer: data.rows') : gather(X, d, idx);
   const f32 = (data: Float32Array, shape: readonly number[]): Tensor =>
     new engine.ort.Tensor('float32', data, [...shape]);
   const feeds = (prefix: string, tree: ParamTree, sh: Record<string, number[]>, names?: readonly string[]) =>
@@ -284,9 +301,9 @@ async function fullTrainer(
   /** One step from the current iterate: its mini-batch loss, and the new state committed when finite. */
   const stepOnce = async (): Promise<number> => {
     const rows = order.indices(t);
-    let Xb = gather(X, d, rows);
-    if (augment)
-      Xb = augmentBatch(Xb, b, spec.input, augmentRng(seed, Math.floor(t / order.stepsPerEpoch), t));
+    const epoch = Math.floor(t / order.stepsPerEpoch);
+    let Xb = await inputRows(rows, { seed, epoch, step: t });
+    if (augment) Xb = augmentBatch(Xb, b, spec.input, augmentRng(seed, epoch, t));
     const out = await stepSession.run({
       X: f32(Xb, [b, d]),
       Y: f32(gather(Y, k, rows), [b, k]),
@@ -306,14 +323,17 @@ async function fullTrainer(
     return l;
   };
 
-  /** Eval-mode logits of rows of X [rows, d], `predictRows` at a time. */
-  const forward = async (x: Float32Array, rows: number): Promise<Float32Array> => {
+  /** Eval-mode logits of `rows` input rows, `predictRows` at a time: `chunk(r, m)` gives rows r..r+m−1. */
+  const forward = async (
+    rows: number,
+    chunk: (r: number, m: number) => Float32Array | Promise<Float32Array>,
+  ): Promise<Float32Array> => {
     const pred = new Float32Array(rows * k);
     const pb: Record<string, Tensor> = {};
     for (const [key, v] of Object.entries(state)) if (!key.startsWith('s.')) pb[key] = v;
     for (let r = 0; r < rows; r += predictRows) {
       const m = Math.min(predictRows, rows - r);
-      const out = await evalSession.run({ X: f32(x.slice(r * d, (r + m) * d), [m, d]), ...pb });
+      const out = await evalSession.run({ X: f32(await chunk(r, m), [m, d]), ...pb });
       pred.set(out.pred!.data as Float32Array, r * k);
     }
     return pred;
@@ -325,7 +345,13 @@ async function fullTrainer(
       check();
       if (!Number.isInteger(steps) || steps < 0)
         throw new RangeError(`onnx resnet trainer.run: steps must be an integer ≥ 0, got ${steps}`);
-      if (steps === 0) return loss64(loss, await forward(X, n), Y, k).value;
+      if (steps === 0)
+        return loss64(
+          loss,
+          await forward(n, (r, m) => (source ? inputRows(rowRange(r, m)) : X.slice(r * d, (r + m) * d))),
+          Y,
+          k,
+        ).value;
       let l = Number.NaN;
       for (let i = 0; i < steps; i++) {
         l = await stepOnce();
@@ -342,7 +368,7 @@ async function fullTrainer(
     async predict(x: Float32Array, rows: number): Promise<Float32Array> {
       check();
       checkPredictInput(x, rows, d, 'onnx resnet trainer.predict');
-      return rows === 0 ? new Float32Array(0) : forward(x, rows);
+      return rows === 0 ? new Float32Array(0) : forward(rows, (r, m) => x.slice(r * d, (r + m) * d));
     },
     async state(): Promise<TrainerState> {
       check();
