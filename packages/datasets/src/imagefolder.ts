@@ -35,6 +35,11 @@ export interface ImageFolderOptions extends ImageCropOptions {
   readonly limitPerClass?: number;
   /** Name of the set. Default: the folder's path. */
   readonly name?: string;
+  /**
+   * Images per pixel shard of the {@link ImageSet}. Default: as many as fit in 2 GiB (Node's
+   * typed arrays hold at most 4 GiB).
+   */
+  readonly shardImages?: number;
 }
 
 /** The files of an image folder with their labels: see {@link listImageFolder}. */
@@ -48,7 +53,9 @@ export interface ImageFolderListing {
 /**
  * A set of decoded images held compactly: 8-bit RGB, `size`×`size`, HWC per image, 3 bytes per
  * pixel (a 224×224 image is 147 KiB; as float32 it would be 588 KiB). {@link imageSetRows} turns
- * the rows a step needs into a float32 {@link Dataset}.
+ * the rows a step needs into a float32 {@link Dataset}; `imageCrops` / `imageCropSource` crop and
+ * standardise them per batch. The pixels are held in shards: Node's typed arrays hold at most
+ * 4 GiB each, and R-ImageNet's training split at 256×256 is ≈ 46 GiB.
  */
 export interface ImageSet {
   readonly name: string;
@@ -56,8 +63,13 @@ export interface ImageSet {
   readonly n: number;
   /** Side of every image. */
   readonly size: number;
-  /** [n, size, size, 3] row-major (HWC per image), values 0…255. */
-  readonly pixels: Uint8Array;
+  /**
+   * The pixels [n, size, size, 3] row-major (HWC per image), values 0…255, cut into shards of
+   * `shardImages` images each (the last one may hold fewer); image i is {@link imagePixels}(set, i).
+   */
+  readonly shards: readonly Uint8Array[];
+  /** Images per shard (every shard but the last holds exactly this many). */
+  readonly shardImages: number;
   /** Label per image. */
   readonly labels: Int32Array;
   /** Class names; the number of classes is `classes.length`. */
@@ -81,8 +93,8 @@ function cropSizes(options: ImageCropOptions, where: string): { size: number; re
   return { size, resize };
 }
 
-/** Python's round(): halves go to the even neighbour (torchvision's CenterCrop offsets). */
-function roundHalfEven(x: number): number {
+/** Python's round(): halves go to the even neighbour (torchvision's CenterCrop offsets). Internal (not in the index). */
+export function roundHalfEven(x: number): number {
   const r = Math.round(x);
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
@@ -235,23 +247,47 @@ export async function loadImageFolder(options: ImageFolderOptions): Promise<Imag
   const { size, resize } = cropSizes(options, where);
   const { files, labels, classes } = listImageFolder(options);
   const stride = size * size * 3;
-  let pixels: Uint8Array;
+  const shardImages =
+    options.shardImages === undefined
+      ? Math.max(1, Math.floor(2 ** 31 / stride))
+      : positiveInt(options.shardImages, 'shardImages', where);
+  const shards: Uint8Array[] = [];
   try {
-    pixels = new Uint8Array(files.length * stride);
+    for (let i = 0; i < files.length; i += shardImages)
+      shards.push(new Uint8Array(Math.min(shardImages, files.length - i) * stride));
   } catch {
     throw new RangeError(
-      `${where}: ${files.length} images of ${size}×${size}×3 bytes do not fit in one array; pass limitPerClass or a smaller size, or stream listImageFolder + decodeImage`,
+      `${where}: ${files.length} images of ${size}×${size}×3 bytes (${((files.length * stride) / 2 ** 30).toFixed(1)} GiB) do not fit in memory; pass limitPerClass or a smaller size, or stream listImageFolder + decodeImage`,
     );
   }
   let next = 0;
   const worker = async () => {
     while (next < files.length) {
       const i = next++;
-      pixels.set(await decodeImage(files[i]!, { size, resize }), i * stride);
+      const pixels = await decodeImage(files[i]!, { size, resize });
+      shards[Math.floor(i / shardImages)]!.set(pixels, (i % shardImages) * stride);
     }
   };
   await Promise.all(Array.from({ length: Math.min(4, files.length) }, worker));
-  return { name: options.name ?? options.dir, n: files.length, size, pixels, labels, classes, files };
+  return {
+    name: options.name ?? options.dir,
+    n: files.length,
+    size,
+    shards,
+    shardImages,
+    labels,
+    classes,
+    files,
+  };
+}
+
+/** The pixels of image `i` of a set: a [size, size, 3] HWC view into its shard (not a copy). */
+export function imagePixels(set: ImageSet, i: number): Uint8Array {
+  if (!Number.isInteger(i) || i < 0 || i >= set.n)
+    throw new RangeError(`imagePixels(${set.name}): index ${i} is outside 0..${set.n - 1}`);
+  const stride = set.size * set.size * 3;
+  const at = (i % set.shardImages) * stride;
+  return set.shards[Math.floor(i / set.shardImages)]!.subarray(at, at + stride);
 }
 
 /**
@@ -269,7 +305,8 @@ export function imageSetRows(set: ImageSet, indices?: ArrayLike<number>): Datase
     const i = rows[r]!;
     if (!Number.isInteger(i) || i < 0 || i >= set.n)
       throw new RangeError(`${where}: index ${i} is outside 0..${set.n - 1}`);
-    for (let j = 0; j < d; j++) X[r * d + j] = set.pixels[i * d + j]! / 255;
+    const pixels = imagePixels(set, i);
+    for (let j = 0; j < d; j++) X[r * d + j] = pixels[j]! / 255;
     labels[r] = set.labels[i]!;
   }
   const k = set.classes.length;
@@ -296,6 +333,8 @@ export interface RImageNetOptions extends ImageCropOptions {
   readonly split: 'train' | 'val';
   /** At most this many images per R-ImageNet class (taken in turn from its 5 ImageNet classes). */
   readonly limitPerClass?: number;
+  /** Images per pixel shard (see {@link ImageFolderOptions.shardImages}). */
+  readonly shardImages?: number;
   /**
    * The 1000 ImageNet-1k wnids in class-index order. Default: the sorted sub-folders of
    * `<root>/train`, which must then be all 1000 (the indices of Zhang et al.'s Table 2 are
@@ -309,7 +348,8 @@ export interface RImageNetOptions extends ImageCropOptions {
  * ImageNet-1k classes of {@link R_IMAGENET_CLASSES}, read from `<root>/<split>/<wnid>/`, labelled
  * with their superclass ({@link rImageNetLabel}: 20 classes), resized and centre-cropped to
  * `size` (224 in the paper: "randomly cropped during training and center-cropped during testing";
- * for random crops load a larger `size` and crop per batch). Other class folders are not read.
+ * for random crops load a larger `size`, e.g. `{ size: 256, resize: 256 }`, and crop per batch
+ * with `imageCrops` / `imageCropSource`). Other class folders are not read.
  */
 export async function loadRImageNet(options: RImageNetOptions): Promise<ImageSet> {
   const where = 'loadRImageNet';
@@ -338,6 +378,7 @@ export async function loadRImageNet(options: RImageNetOptions): Promise<ImageSet
     ...(options.size !== undefined ? { size: options.size } : {}),
     ...(options.resize !== undefined ? { resize: options.resize } : {}),
     ...(options.limitPerClass !== undefined ? { limitPerClass: options.limitPerClass } : {}),
+    ...(options.shardImages !== undefined ? { shardImages: options.shardImages } : {}),
   });
   return set;
 }

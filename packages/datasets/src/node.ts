@@ -36,6 +36,17 @@ export {
   decodeImage,
   listImageFolder,
   loadImageFolder,
+  imagePixels,
   imageSetRows,
   loadRImageNet,
 } from './imagefolder.js';
+export {
+  type PixelStats,
+  type ImageCropRowsOptions,
+  type ImageBatchContext,
+  type ImageRowSource,
+  type ImageCropSourceOptions,
+  imagePixelStats,
+  imageCrops,
+  imageCropSource,
+} from './image-crops.js';

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   R_IMAGENET_CLASSES,
   decodeImage,
+  imagePixels,
   imageSetRows,
   listImageFolder,
   loadImageFolder,
@@ -165,19 +166,26 @@ describe('listImageFolder / loadImageFolder / imageSetRows', () => {
   it('loads uint8 HWC pixels equal to decodeImage of each file, and float32 rows /255 with one-hot targets', async () => {
     const set = await loadImageFolder({ dir, size: 12, resize: 16, name: 'tiny' });
     expect(set.n).toBe(6);
-    expect(set.pixels).toBeInstanceOf(Uint8Array);
-    expect(set.pixels.length).toBe(6 * 12 * 12 * 3);
-    for (let i = 0; i < set.n; i++)
-      expect(set.pixels.subarray(i * 432, (i + 1) * 432)).toEqual(
-        await decodeImage(set.files[i]!, { size: 12, resize: 16 }),
-      );
+    expect(set.shards).toHaveLength(1);
+    expect(set.shards[0]).toBeInstanceOf(Uint8Array);
+    expect(set.shards[0]!.length).toBe(6 * 12 * 12 * 3);
+    // in shards of 4 images (6 = 4 + 2), the same pixels through imagePixels
+    const sharded = await loadImageFolder({ dir, size: 12, resize: 16, name: 'tiny', shardImages: 4 });
+    expect(sharded.shards.map((s) => s.length)).toEqual([4 * 432, 2 * 432]);
+    for (let i = 0; i < set.n; i++) {
+      const want = await decodeImage(set.files[i]!, { size: 12, resize: 16 });
+      expect(imagePixels(set, i)).toEqual(want);
+      expect(imagePixels(sharded, i)).toEqual(want);
+    }
+    expect(() => imagePixels(set, 6)).toThrow(/imagePixels\(tiny\): index 6 is outside 0\.\.5/);
+    expect(imageSetRows(sharded, [5, 0]).X).toEqual(imageSetRows(set, [5, 0]).X);
     const rows = imageSetRows(set, [5, 0]);
     expect(rows.n).toBe(2);
     expect(rows.imageShape).toEqual([12, 12, 3]);
     expect(Array.from(rows.labels!)).toEqual([2, 0]);
     expect(Array.from(rows.Y)).toEqual([0, 0, 1, 1, 0, 0]);
-    expect(rows.X[7]).toBeCloseTo(set.pixels[5 * 432 + 7]! / 255, 7);
-    expect(rows.X[432 + 9]).toBeCloseTo(set.pixels[9]! / 255, 7);
+    expect(rows.X[7]).toBeCloseTo(imagePixels(set, 5)[7]! / 255, 7);
+    expect(rows.X[432 + 9]).toBeCloseTo(imagePixels(set, 0)[9]! / 255, 7);
     expect(imageSetRows(set).n).toBe(6);
     expect(() => imageSetRows(set, [6])).toThrow(/imageSetRows\(tiny\): index 6 is outside 0\.\.5/);
   });
