@@ -95,18 +95,14 @@ export function imageCrops(
     const top = rng ? rng.int(S - size + 1) : centre;
     const left = rng ? rng.int(S - size + 1) : centre;
     const flip = rng ? rng.uniform() < 0.5 : false;
-    const o = r * d;
-    for (let y = 0; y < size; y++) {
-      const row = ((top + y) * S + left) * 3;
-      const oy = o + y * size;
-      for (let x = 0; x < size; x++) {
-        const src = row + (flip ? size - 1 - x : x) * 3;
-        const at = oy + x;
-        out[at] = lut[px[src]!]!;
-        out[at + plane] = lut[px[src + 1]!]!;
-        out[at + 2 * plane] = lut[px[src + 2]!]!;
+    const step = flip ? -3 : 3;
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < size; y++) {
+        let src = ((top + y) * S + left + (flip ? size - 1 : 0)) * 3 + c;
+        let o = r * d + c * plane + y * size;
+        const end = o + size;
+        for (; o < end; o++, src += step) out[o] = lut[px[src]!]!;
       }
-    }
   }
   return out;
 }

@@ -243,9 +243,31 @@ export function listImageFolder(options: ImageFolderOptions): ImageFolderListing
  * `size`), stored as 8-bit RGB. Errors name the folder or file.
  */
 export async function loadImageFolder(options: ImageFolderOptions): Promise<ImageSet> {
-  const where = 'loadImageFolder';
+  return loadImageFiles(listImageFolder(options), { ...options, name: options.name ?? options.dir });
+}
+
+/** Options of {@link loadImageFiles}. */
+export interface ImageFilesOptions extends ImageCropOptions {
+  /** Name of the set. */
+  readonly name: string;
+  /** Images per pixel shard (see {@link ImageFolderOptions.shardImages}). */
+  readonly shardImages?: number;
+}
+
+/**
+ * Decodes the files of a listing (e.g. a subset of {@link listImageFolder}'s or
+ * {@link listRImageNet}'s, in any order) into an {@link ImageSet}, each by {@link decodeImage},
+ * 4 in flight; image i is `listing.files[i]` with label `listing.labels[i]`.
+ */
+export async function loadImageFiles(
+  listing: ImageFolderListing,
+  options: ImageFilesOptions,
+): Promise<ImageSet> {
+  const where = 'loadImageFiles';
   const { size, resize } = cropSizes(options, where);
-  const { files, labels, classes } = listImageFolder(options);
+  const { files, labels, classes } = listing;
+  if (labels.length !== files.length)
+    throw new RangeError(`${where}: listing has ${files.length} files and ${labels.length} labels`);
   const stride = size * size * 3;
   const shardImages =
     options.shardImages === undefined
@@ -270,7 +292,7 @@ export async function loadImageFolder(options: ImageFolderOptions): Promise<Imag
   };
   await Promise.all(Array.from({ length: Math.min(4, files.length) }, worker));
   return {
-    name: options.name ?? options.dir,
+    name: options.name,
     n: files.length,
     size,
     shards,
@@ -352,7 +374,19 @@ export interface RImageNetOptions extends ImageCropOptions {
  * with `imageCrops` / `imageCropSource`). Other class folders are not read.
  */
 export async function loadRImageNet(options: RImageNetOptions): Promise<ImageSet> {
-  const where = 'loadRImageNet';
+  return loadImageFolder(rImageNetFolder(options, 'loadRImageNet'));
+}
+
+/**
+ * The files and R-ImageNet labels {@link loadRImageNet} would decode, without decoding them (pick
+ * a subset and decode it with {@link loadImageFiles}). Same checks and errors.
+ */
+export function listRImageNet(options: RImageNetOptions): ImageFolderListing {
+  return listImageFolder(rImageNetFolder(options, 'listRImageNet'));
+}
+
+/** The image-folder options of an R-ImageNet split (folders grouped into the 20 classes). */
+function rImageNetFolder(options: RImageNetOptions, where: string): ImageFolderOptions {
   const { root, split } = options;
   if (split !== 'train' && split !== 'val')
     throw new RangeError(`${where}: split must be 'train' or 'val', got ${JSON.stringify(split)}`);
@@ -370,7 +404,7 @@ export async function loadRImageNet(options: RImageNetOptions): Promise<ImageSet
     const label = rImageNetLabel(index);
     if (label >= 0) groups[label]!.push(wnid);
   });
-  const set = await loadImageFolder({
+  return {
     dir: join(root, split),
     classes: groups,
     classNames: R_IMAGENET_CLASSES.map((c) => c.name),
@@ -379,6 +413,5 @@ export async function loadRImageNet(options: RImageNetOptions): Promise<ImageSet
     ...(options.resize !== undefined ? { resize: options.resize } : {}),
     ...(options.limitPerClass !== undefined ? { limitPerClass: options.limitPerClass } : {}),
     ...(options.shardImages !== undefined ? { shardImages: options.shardImages } : {}),
-  });
-  return set;
+  };
 }

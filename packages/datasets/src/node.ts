@@ -31,6 +31,7 @@ export {
   type ImageCropOptions,
   type ImageFolderOptions,
   type ImageFolderListing,
+  type ImageFilesOptions,
   type ImageSet,
   type RImageNetOptions,
   decodeImage,
@@ -38,6 +39,8 @@ export {
   loadImageFolder,
   imagePixels,
   imageSetRows,
+  listRImageNet,
+  loadImageFiles,
   loadRImageNet,
 } from './imagefolder.js';
 export {

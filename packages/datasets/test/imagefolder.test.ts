@@ -9,6 +9,8 @@ import {
   imagePixels,
   imageSetRows,
   listImageFolder,
+  listRImageNet,
+  loadImageFiles,
   loadImageFolder,
   loadRImageNet,
   rImageNetLabel,
@@ -244,6 +246,32 @@ describe('loadRImageNet: the ImageNet folder layout through rImageNetLabel', () 
     expect(counts).toEqual(new Array(20).fill(10));
     // e.g. ImageNet index 402 (the first musical instrument) is class 14.
     expect(set.labels[set.files.findIndex((f) => f.includes(wnids[402]!))]).toBe(14);
+  });
+
+  it('listRImageNet lists what loadRImageNet decodes; loadImageFiles decodes a chosen subset', async () => {
+    const set = await loadRImageNet({ root: imagenet, split: 'train', size: 8, resize: 10 });
+    const listing = listRImageNet({ root: imagenet, split: 'train' });
+    expect(listing.files).toEqual(set.files);
+    expect(listing.labels).toEqual(set.labels);
+    expect(listing.classes).toEqual(set.classes);
+    const pick = [150, 3, 77];
+    const sub = await loadImageFiles(
+      {
+        files: pick.map((i) => listing.files[i]!),
+        labels: Int32Array.from(pick, (i) => listing.labels[i]!),
+        classes: listing.classes,
+      },
+      { name: 'sub', size: 8, resize: 10, shardImages: 2 },
+    );
+    expect(sub.n).toBe(3);
+    expect(sub.shards).toHaveLength(2);
+    pick.forEach((i, j) => {
+      expect(imagePixels(sub, j)).toEqual(imagePixels(set, i));
+      expect(sub.labels[j]).toBe(set.labels[i]);
+    });
+    await expect(
+      loadImageFiles({ files: ['a'], labels: new Int32Array(2), classes: ['x'] }, { name: 'bad' }),
+    ).rejects.toThrow(/loadImageFiles: listing has 1 files and 2 labels/);
   });
 
   it('val split, limitPerClass and explicit wnids', async () => {
