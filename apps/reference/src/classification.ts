@@ -9,6 +9,7 @@ import { type ScheduleSpec, epochSchedule, stepsPerEpoch } from '@narrownet/opti
 import {
   type EpochEvaluation,
   type RegimeSpec,
+  type RowSource,
   type SplitMetrics,
   type TrainerFactory,
   train,
@@ -76,15 +77,28 @@ function epochPoint(e: EpochEvaluation): EpochPoint {
   return { epoch: e.epoch, train: point(e.train), test: point(e.test!) };
 }
 
+/** A split as `train` reads it: X [n, d] and Y [n, k], or X empty and the input rows from `rows`. */
+export type SplitRows = Pick<Dataset, 'X' | 'Y' | 'n'> & { rows?: RowSource };
+
+const trainData = (d: SplitRows) => ({ X: d.X, Y: d.Y, n: d.n, ...(d.rows ? { rows: d.rows } : {}) });
+
 /** How one classification run trains (see {@link trainClassificationRun}). */
 export interface ClassificationSetup {
   regime: RegimeSpec;
-  /** The training and the held-out split (e.g. `imageSplits`' of image-data.ts). */
-  splits: { train: Dataset; test: Dataset };
+  /**
+   * The training and the held-out split (e.g. `imageSplits`' of image-data.ts): float rows X, or X
+   * empty and a `RowSource` `rows` (streamed per batch and per evaluation chunk).
+   */
+  splits: { train: SplitRows; test: SplitRows };
   epochs: number;
   batchSize: number;
   evalEveryEpochs: number;
   seed: number;
+  /**
+   * Rows per evaluation chunk (`EvaluationOptions.chunkRows`; default `train`'s 4096). Streamed
+   * splits want a batch's worth: each chunk is made as float32 at once.
+   */
+  evalChunkRows?: number;
   /** The trainer of the run; default the engine's (`ctx.engine.createTrainer`). */
   createTrainer?: TrainerFactory;
 }
@@ -105,26 +119,26 @@ export async function trainClassificationRun(
   const { train: tr, test } = o.splits;
   const budget = o.epochs * stepsPerEpoch(tr.n, o.batchSize);
   let done = 0;
-  const res = await train(
-    o.regime,
-    { X: tr.X, Y: tr.Y, n: tr.n },
-    {
-      createTrainer: o.createTrainer ?? ctx.engine.createTrainer,
-      epochs: o.epochs,
-      batchSize: o.batchSize,
-      seed: o.seed,
-      // metrics only at the start and the end: the evaluations carry the curve
-      evalEvery: Math.max(1, budget),
-      stationarity: false,
-      evaluation: { test: { X: test.X, Y: test.Y, n: test.n }, everyEpochs: o.evalEveryEpochs },
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-      onStep: (step) => {
-        const f = step / Math.max(1, budget);
-        ctx.progress(plan.cost * (f - done), plan.id);
-        done = f;
-      },
+  const res = await train(o.regime, trainData(tr), {
+    createTrainer: o.createTrainer ?? ctx.engine.createTrainer,
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    seed: o.seed,
+    // metrics only at the start and the end: the evaluations carry the curve
+    evalEvery: Math.max(1, budget),
+    stationarity: false,
+    evaluation: {
+      test: trainData(test),
+      everyEpochs: o.evalEveryEpochs,
+      ...(o.evalChunkRows !== undefined ? { chunkRows: o.evalChunkRows } : {}),
     },
-  );
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    onStep: (step) => {
+      const f = step / Math.max(1, budget);
+      ctx.progress(plan.cost * (f - done), plan.id);
+      done = f;
+    },
+  });
   if (res.status === 'aborted') return undefined;
   ctx.progress(plan.cost * (1 - done), plan.id);
   const curve = res.evaluations.map(epochPoint);

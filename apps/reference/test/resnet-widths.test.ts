@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESNET_FIGURE, checkResNetClaims, resnetCells } from '../src/experiments/resnet-widths/report.js';
-import { R_IMAGENET_CLASSES } from '@narrownet/datasets';
+import { R_IMAGENET_CLASSES, imageSetRows, loadRImageNet } from '@narrownet/datasets';
 import {
   RESNET_WIDTHS_SCALES,
   R_IMAGENET_PAPER_FLAGS,
@@ -206,7 +206,11 @@ describe('narrownet run resnet-widths --data rimagenet (a fake ImageNet folder, 
   it('loads train/ and val/ at the image size, 20 classes, class-balanced prefixes', async () => {
     const { splits, input } = await loadResNetSplits(s);
     expect(input).toEqual([3, 16, 16]);
-    expect(splits.train.X.length).toBe(40 * 3 * 16 * 16);
+    // no float copy of either split: rows are cropped per batch from 8-bit pixels
+    expect(splits.train.X.length).toBe(0);
+    expect(splits.test.X.length).toBe(0);
+    expect(splits.train.rows!.d).toBe(3 * 16 * 16);
+    expect(splits.train.rows!.n).toBe(40);
     expect(splits.train.k).toBe(20);
     // 3 of 5 images decoded per class and split; the first 40, classes in turn: every class twice
     for (const split of [splits.train, splits.test]) {
@@ -216,6 +220,54 @@ describe('narrownet run resnet-widths --data rimagenet (a fake ImageNet folder, 
       expect(counts).toEqual(new Array(20).fill(2));
     }
     expect(classInterleaved([0, 0, 1, 2, 1], 3)).toEqual(Int32Array.from([0, 2, 3, 1, 4]));
+  });
+
+  it('streams App. H.2 crops: training pixels at 18×18 for random 16×16 crops, test centre crops, global train mean/std', async () => {
+    const { splits } = await loadResNetSplits(s);
+    // independent path: the whole split through loadRImageNet, the same class-interleaved prefix
+    const load = async (split: 'train' | 'val', size: number, resize: number) => {
+      const set = await loadRImageNet({ root: imagenet, split, size, resize, limitPerClass: 3 });
+      return imageSetRows(set, classInterleaved(set.labels, 20).subarray(0, 40));
+    };
+    const train18 = await load('train', 18, 18); // round(16 · 256/224) = 18
+    const test16 = await load('val', 16, 18);
+    // mean/std: every training pixel /255 of the held 18×18 images, in float64
+    let sum = 0;
+    for (const v of train18.X) sum += v;
+    const mean = sum / train18.X.length;
+    let q = 0;
+    for (const v of train18.X) q += (v - mean) ** 2;
+    expect(splits.mean).toBeCloseTo(mean, 6);
+    expect(splits.std).toBeCloseTo(Math.sqrt(q / train18.X.length), 6);
+    expect(Array.from(splits.train.labels!)).toEqual(Array.from(train18.labels!));
+    // evaluation rows of both splits: the centre 16×16 (offset 1 in 18×18; 0 in the 16×16 test images), NCHW
+    const nchw = (ds: typeof train18, side: number, off: number, i: number) => {
+      const out = new Float64Array(3 * 256);
+      for (let c = 0; c < 3; c++)
+        for (let y = 0; y < 16; y++)
+          for (let x = 0; x < 16; x++)
+            out[(c * 16 + y) * 16 + x] =
+              (ds.X[i * side * side * 3 + ((y + off) * side + x + off) * 3 + c]! - splits.mean) / splits.std;
+      return out;
+    };
+    const idx = Int32Array.from([7, 0, 39]);
+    const close = (got: Float32Array, want: Float64Array[]) =>
+      want.forEach((w, r) => w.forEach((v, j) => expect(Math.abs(got[r * 768 + j]! - v)).toBeLessThan(1e-5)));
+    close(
+      await splits.train.rows!.rows(idx),
+      [7, 0, 39].map((i) => nchw(train18, 18, 1, i)),
+    );
+    close(
+      await splits.test.rows!.rows(idx),
+      [7, 0, 39].map((i) => nchw(test16, 16, 0, i)),
+    );
+    // training batches: random crops, a function of (seed, epoch, step) only
+    const b = { seed: 0, epoch: 0, step: 3 };
+    const batch = await splits.train.rows!.rows(idx, b);
+    expect(await splits.train.rows!.rows(idx, { ...b })).toEqual(batch);
+    expect(await splits.train.rows!.rows(idx, { ...b, step: 4 })).not.toEqual(batch);
+    // the test split's "training" rows are centre crops too (it is never trained on)
+    expect(await splits.test.rows!.rows(idx, b)).toEqual(await splits.test.rows!.rows(idx));
   });
 
   it('exits 0 and stores every run with test accuracies over the 20 classes', () => {
@@ -260,12 +312,12 @@ describe('the R-ImageNet claim (3) follows the numbers', () => {
     mkdirSync(join(empty, 'val'), { recursive: true });
     for (const [flags, named] of [
       [['--imagenet-dir', join(root, 'no-imagenet')], join(root, 'no-imagenet')],
-      [['--imagenet-dir', empty, '--image-size', '1024', '--train-n', '10000000'], 'GiB as float32'],
+      [['--imagenet-dir', empty, '--image-size', '1024', '--train-n', '10000000'], 'GiB as 8-bit pixels'],
       [[], '--imagenet-dir'],
     ] as const) {
       const c = io();
       const out = join(root, `bad-rimagenet-${flags.length}`);
-      const flag = named === 'GiB as float32' ? '--train-n' : '--imagenet-dir';
+      const flag = named === 'GiB as 8-bit pixels' ? '--train-n' : '--imagenet-dir';
       const code = await main(
         ['run', 'resnet-widths', '--scale', 'paper', ...R_IMAGENET_PAPER_FLAGS, ...flags, '--out', out],
         c,

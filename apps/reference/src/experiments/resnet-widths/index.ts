@@ -34,8 +34,9 @@ shows the machinery, not the paper's result. --scale paper: CIFAR-10 (--data cif
 panel) from --data-dir (--fetch downloads it), full widths, 600 epochs: a GPU job. R-ImageNet
 (Fig. 5/9, App. H.5): --data rimagenet --imagenet-dir <ImageNet folder with train/ and val/>, the
 ImageNet layout (7×7/2 stem + max pool), with App. H.2's flags --image-size 224 --epochs 90
---schedule multistep --milestones 30,60,90 --batch-size 256 --radii 0.01,0.1,1,1000 (pad-4 crop +
-flip stands in for the paper's random crop; --limit-per-class and --train-n/--test-n bound memory).
+--schedule multistep --milestones 30,60,90 --batch-size 256 --radii 0.01,0.1,1,1000 (8-bit images in
+memory, random 224 crops of 256×256 + flip per batch, centre crops for testing; --limit-per-class and
+--train-n/--test-n bound memory).
 Writes runs.jsonl, the figure and report.html.`,
   options: RESNET_WIDTHS_OPTIONS,
   scales: RESNET_WIDTHS_SCALES,

@@ -7,16 +7,19 @@ import {
   FASHION_MNIST_DEBIAN_DIR,
   fetchDataset,
   fitStandardize,
-  imageSetRows,
+  imageCropSource,
+  imagePixelStats,
+  listRImageNet,
   loadCifar10,
   loadCifar100,
   loadFashionMnist,
-  loadRImageNet,
+  loadImageFiles,
+  oneHot,
   subset,
 } from '@narrownet/datasets';
 import { type ResNetSpec, resnet18 } from '@narrownet/models';
 import { stepsPerEpoch } from '@narrownet/optim';
-import { type RegimeSpec, createOnnxResNetTrainer, resnetOptimizer } from '@narrownet/regime';
+import { type RegimeSpec, type RowSource, createOnnxResNetTrainer, resnetOptimizer } from '@narrownet/regime';
 import {
   CLASSIFICATION_LOSS,
   type ClassificationFields,
@@ -116,15 +119,29 @@ export async function prepareResNetData(s: ResNetWidthsSettings, log: (line: str
   await fetchDataset(source, { root: s.dataDir });
 }
 
-/** Bytes of one float32 copy of the R-ImageNet splits of the settings, as the trainer holds them. */
-export function rImageNetFloatBytes(s: ResNetWidthsSettings): number {
-  return (s.trainN + s.testN) * 3 * s.imageSize * s.imageSize * 4;
+/**
+ * Side at which the R-ImageNet training images are decoded and held: with `augment`, the
+ * torchvision `Resize` side round(imageSize · 256/224) (256 for 224), random `imageSize` crops of it
+ * per batch; without, `imageSize` (the centre crop, as the test images).
+ */
+export function rImageNetTrainSide(s: ResNetWidthsSettings): number {
+  return s.augment ? Math.round((s.imageSize * 256) / 224) : s.imageSize;
+}
+
+/**
+ * Bytes the R-ImageNet splits of the settings take in memory: 8-bit RGB, `trainN` training images
+ * at {@link rImageNetTrainSide} and `testN` test images at `imageSize` (paper: 247k × 256²·3 ≈
+ * 45 GiB + 5,000 × 224²·3 ≈ 0.7 GiB). Floats exist only per batch (256 × 3·224² float32 = 147 MiB).
+ */
+export function rImageNetBytes(s: ResNetWidthsSettings): number {
+  const side = rImageNetTrainSide(s);
+  return 3 * (s.trainN * side * side + s.testN * s.imageSize * s.imageSize);
 }
 
 /**
  * `--data rimagenet`'s check before any run: `--imagenet-dir` names a folder with `train/` and
- * `val/`, and the float32 splits the trainer holds (about three copies while they are built) fit
- * in 80 % of this machine's memory — or a UsageError naming the flag and the folder or the sizes.
+ * `val/`, and the 8-bit splits ({@link rImageNetBytes}) fit in 80 % of this machine's memory — or a
+ * UsageError naming the flag and the folder or the sizes.
  */
 function checkImageNetFolder(s: ResNetWidthsSettings): void {
   const root = s.imagenetDir;
@@ -138,10 +155,12 @@ function checkImageNetFolder(s: ResNetWidthsSettings): void {
         `--imagenet-dir: ${dir} is not a folder (the ImageNet folder must hold train/<wnid>/*.JPEG and val/<wnid>/*.JPEG)`,
       );
   const gib = (b: number) => (b / 2 ** 30).toFixed(1);
-  if (3 * rImageNetFloatBytes(s) > 0.8 * totalmem())
+  if (rImageNetBytes(s) > 0.8 * totalmem()) {
+    const side = rImageNetTrainSide(s);
     throw new UsageError(
-      `--train-n/--test-n/--image-size: ${s.trainN} + ${s.testN} images of 3×${s.imageSize}×${s.imageSize} are ${gib(rImageNetFloatBytes(s))} GiB as float32 (about 3 copies while standardised), more than 80 % of this machine's ${gib(totalmem())} GiB; lower them`,
+      `--train-n/--test-n/--image-size: ${s.trainN} training images of 3×${side}×${side} and ${s.testN} test images of 3×${s.imageSize}×${s.imageSize} are ${gib(rImageNetBytes(s))} GiB as 8-bit pixels, more than 80 % of this machine's ${gib(totalmem())} GiB; lower them (decoding per batch from the files is not implemented)`,
     );
+  }
 }
 
 /** NCHW rows of a HWC image set, each image zero-padded (in raw pixels) to `size`×`size`. */
@@ -159,10 +178,23 @@ function toNchw(ds: Dataset, size: number, padValue: number): Float32Array {
   return out;
 }
 
+/**
+ * One split as the trainer reads it: float rows X [n, C·H·W] (NCHW), or — R-ImageNet — X empty and
+ * the rows cropped and standardised per batch from 8-bit images by `rows`.
+ */
+export interface ResNetSplit {
+  X: Float32Array;
+  Y: Float32Array;
+  n: number;
+  k: number;
+  labels?: Int32Array;
+  rows?: RowSource;
+}
+
 /** The two splits as the net reads them, with the training pixels' statistics that standardised them. */
 export interface ResNetSplits {
-  train: Dataset;
-  test: Dataset;
+  train: ResNetSplit;
+  test: ResNetSplit;
   mean: number;
   std: number;
 }
@@ -251,9 +283,14 @@ export function classInterleaved(labels: ArrayLike<number>, k: number): Int32Arr
 
 /**
  * {@link resnetSplits}, and for R-ImageNet: `train/` (training) and `val/` (test) of
- * `--imagenet-dir` through `loadRImageNet` (resized and centre-cropped to `imageSize`, held as
- * 8-bit pixels while decoded, at most `limitPerClass` per class), the first `trainN` / `testN` in
- * class-interleaved order turned into float rows, standardised like the others. Memoized.
+ * `--imagenet-dir` (`listRImageNet`, at most `limitPerClass` per class), of which only the first
+ * `trainN` / `testN` in class-interleaved order are decoded (`loadImageFiles`) and held as 8-bit
+ * pixels: training images at {@link rImageNetTrainSide} (256 for 224), test images resized and
+ * centre-cropped to `imageSize`. The rows are made per batch by `imageCropSource`: a seeded
+ * fixed-scale random `imageSize` crop + horizontal flip for training batches (with `augment`;
+ * App. H.2 "randomly cropped during training"), the centre crop for evaluation and testing
+ * ("center-cropped during testing"), standardised with the global mean and std of the held
+ * training pixels (`imagePixelStats`, App. H.2). Memoized.
  */
 export async function loadResNetSplits(
   s: ResNetWidthsSettings,
@@ -261,22 +298,48 @@ export async function loadResNetSplits(
   if (s.data !== 'rimagenet') return resnetSplits(s);
   const key = cacheKey(s);
   if (cache?.key === key) return cache;
-  const raw = async (split: 'train' | 'val', count: number) => {
-    const set = await loadRImageNet({
+  const load = async (split: 'train' | 'val', count: number, side: number) => {
+    const listing = listRImageNet({
       root: s.imagenetDir!,
       split,
-      size: s.imageSize,
       ...(s.limitPerClass !== undefined ? { limitPerClass: s.limitPerClass } : {}),
     });
-    if (set.n < count)
+    if (listing.files.length < count)
       throw new UsageError(
-        `--${split === 'train' ? 'train-n' : 'test-n'}: the R-ImageNet ${split} split of ${s.imagenetDir} has ${set.n} images${s.limitPerClass ? ` (at most ${s.limitPerClass} per class)` : ''}, fewer than ${count}`,
+        `--${split === 'train' ? 'train-n' : 'test-n'}: the R-ImageNet ${split} split of ${s.imagenetDir} has ${listing.files.length} images${s.limitPerClass ? ` (at most ${s.limitPerClass} per class)` : ''}, fewer than ${count}`,
       );
-    return imageSetRows(set, classInterleaved(set.labels, set.classes.length).subarray(0, count));
+    const pick = classInterleaved(listing.labels, listing.classes.length).subarray(0, count);
+    return loadImageFiles(
+      {
+        files: Array.from(pick, (i) => listing.files[i]!),
+        labels: Int32Array.from(pick, (i) => listing.labels[i]!),
+        classes: listing.classes,
+      },
+      {
+        name: `r-imagenet-${split}`,
+        size: side,
+        resize: side === s.imageSize ? Math.round((s.imageSize * 256) / 224) : side,
+      },
+    );
   };
-  const rawTrain = await raw('train', s.trainN);
-  const rawTest = await raw('val', s.testN);
-  cache = { key, ...netSplits(rawTrain, rawTest, s.imageSize) };
+  const trainSet = await load('train', s.trainN, rImageNetTrainSide(s));
+  const testSet = await load('val', s.testN, s.imageSize);
+  const { mean, std } = imagePixelStats(trainSet);
+  const crops = { size: s.imageSize, mean, std };
+  const k = trainSet.classes.length;
+  const split = (set: typeof trainSet, augment: boolean): ResNetSplit => ({
+    X: new Float32Array(0),
+    Y: oneHot(set.labels, k),
+    n: set.n,
+    k,
+    labels: set.labels,
+    rows: imageCropSource(set, { ...crops, augment }),
+  });
+  cache = {
+    key,
+    splits: { train: split(trainSet, s.augment), test: split(testSet, false), mean, std },
+    input: [3, s.imageSize, s.imageSize],
+  };
   return cache;
 }
 
@@ -361,7 +424,11 @@ export async function trainResNetRun(
     batchSize: s.batchSize,
     evalEveryEpochs: s.evalEveryEpochs,
     seed: plan.key.seed,
-    createTrainer: (c) => createOnnxResNetTrainer(engine, c, { augment: s.augment }),
+    // streamed R-ImageNet rows are made a batch at a time (4096 crops of 224² would be 2.3 GiB)
+    ...(s.data === 'rimagenet' ? { evalChunkRows: s.batchSize } : {}),
+    // R-ImageNet's rows are cropped (and flipped) by their row source; the pad-4 crop is CIFAR's
+    createTrainer: (c) =>
+      createOnnxResNetTrainer(engine, c, { augment: s.augment && s.data !== 'rimagenet' }),
   });
   return fields && [{ ...baseResNetRecord(s, plan.key), ...fields }];
 }
