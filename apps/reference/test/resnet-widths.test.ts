@@ -13,6 +13,8 @@ import {
   type ResNetRecord,
   classInterleaved,
   loadResNetSplits,
+  rImageNetBytes,
+  rImageNetTrainSide,
   resnetRuns,
   resnetSplits,
 } from '../src/experiments/resnet-widths/train.js';
@@ -282,6 +284,7 @@ describe('narrownet run resnet-widths --data rimagenet (a fake ImageNet folder, 
     expect(claims[2]!.measured).toMatch(/^at width 2: Alg\. 2 \(ε = 1\)/);
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
     expect(html).toContain('ImageNet layout');
+    expect(html).toContain('training images held at 18×18 and randomly cropped to 16×16');
     expect(html).toContain(claims[2]!.measured.slice(0, 40));
     const line = (c.out() + c.err()).split('\n').find((l) => l.includes('on R-ImageNet'));
     expect(line).toContain(claims[2]!.verdict);
@@ -304,6 +307,13 @@ describe('the R-ImageNet claim (3) follows the numbers', () => {
     expect(checkResNetClaims(sweep(0.6, 0.9), RESNET_WIDTHS_SCALES.paper)[2]!.verdict).toBe('not covered');
     const oneSeed = sweep(0.6, 0.9).filter((r) => r.seed === 0);
     expect(checkResNetClaims(oneSeed, { ...rin, seeds: [0] })[2]!.verdict).toBe('not covered');
+  });
+
+  it('memory is counted in 8-bit bytes: training images at 256² with random crops, 224² without; test at 224²', () => {
+    const paper = { ...rin, imageSize: 224, trainN: 125_000, testN: 5000 };
+    expect(rImageNetTrainSide(paper)).toBe(256);
+    expect(rImageNetBytes(paper)).toBe(3 * (125_000 * 256 * 256 + 5000 * 224 * 224)); // ≈ 23.6 GiB
+    expect(rImageNetBytes({ ...paper, augment: false })).toBe(3 * 130_000 * 224 * 224);
   });
 
   it('a missing ImageNet folder (or splits too big for memory) exits 2 naming the flag, writing nothing', async () => {
