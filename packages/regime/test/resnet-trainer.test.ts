@@ -2,16 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startOnnx } from '@narrownet/engine';
-import { initResNet } from '@narrownet/init';
-import {
-  type ParamTree,
-  type ResNetSpec,
-  convForward64,
-  convLossAndGrad64,
-  createRng,
-  resnet18,
-} from '@narrownet/models';
-import { createHostOptimizer, epochSchedule } from '@narrownet/optim';
+import { type ParamTree, convForward64, convLossAndGrad64 } from '@narrownet/models';
+import { createHostOptimizer } from '@narrownet/optim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type RegimeSpec,
@@ -21,6 +13,7 @@ import {
   resnetOptimizer,
   train,
 } from '../src/index.js';
+import { config, d, data, init, k, n, optimizer, spec } from './resnet-fixture.js';
 
 type Engine = Awaited<ReturnType<typeof startOnnx>>;
 let engine: Engine;
@@ -30,39 +23,6 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'resnet-trainer-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-// A small ResNet-18 (widths 2-2-4-4 on 1×8×8 images, paired head) and 12 labelled images.
-const spec: ResNetSpec = {
-  ...resnet18({ classes: 3, widths: [2, 2, 4, 4], input: [1, 8, 8] }),
-  head: 'paired',
-};
-const n = 12;
-const d = 64;
-const k = 3;
-function makeData(seed: number) {
-  const rng = createRng(seed);
-  const X = rng.fillNormal(new Float32Array(n * d), 0, 1);
-  const Y = new Float32Array(n * k);
-  for (let i = 0; i < n; i++) Y[i * k + (i % k)] = 1;
-  return { X, Y, n };
-}
-const data = makeData(1);
-const init = initResNet(spec, { mirrorFinalStage: true }, createRng(3));
-const optimizer = resnetOptimizer(spec, {
-  lr: 0.05,
-  radius: 0.3,
-  schedule: epochSchedule({ kind: 'cosine', tMax: 4 }, 3),
-});
-const config = (over: Partial<TrainerConfig> = {}): TrainerConfig => ({
-  spec,
-  loss: 'softmaxCrossEntropy',
-  optimizer,
-  params: init.params,
-  data,
-  batchSize: 4,
-  seed: 7,
-  ...over,
-});
 
 /** max |got − want| / max(|want|, floor): float32 tolerance, absolute below the floor. */
 const regimeOf = (over: Partial<RegimeSpec>): RegimeSpec => ({

@@ -2,9 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startOnnx } from '@narrownet/engine';
-import { initResNet } from '@narrownet/init';
-import { type ResNetSpec, createRng, resnet18 } from '@narrownet/models';
-import { epochSchedule } from '@narrownet/optim';
+import { createRng } from '@narrownet/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BatchContext,
@@ -13,9 +11,9 @@ import {
   type TrainerConfig,
   createBatchOrder,
   createOnnxResNetTrainer,
-  resnetOptimizer,
   train,
 } from '../src/index.js';
+import { config, d, data, k, n, optimizer, spec } from './resnet-fixture.js';
 
 type Engine = Awaited<ReturnType<typeof startOnnx>>;
 let engine: Engine;
@@ -26,25 +24,9 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-// A small ResNet-18 (widths 2-2-4-4 on 1×8×8 images, paired head) and 12 labelled images.
-const spec: ResNetSpec = {
-  ...resnet18({ classes: 3, widths: [2, 2, 4, 4], input: [1, 8, 8] }),
-  head: 'paired',
-};
-const n = 12;
-const d = 64;
-const k = 3;
-const rng = createRng(1);
-const X = rng.fillNormal(new Float32Array(n * d), 0, 1);
-const Y = new Float32Array(n * k);
-for (let i = 0; i < n; i++) Y[i * k + (i % k)] = 1;
+// The small ResNet problem of resnet-trainer.test.ts; X is its data's inputs.
+const { X, Y } = data;
 const EMPTY = new Float32Array(0);
-const init = initResNet(spec, { mirrorFinalStage: true }, createRng(3));
-const optimizer = resnetOptimizer(spec, {
-  lr: 0.05,
-  radius: 0.3,
-  schedule: epochSchedule({ kind: 'cosine', tMax: 4 }, 3),
-});
 
 /** Rows `idx` of X, gathered (the reference a row source must reproduce). */
 function gather(idx: ArrayLike<number>): Float32Array {
@@ -81,16 +63,6 @@ const noisySource: RowSource = {
   },
 };
 
-const config = (over: Partial<TrainerConfig> = {}): TrainerConfig => ({
-  spec,
-  loss: 'softmaxCrossEntropy',
-  optimizer,
-  params: init.params,
-  data: { X, Y, n },
-  batchSize: 4,
-  seed: 7,
-  ...over,
-});
 const streamed = (rows: RowSource, over: Partial<TrainerConfig> = {}) =>
   config({ data: { X: EMPTY, Y, n, rows }, ...over });
 
@@ -214,14 +186,14 @@ const regime: RegimeSpec = {
 };
 
 describe('train() with data.rows', () => {
+  const loop = {
+    createTrainer: (c: TrainerConfig) => createOnnxResNetTrainer(engine, c),
+    batchSize: 4,
+    stationarity: false,
+    seed: 5,
+  };
   it('trains and evaluates through row sources exactly like X (train and test splits)', async () => {
-    const common = {
-      createTrainer: (c: TrainerConfig) => createOnnxResNetTrainer(engine, c),
-      batchSize: 4,
-      stationarity: false,
-      seed: 5,
-      evalEvery: 3,
-    };
+    const common = { ...loop, evalEvery: 3 };
     const test = { X: X.slice(0, 6 * d), Y: Y.slice(0, 6 * k), n: 6 };
     const testRows: RowSource = { n: 6, d, rows: (idx) => gather(idx) };
     // the same chunks both ways (onnxruntime's last bits depend on the rows per call)
@@ -245,13 +217,7 @@ describe('train() with data.rows', () => {
   });
 
   it('a checkpointed run resumed mid-epoch equals the uninterrupted one (source depending on the step)', async () => {
-    const common = {
-      createTrainer: (c: TrainerConfig) => createOnnxResNetTrainer(engine, c),
-      batchSize: 4,
-      stationarity: false,
-      seed: 5,
-      evalEvery: 2,
-    };
+    const common = { ...loop, evalEvery: 2 };
     const data = { X: EMPTY, Y, n, rows: noisySource };
     const full = await train(regime, data, common);
     const path = join(dir, 'ck');
