@@ -253,8 +253,13 @@ describe('narrownet run resnet-widths --data rimagenet (a fake ImageNet folder, 
       return out;
     };
     const idx = Int32Array.from([7, 0, 39]);
-    const close = (got: Float32Array, want: Float64Array[]) =>
-      want.forEach((w, r) => w.forEach((v, j) => expect(Math.abs(got[r * 768 + j]! - v)).toBeLessThan(1e-5)));
+    const close = (got: Float32Array, want: Float64Array[]) => {
+      let err = 0;
+      for (const [r, w] of want.entries())
+        for (const [j, v] of w.entries()) err = Math.max(err, Math.abs(got[r * 768 + j]! - v));
+      expect(got).toHaveLength(want.length * 768);
+      expect(err).toBeLessThan(1e-5);
+    };
     close(
       await splits.train.rows!.rows(idx),
       [7, 0, 39].map((i) => nchw(train18, 18, 1, i)),
