@@ -13,6 +13,7 @@ import {
 import { epochSchedule } from '@narrownet/optim';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createOnnxResNetTrainer, nchwcBlockSize, resnetOptimizer } from '../src/index.js';
+import { relError } from './rel-error.js';
 
 type Engine = Awaited<ReturnType<typeof startOnnx>>;
 let engine: Engine;
@@ -41,16 +42,6 @@ const rng = createRng(9);
 const X = rng.fillNormal(new Float32Array(n * d), 0, 1);
 const Y = new Float32Array(n * 4);
 for (let i = 0; i < n; i++) Y[i * 4 + i] = 1;
-
-function relError(got: ArrayLike<number>, want: ArrayLike<number>, floor = 1e-3): number {
-  let scale = floor;
-  let err = 0;
-  for (let i = 0; i < want.length; i++) {
-    scale = Math.max(scale, Math.abs(want[i]!));
-    err = Math.max(err, Math.abs(got[i]! - want[i]!));
-  }
-  return err / scale;
-}
 
 describe('nchwcBlockSize', () => {
   it('finds the block of MLAS on this CPU, once per engine', async () => {
