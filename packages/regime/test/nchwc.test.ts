@@ -118,6 +118,15 @@ describe('the conv lowering on the NCHWc kernels', () => {
       for (const k of Object.keys(sb.params))
         expect(relError(sa.params[k]!.data, sb.params[k]!.data), `${k} after step ${s}`).toBeLessThan(1e-4);
     }
+    const [pa, pb] = [await fast.predict(X, n), await plain.predict(X, n)];
+    expect(relError(pa, pb), 'predict (eval mode)').toBeLessThan(1e-4);
+    const frozen = [
+      await createOnnxResNetTrainer(engine, config, { frozenTrunk: true }),
+      await createOnnxResNetTrainer(engine, config, { frozenTrunk: true, nchwc: false }),
+    ];
+    const [fa, fb] = [await frozen[0]!.predict(X, n), await frozen[1]!.predict(X, n)];
+    expect(relError(fa, fb), 'frozen trunk: predict through the cached features').toBeLessThan(1e-4);
+    await Promise.all(frozen.map((t) => t.dispose()));
     await expect(createOnnxResNetTrainer(engine, config, { nchwc: 1 as never })).rejects.toThrow(
       /options.nchwc must be true or false/,
     );
