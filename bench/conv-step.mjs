@@ -7,7 +7,11 @@
 // float32, CPU, random inputs.
 //
 //   node bench/conv-step.mjs [--final 64,512] [--batch 128] [--size 32] [--steps 3] [--warmup 1]
-//                            [--threads 2] [--torchThreads 1] [--repeats 1]
+//                            [--threads 2] [--torchThreads 1] [--repeats 1] [--nchwc 1] [--plain 0]
+//
+// --nchwc 1 (default): the convolutions on onnxruntime's CPU NCHWc kernels when the engine has
+// them (`nchwcBlockSize`, as createOnnxResNetTrainer does); 0: plain ONNX Conv. --plain 1 also
+// times the full step without NCHWc in the same invocation (column plain_ms).
 //
 // Build first: npx -y pnpm@10.34.8 exec turbo run build --filter=@narrownet/regime... --filter=@narrownet/engine
 import { spawnSync } from 'node:child_process';
@@ -22,7 +26,7 @@ import {
   resnetParamShapes,
   splitResNet,
 } from '../packages/models/dist/index.js';
-import { buildConvStepModel } from '../packages/regime/dist/index.js';
+import { buildConvStepModel, nchwcBlockSize } from '../packages/regime/dist/index.js';
 import { parseArgs } from './common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -36,6 +40,8 @@ const a = parseArgs(process.argv.slice(2), {
   threads: 2,
   torchThreads: 1,
   repeats: 1,
+  nchwc: 1,
+  plain: 0,
   python: '/usr/bin/python3',
 });
 
@@ -44,7 +50,7 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-async function ours(engine, final, frozen) {
+async function ours(engine, final, frozen, block) {
   const full = resnet18({ classes: a.classes, input: [3, a.size, a.size], finalWidth: final });
   // Frozen trunk: only the final stage and the head, on cached features of the final stage's input.
   const spec = frozen ? splitResNet(full).head : full;
@@ -52,7 +58,12 @@ async function ours(engine, final, frozen) {
   const params = Object.fromEntries(Object.keys(resnetParamShapes(spec)).map((k) => [k, init.params[k]]));
   const buffers = Object.fromEntries(Object.keys(resnetBufferShapes(spec)).map((k) => [k, init.buffers[k]]));
   const update = { kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 };
-  const step = buildConvStepModel(spec, { groups: [{ params: Object.keys(params), lr: 0.1, update }] });
+  const step = buildConvStepModel(
+    spec,
+    { groups: [{ params: Object.keys(params), lr: 0.1, update }] },
+    undefined,
+    block ? { nchwcBlock: block } : {},
+  );
   const session = await engine.createSession(step.model);
   const d = spec.input[0] * spec.input[1] * spec.input[2];
   const rng = createRng(1);
@@ -101,16 +112,20 @@ const engine = await startOnnx({ device: 'cpu', threads: a.threads });
 console.log(
   `# ResNet-18 step, batch ${a.batch}, ${a.size}×${a.size}, onnxruntime ${engine.version} ${a.threads} threads vs PyTorch ${a.torchThreads} threads`,
 );
+const block = a.nchwc ? await nchwcBlockSize(engine) : undefined;
+console.log(`# NCHWc kernels: ${block ? `block ${block}` : 'off'}`);
 for (let r = 0; r < a.repeats; r++) {
   for (const final of a.final) {
-    const o = await ours(engine, final, false);
-    const f = await ours(engine, final, true);
+    const o = await ours(engine, final, false, block);
+    const p = a.plain && block ? await ours(engine, final, false, undefined) : undefined;
+    const f = await ours(engine, final, true, block);
     const t = torch(final);
     const ratio = t.ms ? (o.ms / t.ms).toFixed(2) : 'n/a';
     console.log(
       JSON.stringify({
         final,
         narrownet_ms: Math.round(o.ms),
+        ...(p ? { plain_ms: Math.round(p.ms), nchwc_over_plain: (o.ms / p.ms).toFixed(3) } : {}),
         torch_ms: t.ms ? Math.round(t.ms) : null,
         ratio,
         frozen_trunk_ms: Math.round(f.ms),

@@ -71,7 +71,9 @@ export {
 export {
   type ConvLoweringInputs,
   type ConvLoweringOutputs,
+  type Conv2dGeometry,
   type ConvLoweringOptions,
+  lowerConv2dOnnx,
   lowerConvNetOnnx,
   buildConvLossGradModel,
   buildConvFeaturesModel,

@@ -2,8 +2,10 @@ import { startOnnx } from '@narrownet/engine';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   OnnxGraph,
+  buildConvFeaturesModel,
   buildConvLossGradModel,
   convLossAndGrad64,
+  lowerConv2dOnnx,
   lowerConvNetOnnx,
   resnetBufferShapes,
   resnetParamShapes,
@@ -117,6 +119,18 @@ describe('lowerConvNetOnnx / buildConvLossGradModel (float32, onnxruntime CPU) a
     await session.release();
   });
 
+  it('lowerConv2dOnnx: plain Conv without a block or where the block does not divide the channels', () => {
+    const g = new OnnxGraph('c');
+    const x = g.input('x', 'float32', [1, 4, 5, 5]);
+    const w = g.input('w', 'float32', [8, 4, 3, 3]);
+    const geometry = { cin: 4, cout: 8, kernel: 3, stride: 1, padding: 1 };
+    lowerConv2dOnnx(g, x, w, geometry);
+    lowerConv2dOnnx(g, x, w, geometry, 8); // 4 input channels: not a multiple of 8
+    expect(Buffer.from(g.toModel()).includes('nchwc')).toBe(false);
+    lowerConv2dOnnx(g, x, w, geometry, 4);
+    expect(Buffer.from(g.toModel()).includes('com.microsoft.nchwc')).toBe(true);
+  });
+
   it('rejects missing names, an unknown loss and a missing mode', () => {
     const c = CASES[0]!;
     const g = new OnnxGraph('bad');
@@ -140,5 +154,11 @@ describe('lowerConvNetOnnx / buildConvLossGradModel (float32, onnxruntime CPU) a
     expect(() =>
       lowerConvNetOnnx(g, c.spec, { X: 'X', Y: 'Y', params, buffers }, 'mse', {} as { train: boolean }),
     ).toThrow(/options.train/);
+    expect(() =>
+      lowerConvNetOnnx(g, c.spec, { X: 'X', Y: 'Y', params, buffers }, 'mse', { train: true, nchwcBlock: 0 }),
+    ).toThrow(/lowerConvNetOnnx: options.nchwcBlock must be a positive integer, got 0/);
+    expect(() => buildConvFeaturesModel(c.spec, undefined, { nchwcBlock: 2.5 })).toThrow(
+      /buildConvFeaturesModel: options.nchwcBlock/,
+    );
   });
 });

@@ -27,6 +27,40 @@ describe('OnnxGraph', () => {
     }
   });
 
+  it('domainOp: a node of another operator set runs, and toModel imports that set', async () => {
+    const g = new OnnxGraph('dom');
+    const a = g.input('a', 'float32', [2, 3]);
+    const b = g.input('b', 'float32', [3, 2]);
+    // onnxruntime's contrib FusedMatMul: alpha · a · b
+    g.output(
+      g.domainOp('com.microsoft', 'FusedMatMul', [a, b], { alpha: attr.f(0.5) }),
+      'float32',
+      [2, 2],
+      'y',
+    );
+    const model = g.toModel();
+    expect(Buffer.from(model).includes('com.microsoft')).toBe(true);
+    const plain = new OnnxGraph('plain');
+    plain.output(plain.op('Relu', [plain.input('x', 'float32', [1])]), 'float32', [1], 'y');
+    expect(Buffer.from(plain.toModel()).includes('com.microsoft')).toBe(false);
+    const engine = await startOnnx({ device: 'cpu' });
+    const session = await engine.createSession(model);
+    const A = [1, 2, 3, 4, 5, 6];
+    const B = [1, -1, 0.5, 2, -2, 0.25];
+    const res = await session.run({
+      a: engine.tensor(Float32Array.from(A), [2, 3]),
+      b: engine.tensor(Float32Array.from(B), [3, 2]),
+    });
+    const y = res.y!.data as Float32Array;
+    for (let i = 0; i < 2; i++)
+      for (let j = 0; j < 2; j++) {
+        let z = 0;
+        for (let t = 0; t < 3; t++) z += A[i * 3 + t]! * B[t * 2 + j]!;
+        expect(y[i * 2 + j]).toBeCloseTo(0.5 * z, 5);
+      }
+    expect(() => g.domainOp('', 'Relu', [a])).toThrow(/OnnxGraph.domainOp: domain/);
+  });
+
   it('folds Add(Gemm(A, B), Mul(C, s)) into Gemm(A, B, C, beta = s), and only where nothing else reads the parts', async () => {
     const engine = await startOnnx({ device: 'cpu' });
     const A = Float32Array.from({ length: 12 }, (_, i) => Math.sin(i + 1));

@@ -59,5 +59,6 @@ export {
 } from './onnx/export.js';
 export { type GridTrainer, type OnnxGridTrainerOptions, createOnnxGridTrainer } from './onnx/grid.js';
 export { type ConvStepModel, buildConvStepModel } from './onnx/conv-step.js';
+export { nchwcBlockSize } from './onnx/nchwc.js';
 export { type OnnxResNetTrainerOptions, createOnnxResNetTrainer } from './onnx/resnet-trainer.js';
 export { type ResNetOptimizerOptions, resnetOptimizer } from './resnet-presets.js';

@@ -11,6 +11,7 @@ import {
 import type { OptimizerSpec } from '@narrownet/optim';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildConvStepModel, resnetOptimizer } from '../src/index.js';
+import { relError } from './rel-error.js';
 
 type Engine = Awaited<ReturnType<typeof startOnnx>>;
 type Tensor = ReturnType<Engine['tensor']>;
@@ -37,16 +38,6 @@ const FIX = {
   params: rec(raw.params),
   buffers: rec(raw.buffers),
 };
-
-function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let scale = 1e-3;
-  let err = 0;
-  for (let i = 0; i < want.length; i++) {
-    scale = Math.max(scale, Math.abs(want[i]!));
-    err = Math.max(err, Math.abs(got[i]! - want[i]!));
-  }
-  return got.length === want.length ? err / scale : Number.POSITIVE_INFINITY;
-}
 
 describe('buildConvStepModel: fused SGD step of a conv net against torch.optim.SGD', () => {
   let engine: Engine;

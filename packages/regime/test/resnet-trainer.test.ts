@@ -13,6 +13,7 @@ import {
   resnetOptimizer,
   train,
 } from '../src/index.js';
+import { relError } from './rel-error.js';
 import { config, d, data, init, k, n, optimizer, spec } from './resnet-fixture.js';
 
 type Engine = Awaited<ReturnType<typeof startOnnx>>;
@@ -24,7 +25,6 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** max |got − want| / max(|want|, floor): float32 tolerance, absolute below the floor. */
 const regimeOf = (over: Partial<RegimeSpec>): RegimeSpec => ({
   name: 'resnet-test',
   description: 'test',
@@ -36,15 +36,6 @@ const regimeOf = (over: Partial<RegimeSpec>): RegimeSpec => ({
   ...over,
 });
 
-function relError(got: ArrayLike<number>, want: ArrayLike<number>, floor = 1e-3): number {
-  let scale = floor;
-  let err = 0;
-  for (let i = 0; i < want.length; i++) {
-    scale = Math.max(scale, Math.abs(want[i]!));
-    err = Math.max(err, Math.abs(got[i]! - want[i]!));
-  }
-  return got.length === want.length ? err / scale : Number.POSITIVE_INFINITY;
-}
 const arrays = (t: ParamTree) => Object.fromEntries(Object.entries(t).map(([name, v]) => [name, v.data]));
 const copy = (t: ParamTree): ParamTree =>
   Object.fromEntries(

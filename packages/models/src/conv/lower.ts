@@ -34,6 +34,74 @@ export interface ConvLoweringOutputs extends LoweringOutputs {
 export interface ConvLoweringOptions extends ConvRunOptions {
   /** Emit the analytic backward pass. Default true; false gives forward + loss only. */
   readonly gradients?: boolean;
+  /**
+   * Channel block of onnxruntime's CPU NCHWc convolution kernels (`com.microsoft.nchwc` Conv,
+   * MLAS: 16 with AVX-512, 8 with AVX2; `nchwcBlockSize` of @narrownet/engine finds it). When set,
+   * every convolution whose input and output channels are multiples of it — forward, and the
+   * stride-1 input gradients — runs as ReorderInput → NCHWc Conv → ReorderOutput with its weight
+   * reordered to the blocked layout inside the graph (onnxruntime only reorders constant weights
+   * itself, and here the weights are inputs). Only onnxruntime's CPU execution provider runs such
+   * a graph. Default: plain ONNX Conv everywhere.
+   */
+  readonly nchwcBlock?: number;
+}
+
+/** onnxruntime's operator set of NCHWc (channel-blocked) CPU kernels. */
+const NCHWC = 'com.microsoft.nchwc';
+
+/** The geometry of a square 2-D convolution without bias (weight [cout, cin, kernel, kernel]). */
+export interface Conv2dGeometry {
+  readonly cin: number;
+  readonly cout: number;
+  readonly kernel: number;
+  readonly stride: number;
+  readonly padding: number;
+}
+
+/** `options.nchwcBlock`, checked: undefined or a positive integer. */
+function nchwcBlockOf(
+  options: Pick<ConvLoweringOptions, 'nchwcBlock'>,
+  where = 'buildConvFeaturesModel',
+): number | undefined {
+  const block = options?.nchwcBlock;
+  if (block !== undefined && (!Number.isInteger(block) || block < 1))
+    throw new RangeError(`${where}: options.nchwcBlock must be a positive integer, got ${block}`);
+  return block;
+}
+
+/**
+ * Emits a convolution of x [n, cin, h, w] with W [cout, cin, k, k] (no bias) into `g` and returns
+ * its output [n, cout, h', w']. With `nchwcBlock` dividing both channel counts it runs on
+ * onnxruntime's CPU NCHWc kernels: ReorderInput → `com.microsoft.nchwc` Conv → ReorderOutput, the
+ * weight reordered inside the graph to MLAS's blocked filter layout [cout/B, cin/B, k, k, B (in),
+ * B (out)] (onnxruntime reorders only constant weights itself; here weights are graph inputs).
+ * The block must be the one MLAS uses on the machine (16 with AVX-512, 8 with AVX2; the wrong one
+ * gives wrong numbers, so find it by running both forms, as `nchwcBlockSize` of @narrownet/regime
+ * does). Otherwise, and without `nchwcBlock`, plain ONNX Conv.
+ */
+export function lowerConv2dOnnx(
+  g: OnnxGraph,
+  x: string,
+  W: string,
+  geometry: Conv2dGeometry,
+  nchwcBlock?: number,
+): string {
+  const { cin, cout, kernel, stride, padding } = geometry;
+  const attrs = {
+    kernel_shape: attr.ints([kernel, kernel]),
+    strides: attr.ints([stride, stride]),
+    pads: attr.ints([padding, padding, padding, padding]),
+  };
+  const B = nchwcBlock;
+  if (!B || cin % B !== 0 || cout % B !== 0) return g.op('Conv', [x, W], attrs);
+  const blocks = g.op('Reshape', [W, g.ints([cout / B, B, cin / B, B, kernel, kernel])]);
+  const Wb = g.op('Reshape', [
+    g.op('Transpose', [blocks], { perm: attr.ints([0, 2, 4, 5, 3, 1]) }),
+    g.ints([cout, cin, kernel, kernel]),
+  ]);
+  const xb = g.domainOp(NCHWC, 'ReorderInput', [x]);
+  const yb = g.domainOp(NCHWC, 'Conv', [xb, Wb], attrs);
+  return g.domainOp(NCHWC, 'ReorderOutput', [yb], { channels: attr.i(cout) });
 }
 
 type Shape3 = readonly [number, number, number];
@@ -64,8 +132,14 @@ class ConvLowering {
     readonly plan: ConvPlan,
     readonly names: ConvLoweringInputs,
     readonly train: boolean,
+    readonly nchwcBlock: number | undefined,
   ) {
     this.axesNHW = g.ints([0, 2, 3]);
+  }
+
+  /** {@link lowerConv2dOnnx} with this lowering's `nchwcBlock`. */
+  conv(x: string, W: string, geometry: Conv2dGeometry): string {
+    return lowerConv2dOnnx(this.g, x, W, geometry, this.nchwcBlock);
   }
 
   param(name: string): string {
@@ -97,11 +171,7 @@ class ConvLowering {
     let y: string;
     switch (l.op) {
       case 'conv':
-        y = g.op('Conv', [x, this.param(l.weight)], {
-          kernel_shape: attr.ints([l.kernel, l.kernel]),
-          strides: attr.ints([l.stride, l.stride]),
-          pads: attr.ints([l.padding, l.padding, l.padding, l.padding]),
-        });
+        y = this.conv(x, this.param(l.weight), l);
         break;
       case 'batchNorm':
         y = this.batchNorm(l, li, x);
@@ -343,10 +413,7 @@ class ConvLowering {
         g.ints([2, 3]),
         g.ints([-1, -1]),
       ]);
-      return g.op('Conv', [dy, flipped], {
-        kernel_shape: attr.ints([l.kernel, l.kernel]),
-        pads: attr.ints([q, q, q, q]),
-      });
+      return this.conv(dy, flipped, { cin: l.cout, cout: l.cin, kernel: l.kernel, stride: 1, padding: q });
     }
     const extra = (size: number, out: number) => size - ((out - 1) * l.stride + l.kernel - 2 * l.padding);
     return g.op('ConvTranspose', [dy, W], {
@@ -390,7 +457,7 @@ export function lowerConvNetOnnx(
   if (typeof options?.train !== 'boolean')
     throw new RangeError('lowerConvNetOnnx: options.train must be true or false');
   const plan = planResNet(spec);
-  const low = new ConvLowering(g, plan, names, options.train);
+  const low = new ConvLowering(g, plan, names, options.train, nchwcBlockOf(options, 'lowerConvNetOnnx'));
   low.values[0] = g.op('Reshape', [names.X, g.ints([-1, ...spec.input])]);
   for (const [li, l] of plan.layers.entries()) low.forward(l, li);
   const pred = low.values[plan.values.length - 1]!;
@@ -412,12 +479,13 @@ export function lowerConvNetOnnx(
  * A standalone ONNX model of a conv net's loss, logits, analytic gradients and running statistics.
  * Inputs: `X` [n, C·H·W], `Y` [n, classes], one input per parameter and per running statistic
  * (PyTorch names); outputs: `loss`, `pred` [n, classes], `grad.<param>` and, in train mode,
- * `buffer.<name>` (the updated running statistics).
+ * `buffer.<name>` (the updated running statistics). `options`: train or eval mode, and
+ * `nchwcBlock` as in {@link ConvLoweringOptions}.
  */
 export function buildConvLossGradModel(
   spec: ResNetSpec,
   loss: LossName,
-  options: ConvRunOptions,
+  options: Pick<ConvLoweringOptions, 'train' | 'nchwcBlock'>,
 ): Uint8Array {
   const shapes = resnetParamShapes(spec);
   const bufShapes = resnetBufferShapes(spec);
@@ -429,7 +497,10 @@ export function buildConvLossGradModel(
   for (const [name, shape] of Object.entries(shapes)) params[name] = g.input(name, 'float32', shape);
   const buffers: Record<string, string> = {};
   for (const [name, shape] of Object.entries(bufShapes)) buffers[name] = g.input(name, 'float32', shape);
-  const out = lowerConvNetOnnx(g, spec, { X, Y, params, buffers }, loss, options);
+  const out = lowerConvNetOnnx(g, spec, { X, Y, params, buffers }, loss, {
+    train: options.train,
+    ...(options.nchwcBlock !== undefined ? { nchwcBlock: options.nchwcBlock } : {}),
+  });
   g.output(out.loss, 'float32', [], 'loss');
   g.output(out.pred, 'float32', ['n', spec.classes], 'pred');
   for (const [name, shape] of Object.entries(shapes))
@@ -445,8 +516,13 @@ export function buildConvLossGradModel(
  * `stage` (default the final one; see `splitResNet`). Inputs: `X` [n, C·H·W], one per trunk
  * parameter and running statistic (PyTorch names); output: `features` [n, C'·H'·W'], the X of
  * `splitResNet(spec, stage).head`. Run it once over a data set to train the head alone.
+ * `options.nchwcBlock`: as in {@link ConvLoweringOptions}.
  */
-export function buildConvFeaturesModel(spec: ResNetSpec, stage?: number): Uint8Array {
+export function buildConvFeaturesModel(
+  spec: ResNetSpec,
+  stage?: number,
+  options: Pick<ConvLoweringOptions, 'nchwcBlock'> = {},
+): Uint8Array {
   const { trunk, features } = splitResNet(spec, stage);
   const g = new OnnxGraph('convfeatures');
   const d = spec.input[0] * spec.input[1] * spec.input[2];
@@ -457,7 +533,7 @@ export function buildConvFeaturesModel(spec: ResNetSpec, stage?: number): Uint8A
   const buffers: Record<string, string> = {};
   for (const [name, shape] of Object.entries(planBufferShapes(trunk)))
     buffers[name] = g.input(name, 'float32', shape);
-  const low = new ConvLowering(g, trunk, { X, Y: '', params, buffers }, false);
+  const low = new ConvLowering(g, trunk, { X, Y: '', params, buffers }, false, nchwcBlockOf(options));
   low.values[0] = g.op('Reshape', [X, g.ints([-1, ...spec.input])]);
   for (const [li, l] of trunk.layers.entries()) low.forward(l, li);
   const size = features[0] * features[1] * features[2];

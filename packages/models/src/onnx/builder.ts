@@ -207,6 +207,37 @@ export class OnnxGraph {
   }
 
   /**
+   * Adds one node of operator `op` from a non-default operator set `domain` (e.g. onnxruntime's
+   * `com.microsoft.nchwc`) with a single output and returns the output's name. `toModel` imports
+   * every domain used, at version 1.
+   */
+  domainOp(
+    domain: string,
+    op: string,
+    inputs: readonly string[],
+    attrs: Record<string, OnnxAttr> = {},
+  ): string {
+    if (typeof domain !== 'string' || domain.length === 0 || domain === 'ai.onnx')
+      throw new RangeError(
+        `OnnxGraph.domainOp: domain must name a non-default operator set, got ${JSON.stringify(domain)}`,
+      );
+    const out = this.fresh(op.toLowerCase());
+    this.nodes.push({ op, inputs: [...inputs], outputs: [out], attrs, domain });
+    return out;
+  }
+
+  /** The non-default operator sets used by this graph's nodes, nested graphs included. */
+  private domainsUsed(): Set<string> {
+    const out = new Set<string>();
+    for (const n of this.nodes) {
+      if (n.domain) out.add(n.domain);
+      for (const a of Object.values(n.attrs))
+        if (a.type === 'graph') for (const d of a.value.domainsUsed()) out.add(d);
+    }
+    return out;
+  }
+
+  /**
    * Writes this graph as a GraphProto into `w`. `outer` maps renamed values of enclosing graphs
    * (a Loop body may read them).
    */
@@ -309,7 +340,10 @@ export class OnnxGraph {
     return out;
   }
 
-  /** Serialises the graph as an ONNX ModelProto (IR version 8, default-domain opset 18). */
+  /**
+   * Serialises the graph as an ONNX ModelProto (IR version 8, default-domain opset 18, and version 1
+   * of every other operator set a node uses).
+   */
   toModel(opset = 18): Uint8Array {
     const w = new ProtoWriter();
     w.int(1, 8); // ir_version
@@ -320,6 +354,11 @@ export class OnnxGraph {
       ow.string(1, '');
       ow.int(2, opset);
     });
+    for (const domain of this.domainsUsed())
+      w.message(8, (ow) => {
+        ow.string(1, domain);
+        ow.int(2, 1);
+      });
     return w.finish();
   }
 }

@@ -1,4 +1,5 @@
 import {
+  type ConvLoweringOptions,
   type LossName,
   OnnxGraph,
   type ResNetSpec,
@@ -41,11 +42,14 @@ export interface ConvStepModel {
  * @param spec - the conv net
  * @param optimizer - every parameter of `resnetParamShapes(spec)` in exactly one group
  * @param loss - default softmax cross-entropy
+ * @param options - `nchwcBlock`: run the convolutions on onnxruntime's CPU NCHWc kernels with this
+ *   channel block (see `ConvLoweringOptions.nchwcBlock` of @narrownet/models); default plain Conv
  */
 export function buildConvStepModel(
   spec: ResNetSpec,
   optimizer: OptimizerSpec,
   loss: LossName = 'softmaxCrossEntropy',
+  options: Pick<ConvLoweringOptions, 'nchwcBlock'> = {},
 ): ConvStepModel {
   const paramShapes = resnetParamShapes(spec);
   const bufferShapes = resnetBufferShapes(spec);
@@ -71,7 +75,7 @@ export function buildConvStepModel(
   const anchors = inputs('a', paramShapes, anchorNames);
   const step = g.input('step', 'int64', []);
 
-  const model = lowerConvNetOnnx(g, spec, { X, Y, params, buffers }, loss, { train: true });
+  const model = lowerConvNetOnnx(g, spec, { X, Y, params, buffers }, loss, { train: true, ...options });
   const next = lowerOptimizerOnnx(g, optimizer, paramShapes, {
     params,
     grads: model.grads,

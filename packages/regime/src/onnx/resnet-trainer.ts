@@ -22,6 +22,7 @@ import { createBatchOrder } from '../batches.js';
 import { checkFiniteData, checkPredictInput, checkRowSource, readRows, rowRange } from '../data.js';
 import type { BatchContext, Trainer, TrainerConfig, TrainerState } from '../trainer.js';
 import { buildConvStepModel } from './conv-step.js';
+import { nchwcBlockSize } from './nchwc.js';
 import { type OnnxEngineLike, checkEngine, onnxTrainerInfo } from './engine.js';
 import { checkTree } from './trainer.js';
 
@@ -43,6 +44,13 @@ export interface OnnxResNetTrainerOptions {
    * features are those of fixed inputs): the combination throws. Default false.
    */
   frozenTrunk?: boolean;
+  /**
+   * Run the convolutions on onnxruntime's CPU NCHWc kernels when this engine has them
+   * (`nchwcBlockSize`; about 7 % off a CIFAR ResNet-18 step on an AVX-512 CPU, see BENCHMARKS.md
+   * section 8). Same numbers as ONNX Conv up to float32 summation order. Default true; ignored on
+   * other execution providers.
+   */
+  nchwc?: boolean;
   /** Rows per eval-mode forward call of `predict` and of the training loss (default 256). */
   predictRows?: number;
   /** Extra onnxruntime session options, merged over the defaults. */
@@ -52,7 +60,7 @@ export interface OnnxResNetTrainerOptions {
 const WHERE = 'createOnnxResNetTrainer';
 
 /** The eval-mode forward graph: inputs `X`, `p.<param>`, `b.<buffer>`; output `pred`. */
-function buildEvalModel(spec: ResNetSpec, loss: LossName): Uint8Array {
+function buildEvalModel(spec: ResNetSpec, loss: LossName, nchwcBlock: number | undefined): Uint8Array {
   const g = new OnnxGraph('resnetpredict');
   const d = spec.input[0] * spec.input[1] * spec.input[2];
   const X = g.input('X', 'float32', ['rows', d]);
@@ -69,7 +77,7 @@ function buildEvalModel(spec: ResNetSpec, loss: LossName): Uint8Array {
     spec,
     { X, Y, params: inputs('p', resnetParamShapes(spec)), buffers: inputs('b', resnetBufferShapes(spec)) },
     loss,
-    { train: false, gradients: false },
+    { train: false, gradients: false, ...(nchwcBlock ? { nchwcBlock } : {}) },
   );
   g.output(out.pred, 'float32', ['rows', spec.classes], 'pred');
   return g.toModel();
@@ -155,7 +163,7 @@ function isFiniteTree(values: Iterable<Float32Array>): boolean {
  *   parameters, anchors, optional running statistics, data X [n, C·H·W] (NCHW rows; or empty with
  *   `data.rows`) and Y [n, classes],
  *   batch size (default n) and seed of the batch order and augmentation
- * @param options - augmentation, frozen trunk, predict chunk, session options
+ * @param options - augmentation, frozen trunk, NCHWc kernels, predict chunk, session options
  */
 export async function createOnnxResNetTrainer(
   engine: OnnxEngineLike,
@@ -169,7 +177,7 @@ export async function createOnnxResNetTrainer(
     throw new RangeError(
       `${WHERE}: config.spec must be a ResNet (kind 'resnet'), got ${JSON.stringify(config.spec?.kind)}; other nets train with createOnnxTrainer`,
     );
-  for (const key of ['augment', 'frozenTrunk'] as const)
+  for (const key of ['augment', 'frozenTrunk', 'nchwc'] as const)
     if (options[key] !== undefined && typeof options[key] !== 'boolean')
       throw new RangeError(
         `${WHERE}: options.${key} must be true or false, got ${JSON.stringify(options[key])}`,
@@ -210,6 +218,7 @@ export async function createOnnxResNetTrainer(
       ]),
     );
   checkTree(buffers0, bufferShapes, `${WHERE}: config.buffers`);
+  const block = options.nchwc === false ? undefined : await nchwcBlockSize(engine);
   if (options.frozenTrunk) {
     if (options.augment)
       throw new RangeError(
@@ -219,7 +228,7 @@ export async function createOnnxResNetTrainer(
       throw new RangeError(
         `${WHERE}: options.frozenTrunk caches the trunk's features of a fixed float X; it does not read data.rows (give data.X, or train the whole net)`,
       );
-    return frozenTrunkTrainer(engine, config, buffers0, b, predictRows, options.sessionOptions);
+    return frozenTrunkTrainer(engine, config, buffers0, b, predictRows, options.sessionOptions, block);
   }
   return fullTrainer(
     engine,
@@ -230,6 +239,7 @@ export async function createOnnxResNetTrainer(
     !!options.augment,
     predictRows,
     options.sessionOptions,
+    block,
   );
 }
 
@@ -243,13 +253,14 @@ async function fullTrainer(
   augment: boolean,
   predictRows: number,
   sessionOptions: InferenceSession.SessionOptions | undefined,
+  nchwcBlock: number | undefined,
 ): Promise<Trainer> {
   const { loss, optimizer } = config;
-  const step = buildConvStepModel(spec, optimizer, loss);
+  const step = buildConvStepModel(spec, optimizer, loss, nchwcBlock ? { nchwcBlock } : {});
   const so: InferenceSession.SessionOptions = { logSeverityLevel: 3, ...sessionOptions };
   const [stepSession, evalSession] = await Promise.all([
     engine.createSession(step.model, so),
-    engine.createSession(buildEvalModel(spec, loss), so),
+    engine.createSession(buildEvalModel(spec, loss, nchwcBlock), so),
   ]);
   const { paramShapes: shapes, bufferShapes, slotShapes, anchorNames } = step;
   const d = spec.input[0] * spec.input[1] * spec.input[2];
@@ -421,6 +432,7 @@ async function frozenTrunkTrainer(
   b: number,
   predictRows: number,
   sessionOptions: InferenceSession.SessionOptions | undefined,
+  nchwcBlock: number | undefined,
 ): Promise<Trainer> {
   const spec = config.spec as ResNetSpec;
   const split = splitResNet(spec);
@@ -434,7 +446,10 @@ async function frozenTrunkTrainer(
       .filter((g) => g.params.length > 0),
   };
   const so: InferenceSession.SessionOptions = { logSeverityLevel: 3, ...sessionOptions };
-  const featureSession = await engine.createSession(buildConvFeaturesModel(spec), so);
+  const featureSession = await engine.createSession(
+    buildConvFeaturesModel(spec, undefined, nchwcBlock ? { nchwcBlock } : {}),
+    so,
+  );
   const d = spec.input[0] * spec.input[1] * spec.input[2];
   const fd = split.features[0] * split.features[1] * split.features[2];
   let trunk = { params: only(config.params, trunkParams), buffers: only(buffers0, trunkBuffers) };
@@ -470,6 +485,7 @@ async function frozenTrunkTrainer(
       false,
       predictRows,
       sessionOptions,
+      nchwcBlock,
     );
   let head = await makeHead(config.params, buffers0, config.anchors);
   const anchors0 = cloneParams(config.anchors ?? config.params);
