@@ -1,5 +1,6 @@
-/** Report pieces the classification experiments (mnist-widths, random-labels) share. */
-import { esc } from './report.js';
+/** Report pieces the classification experiments (mnist-widths, random-labels, resnet-widths) share. */
+import { join } from 'node:path';
+import { esc, writeFileAtomic } from './report.js';
 
 /** A claim's verdict. */
 export type Verdict = 'reproduced' | 'partly' | 'not reproduced' | 'not covered';
@@ -50,6 +51,23 @@ td,th{border:1px solid #ccc;padding:2px 8px;text-align:left;font-size:13px}.note
 ${body}
 </body></html>
 `;
+}
+
+/**
+ * Writes `dir/report.html`: {@link reportPage} of the body followed by the settings table and the
+ * link to runs.jsonl; returns the console lines of the claims.
+ */
+export function writeReportPage(
+  dir: string,
+  title: string,
+  body: string,
+  settings: object,
+  claims: readonly ClassificationClaim[],
+): string[] {
+  const tail = `<h2>Settings</h2><table>${settingsRows(settings)}</table>
+<p class="note">Data: <a href="runs.jsonl">runs.jsonl</a> (one JSON object per run, with its evaluation curve).</p>`;
+  writeFileAtomic(join(dir, 'report.html'), reportPage(title, `${body}\n${tail}`));
+  return claimLines(claims);
 }
 
 /** The console lines of a report's claims. */

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { type ClaimCheck, checkClaims } from './claims.js';
 import { type CellEvidence, judgeCell, usableBest } from './evidence.js';
 import type { RunRecord } from './runs.js';
+import type { ReportInfo } from './sweep/experiment.js';
 import { type HeatCell, type LinePoint, colourScale, heatmapSvg, linesSvg } from './vega.js';
 
 /**
@@ -150,6 +151,15 @@ export function settingsRowsHtml(settings: object): string {
 /** Escapes text for HTML. */
 export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * A sweep report's status paragraph: complete or not, how many of the runs (or `unit`) are stored,
+ * the engines, the wall time of the sessions that wrote the directory and the command.
+ */
+export function statusHtml(info: ReportInfo<unknown>, stored: number, unit = 'runs'): string {
+  return `<p>${info.complete ? 'Complete' : '<b>Incomplete</b>'}: ${stored} of ${info.totalRuns} ${unit}. Engine: <code>${esc(info.engine)}</code>.
+Wall time of the sessions that wrote this directory: ${info.wallSeconds.toFixed(0)} s. Command: <code>${esc(info.command)}</code>.</p>`;
 }
 
 function fmt(x: number | null | undefined, digits = 3): string {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { fmt, judgeCell } from '../../evidence.js';
-import { claimsHtml, esc, writeFileAtomic } from '../../report.js';
+import { claimsHtml, esc, statusHtml, writeFileAtomic } from '../../report.js';
 import type { ReportInfo } from '../../sweep/experiment.js';
 import { type HeatCell, colourScale, heatmapSvg } from '../../vega.js';
 import type { KawaguchiDataset, KawaguchiSweepSettings } from './settings.js';
@@ -190,8 +190,7 @@ export async function writeKawaguchiReport(
 td,th{border:1px solid #ccc;padding:2px 8px;text-align:left;font-size:13px}.figs{display:flex;flex-wrap:wrap;gap:1em}
 .note{color:#555}</style></head><body>
 <h1>Kawaguchi, Huang &amp; Kaelbling 2019, Fig. 1 — √J(θ) over depth × width</h1>
-<p>${info.complete ? 'Complete' : '<b>Incomplete</b>'}: ${records.length} of ${info.totalRuns} cells. Engine: <code>${esc(info.engine)}</code>.
-Wall time of the sessions that wrote this directory: ${info.wallSeconds.toFixed(0)} s. Command: <code>${esc(info.command)}</code>.</p>
+${statusHtml(info, records.length, 'cells')}
 <p class="note">Each cell is a bias-free ReLU MLP (LeCun-normal init) of that depth H and width, trained with SGD with momentum for ${info.settings.epochs} epochs.
 √J(θ) = √(½‖(I − P)vec(Y)‖²) (Theorem 1) at the initial weights (left) and after training (right); each cell reads √J / √L with √L = √(½‖Ŷ − Y‖²) (Theorem 1: L = J at a local minimum), the colour is √J.
 Grey: not covered — training diverged, its loss did not fall below the initial loss, or J did not converge; such a cell is no evidence for or against a claim.</p>

@@ -3,15 +3,13 @@ import {
   type ClassificationClaim,
   FRACTION_THRESHOLDS,
   armSeries,
-  claimLines,
   fractionVerdict,
   pct,
-  reportPage,
-  settingsRows,
+  writeReportPage,
 } from '../../classification-report.js';
 import { accuracySe } from '../../classification.js';
 import { fmt } from '../../evidence.js';
-import { claimsHtml, esc, writeFileAtomic } from '../../report.js';
+import { claimsHtml, esc, statusHtml, writeFileAtomic } from '../../report.js';
 import type { ReportInfo } from '../../sweep/experiment.js';
 import { type LinePoint, linesSvg } from '../../vega.js';
 import type { MnistWidthsSettings } from './settings.js';
@@ -140,11 +138,11 @@ export async function writeMnistReport(
     )
     .join('\n');
   const s = info.settings;
-  const html = reportPage(
+  return writeReportPage(
+    dir,
     'Zhang et al. 2021 Fig. 7 (MNIST test accuracy vs width)',
     `<h1>Zhang et al. 2021, App. H.2-H.3, Fig. 7 — test accuracy vs width</h1>
-<p>${info.complete ? 'Complete' : '<b>Incomplete</b>'}: ${records.length} of ${info.totalRuns} runs. Engine: <code>${esc(info.engine)}</code>.
-Wall time of the sessions that wrote this directory: ${info.wallSeconds.toFixed(0)} s. Command: <code>${esc(info.command)}</code>.</p>
+${statusHtml(info, records.length)}
 <p class="note">A ${784}-${s.hiddenWidth}-m₂-10 ReLU net (no biases) on ${esc(s.data)} (${s.trainN} training / ${s.testN} test samples, pixels standardised with the training pixels' global mean and std),
 softmax cross-entropy, batch ${s.batchSize}, ${s.epochs} epochs with cosine annealing (T_max = ${s.epochs} epochs), Adam (lr ${s.adamLr}, weight decay ${s.adamWeightDecay}) or SGD (lr ${s.sgdLr}, momentum ${s.sgdMomentum}, weight decay ${s.sgdWeightDecay});
 Alg. 2: mirrored init, ‖W₂ − W₂⁰‖_F ≤ ε, ${s.vConstraint === 'none' ? 'the output half V free' : `each row of V projected onto B_{ζ,κ} (ζ = ${s.zeta}, κ = ${s.kappa}, ${s.vConstraint})`}; each cell (training arm × width × ε) reports its optimizer with the higher final test accuracy, as App. H.2 reports the better of the two. Accuracies are at the final epoch (no early stopping).</p>
@@ -162,9 +160,8 @@ ${cellRows}
 <table><tr><th>run</th><th>status</th><th>steps</th><th>train acc.</th><th>test acc.</th><th>train loss</th><th>test loss</th><th>wall s</th></tr>
 ${runRows}
 </table>
-<h2>Settings</h2><table>${settingsRows(s)}</table>
-<p class="note">Data: <a href="runs.jsonl">runs.jsonl</a> (one JSON object per run, with its evaluation curve).</p>`,
+`,
+    s,
+    claims,
   );
-  writeFileAtomic(join(dir, 'report.html'), html);
-  return claimLines(claims);
 }

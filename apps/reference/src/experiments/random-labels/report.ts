@@ -1,16 +1,13 @@
-import { join } from 'node:path';
 import {
   type ClassificationClaim,
   FRACTION_THRESHOLDS,
-  claimLines,
   fractionVerdict,
   pct,
-  reportPage,
-  settingsRows,
+  writeReportPage,
 } from '../../classification-report.js';
 import { accuracySe } from '../../classification.js';
 import { fmt } from '../../evidence.js';
-import { claimsHtml, esc, writeFileAtomic } from '../../report.js';
+import { claimsHtml, esc, statusHtml } from '../../report.js';
 import type { ReportInfo } from '../../sweep/experiment.js';
 import type { RandomLabelsSettings } from './settings.js';
 import type { RandomLabelsRecord } from './train.js';
@@ -114,11 +111,11 @@ export async function writeRandomLabelsReport(
         `<tr><td>${esc(r.id)}</td><td>${r.status}</td><td>${r.steps}</td><td>${pct(r.trainAccuracy)}</td><td>${pct(r.testAccuracy)}</td><td>${r.trainLoss === null ? '—' : fmt(r.trainLoss)}</td><td>${r.curve.map((p) => `${p.epoch}: ${pct(p.train.accuracy)}`).join(', ')}</td><td>${(r.wallMs / 1000).toFixed(1)}</td></tr>`,
     )
     .join('\n');
-  const html = reportPage(
+  return writeReportPage(
+    dir,
     'Zhang et al. 2021 Table 3 (random labels)',
     `<h1>Zhang et al. 2021, App. H.6, Table 3 — memorising random labels with fewer than n neurons</h1>
-<p>${info.complete ? 'Complete' : '<b>Incomplete</b>'}: ${records.length} of ${info.totalRuns} runs. Engine: <code>${esc(info.engine)}</code>.
-Wall time of the sessions that wrote this directory: ${info.wallSeconds.toFixed(0)} s. Command: <code>${esc(info.command)}</code>.</p>
+${statusHtml(info, records.length)}
 <p class="note">One hidden layer of width m (below n = ${s.trainN}) on ${esc(s.data)} with every training label replaced by a uniformly random class (seed ${s.labelSeed}); the test split keeps its true labels.
 Pixels standardised with the training pixels' global mean and std. Softmax cross-entropy, SGD (lr ${s.lr}, momentum ${s.momentum}, weight decay ${s.weightDecay}), batch ${s.batchSize}, ${s.epochs} epochs,
 step size ×${s.gamma} at epochs ${s.milestones.join(', ')}. Alg. 2: mirrored init, ‖W − W⁰‖_F ≤ ε = ${s.radius}, ${s.vConstraint === 'none' ? 'the output half V free (no B_{ζ,κ} projection)' : `each row of V projected onto B_{ζ,κ} (ζ = ${s.zeta}, κ = ${s.kappa}, ${s.vConstraint})`}. Accuracies at the final epoch.</p>
@@ -134,9 +131,8 @@ ${claimsHtml(claims, 'Zhang et al. 2021, App. H.6, Table 3')}
 <table><tr><th>run</th><th>status</th><th>steps</th><th>train acc.</th><th>test acc.</th><th>train loss</th><th>train acc. by epoch</th><th>wall s</th></tr>
 ${runRows}
 </table>
-<h2>Settings</h2><table>${settingsRows(s)}</table>
-<p class="note">Data: <a href="runs.jsonl">runs.jsonl</a> (one JSON object per run, with its evaluation curve).</p>`,
+`,
+    s,
+    claims,
   );
-  writeFileAtomic(join(dir, 'report.html'), html);
-  return claimLines(claims);
 }

@@ -4,14 +4,12 @@ import {
   FRACTION_THRESHOLDS,
   armSeries,
   type Verdict,
-  claimLines,
   fractionVerdict,
   pct,
-  reportPage,
-  settingsRows,
+  writeReportPage,
 } from '../../classification-report.js';
 import { fmt } from '../../evidence.js';
-import { claimsHtml, esc, writeFileAtomic } from '../../report.js';
+import { claimsHtml, esc, statusHtml, writeFileAtomic } from '../../report.js';
 import type { ReportInfo } from '../../sweep/experiment.js';
 import { type IntervalPoint, intervalsSvg } from '../../vega.js';
 import type { ResNetWidthsSettings } from './settings.js';
@@ -225,11 +223,11 @@ export async function writeResNetReport(
         `<tr><td>${esc(r.id)}</td><td>${r.status}</td><td>${r.steps}</td><td>${pct(r.trainAccuracy)}</td><td>${pct(r.testAccuracy)}</td><td>${r.testLoss === null ? '—' : fmt(r.testLoss)}</td><td>${(r.wallMs / 1000).toFixed(1)}</td></tr>`,
     )
     .join('\n');
-  const html = reportPage(
+  return writeReportPage(
+    dir,
     'Zhang et al. 2021 Fig. 5/8 (ResNet-18 test accuracy vs final-block width)',
     `<h1>Zhang et al. 2021, Sec. 5.2 / App. H.4 — ResNet-18 test accuracy vs final-block width</h1>
-<p>${info.complete ? 'Complete' : '<b>Incomplete</b>'}: ${records.length} of ${info.totalRuns} runs. Engine: <code>${esc(info.engine)}</code>.
-Wall time of the sessions that wrote this directory: ${info.wallSeconds.toFixed(0)} s. Command: <code>${esc(info.command)}</code>.</p>
+${statusHtml(info, records.length)}
 ${s.data === 'fashion-mnist' ? "<p><b>This scale shows the machinery, not the paper's result:</b> Fashion-MNIST padded to 32×32 (one input channel), reduced widths and few epochs. The paper's claims are about CIFAR-10/100 and R-ImageNet (<code>--scale paper</code>, a GPU job).</p>" : ''}
 <p class="note">ResNet-18 (${s.data === 'rimagenet' ? 'ImageNet layout: 7×7 stride-2 stem and 3×3 stride-2 max pooling' : 'CIFAR layout: 3×3 stem'}, four stages of two basic blocks, strides 1-2-2-2, global average pooling) with stage widths ${s.trunkWidths.join('-')} and final width on the x axis, on ${esc(s.data)} (${s.trainN} training / ${s.testN} test images${s.data === 'rimagenet' ? ` from ImageNet's train / val folders, held as 8-bit pixels and cropped per batch: test images resized and centre-cropped to ${s.imageSize}×${s.imageSize}${s.augment ? `, training images held at ${rImageNetTrainSide(s)}×${rImageNetTrainSide(s)} and randomly cropped to ${s.imageSize}×${s.imageSize} (a fixed-scale crop at a uniform position, not torchvision's RandomResizedCrop) and flipped` : ', training images centre-cropped likewise'}` : ''}, standardised with the training pixels' global mean and std${s.augment && s.data !== 'rimagenet' ? ', training batches pad-4 random-cropped and flipped' : ''}),
 softmax cross-entropy, SGD lr ${s.lr}, momentum ${s.momentum}, weight decay ${s.weightDecay}, batch ${s.batchSize}, ${s.epochs} epochs ${s.schedule === 'cosine' ? `with cosine annealing (T_max = ${s.epochs} epochs)` : `with the step size ×0.1 at epochs ${s.milestones.join(', ')}`}.
@@ -248,9 +246,8 @@ ${cellRows}
 <table><tr><th>run</th><th>status</th><th>steps</th><th>train acc.</th><th>test acc.</th><th>test loss</th><th>wall s</th></tr>
 ${runRows}
 </table>
-<h2>Settings</h2><table>${settingsRows(s)}</table>
-<p class="note">Data: <a href="runs.jsonl">runs.jsonl</a> (one JSON object per run, with its evaluation curve).</p>`,
+`,
+    s,
+    claims,
   );
-  writeFileAtomic(join(dir, 'report.html'), html);
-  return claimLines(claims);
 }
