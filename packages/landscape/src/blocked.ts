@@ -158,6 +158,8 @@ export function pivotedCholesky(
   const work = new Float64Array(n);
   for (let j = 0; j < n; j++) work[j] = G[j * n + j]!;
   let rank = n;
+  const mult = new Float64Array(block);
+  const rowAt = new Int32Array(block);
   outer: for (let b0 = 0; b0 < n; b0 += block) {
     const b1 = Math.min(b0 + block, n);
     for (let j = b0; j < b1; j++) {
@@ -171,11 +173,32 @@ export function pivotedCholesky(
       const oj = j * n;
       const r = Math.sqrt(work[j]!);
       G[oj + j] = r;
-      // Row j of R: (G[j][c] − Σ_{t∈[b0,j)} R[t][j]R[t][c]) / r for c > j.
+      // Row j of R: (G[j][c] − Σ_{t∈[b0,j)} R[t][j]R[t][c]) / r for c > j, the terms subtracted one
+      // by one in order of t (zero multipliers skipped), four per pass over the row.
+      let k = 0;
       for (let t = b0; t < j; t++) {
         const a = G[t * n + j]!;
         if (a === 0) continue;
-        const ot = t * n;
+        mult[k] = a;
+        rowAt[k++] = t * n;
+      }
+      let q = 0;
+      for (; q + 3 < k; q += 4) {
+        const a0 = mult[q]!;
+        const a1 = mult[q + 1]!;
+        const a2 = mult[q + 2]!;
+        const a3 = mult[q + 3]!;
+        const o0 = rowAt[q]!;
+        const o1 = rowAt[q + 1]!;
+        const o2 = rowAt[q + 2]!;
+        const o3 = rowAt[q + 3]!;
+        for (let c = j + 1; c < n; c++) {
+          G[oj + c] = G[oj + c]! - a0 * G[o0 + c]! - a1 * G[o1 + c]! - a2 * G[o2 + c]! - a3 * G[o3 + c]!;
+        }
+      }
+      for (; q < k; q++) {
+        const a = mult[q]!;
+        const ot = rowAt[q]!;
         for (let c = j + 1; c < n; c++) G[oj + c] = G[oj + c]! - a * G[ot + c]!;
       }
       const inv = 1 / r;
