@@ -55,13 +55,15 @@ describe('kawaguchiLoss on worker threads', () => {
     'sampleGram route: its Cholesky factor runs on the threads, with the same factor bit for bit',
     async () => {
       const { kawaguchiLoss } = (await import(pathToFileURL(dist).href)) as Landscape;
-      // 400 rows, 1,960 parameters: full row rank, so the route ends after factoring the 400×400 K.
-      const wide: ModelSpec = { kind: 'mlp', layers: [8, 40, 40, 1], activation: 'relu' };
+      // 1,800 rows, 2,950 parameters: full row rank, so the route ends after factoring the 1,800² K
+      // (28 pivot blocks, the first with 27 strips of 64 rows: the worker, started before the first
+      // block, gets some of them).
+      const wide: ModelSpec = { kind: 'mlp', layers: [8, 50, 50, 1], activation: 'relu' };
       const wp = fanInParams(wide, 8);
-      const wx = gaussian(9, 400 * 8);
-      const wy = gaussian(10, 400);
-      const one = kawaguchiLoss(wide, wp, wx, wy, 400, { threads: 1 });
-      const two = kawaguchiLoss(wide, wp, wx, wy, 400, { threads: 2 });
+      const wx = gaussian(9, 1800 * 8);
+      const wy = gaussian(10, 1800);
+      const one = kawaguchiLoss(wide, wp, wx, wy, 1800, { threads: 1 });
+      const two = kawaguchiLoss(wide, wp, wx, wy, 1800, { threads: 2 });
       expect(one.method).toBe('sampleGram');
       expect(two.method).toBe('sampleGram');
       expect([one.threads, two.threads, two.threadFallback]).toEqual([1, 2, '']);
