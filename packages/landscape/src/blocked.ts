@@ -52,29 +52,71 @@ export function syrkUpperSub(A: Float64Array, n: number, t0: number, t1: number,
   }
 }
 
-/** Rows per {@link gemmNT} call of the packed trailing update. */
+/** Rows per {@link gemmNT} call of the packed trailing update: one strip ({@link syrkStrip}). */
 const SYRK_STRIP = 64;
 
+/** Columns per pivot block of {@link pivotedCholesky} (its default `block`). */
+export const CHOLESKY_BLOCK = 64;
+
 /**
- * The same trailing update as {@link syrkUpperSub} for t ∈ [t0, t1) and i, j ≥ t1, as dot products of
- * length t1 − t0 between packed columns of the panel ({@link gemmNT}). Rows are done in strips of 64
- * from their own strip on, so entries up to 63 places left of the diagonal (never read in upper
- * storage) are overwritten too.
+ * Packs rows t0..t1−1 of A from column t1 on, transposed: pos[i·(t1 − t0) + (t − t0)] = A[t][t1 + i]
+ * for i < n − t1 (the operand of {@link syrkStrip}; pos needs (n − t1)·(t1 − t0) entries).
  */
-export function syrkUpperPacked(A: Float64Array, n: number, t0: number, t1: number): void {
+export function packPanel(A: Float64Array, n: number, t0: number, t1: number, pos: Float64Array): void {
   const nb = t1 - t0;
   const m = n - t1;
-  const pos = new Float64Array(m * nb);
   for (let t = t0; t < t1; t++) {
     const ot = t * n + t1;
     const c = t - t0;
     for (let i = 0; i < m; i++) pos[i * nb + c] = A[ot + i]!;
   }
-  for (let i0 = 0; i0 < m; i0 += SYRK_STRIP) {
-    const na = Math.min(SYRK_STRIP, m - i0);
-    gemmNT(na, m - i0, nb, pos, i0 * nb, nb, pos, i0 * nb, nb, A, (t1 + i0) * n + t1 + i0, n, -1);
-  }
 }
+
+/** Number of strips of {@link syrkStrip} in the trailing update after rows [t0, t1). */
+export function syrkStripCount(n: number, t1: number): number {
+  return Math.ceil((n - t1) / SYRK_STRIP);
+}
+
+/**
+ * Strip s of the packed trailing update: A[i][j] −= Σ_{t ∈ [t0, t1)} A[t][i]·A[t][j] for the 64 rows
+ * i = t1 + 64s .. and every j ≥ i0 = t1 + 64s (one {@link gemmNT} call on the packed panel `pos` of
+ * {@link packPanel}). It reads only `pos` and writes only its own rows, so the strips of one update
+ * can run in any order, on any thread, with the same result.
+ */
+export function syrkStrip(
+  A: Float64Array,
+  n: number,
+  t0: number,
+  t1: number,
+  pos: Float64Array,
+  s: number,
+): void {
+  const nb = t1 - t0;
+  const m = n - t1;
+  const i0 = s * SYRK_STRIP;
+  const na = Math.min(SYRK_STRIP, m - i0);
+  gemmNT(na, m - i0, nb, pos, i0 * nb, nb, pos, i0 * nb, nb, A, (t1 + i0) * n + t1 + i0, n, -1);
+}
+
+/**
+ * The same trailing update as {@link syrkUpperSub} for t ∈ [t0, t1) and i, j ≥ t1, as dot products of
+ * length t1 − t0 between packed columns of the panel: {@link packPanel}, then every
+ * {@link syrkStrip} in order. Rows are done in strips of 64 from their own strip on, so entries up
+ * to 63 places left of the diagonal (never read in upper storage) are overwritten too.
+ */
+export function syrkUpperPacked(A: Float64Array, n: number, t0: number, t1: number): void {
+  const pos = new Float64Array((n - t1) * (t1 - t0));
+  packPanel(A, n, t0, t1, pos);
+  const strips = syrkStripCount(n, t1);
+  for (let s = 0; s < strips; s++) syrkStrip(A, n, t0, t1, pos, s);
+}
+
+/**
+ * The trailing update after pivot rows [t0, t1) of {@link pivotedCholesky}: by default
+ * {@link syrkUpperPacked} on the calling thread; the scaled Kawaguchi route passes one that runs the
+ * strips on worker threads (the same strips, so the same factor bit for bit).
+ */
+export type TrailingUpdate = (t0: number, t1: number) => void;
 
 /** Result of {@link pivotedCholesky}. */
 export interface PivotedCholesky {
@@ -91,9 +133,16 @@ export interface PivotedCholesky {
  * Gram matrix D^{-1/2} G D^{-1/2} (unit diagonal; zero columns never pivot), in place on a
  * row-major n×n symmetric G. Stops when the largest remaining Schur diagonal is ≤ `tol`:
  * R (rows 0..rank−1 of the overwritten matrix, permuted order) satisfies RᵀR = (D^{-1/2}GD^{-1/2})[piv, piv]
- * on the kept block.
+ * on the kept block. The panel (pivot search, swaps, rows of R) runs on the calling thread, the
+ * trailing update of each block through `trailing`.
  */
-export function pivotedCholesky(G: Float64Array, n: number, tol: number, block = 64): PivotedCholesky {
+export function pivotedCholesky(
+  G: Float64Array,
+  n: number,
+  tol: number,
+  block = CHOLESKY_BLOCK,
+  trailing: TrailingUpdate = (t0, t1) => syrkUpperPacked(G, n, t0, t1),
+): PivotedCholesky {
   const colNorm = new Float64Array(n);
   for (let j = 0; j < n; j++) colNorm[j] = Math.sqrt(Math.max(G[j * n + j]!, 0));
   for (let i = 0; i < n; i++) {
@@ -109,6 +158,8 @@ export function pivotedCholesky(G: Float64Array, n: number, tol: number, block =
   const work = new Float64Array(n);
   for (let j = 0; j < n; j++) work[j] = G[j * n + j]!;
   let rank = n;
+  const mult = new Float64Array(block);
+  const rowAt = new Int32Array(block);
   outer: for (let b0 = 0; b0 < n; b0 += block) {
     const b1 = Math.min(b0 + block, n);
     for (let j = b0; j < b1; j++) {
@@ -122,11 +173,32 @@ export function pivotedCholesky(G: Float64Array, n: number, tol: number, block =
       const oj = j * n;
       const r = Math.sqrt(work[j]!);
       G[oj + j] = r;
-      // Row j of R: (G[j][c] − Σ_{t∈[b0,j)} R[t][j]R[t][c]) / r for c > j.
+      // Row j of R: (G[j][c] − Σ_{t∈[b0,j)} R[t][j]R[t][c]) / r for c > j, the terms subtracted one
+      // by one in order of t (zero multipliers skipped), four per pass over the row.
+      let k = 0;
       for (let t = b0; t < j; t++) {
         const a = G[t * n + j]!;
         if (a === 0) continue;
-        const ot = t * n;
+        mult[k] = a;
+        rowAt[k++] = t * n;
+      }
+      let q = 0;
+      for (; q + 3 < k; q += 4) {
+        const a0 = mult[q]!;
+        const a1 = mult[q + 1]!;
+        const a2 = mult[q + 2]!;
+        const a3 = mult[q + 3]!;
+        const o0 = rowAt[q]!;
+        const o1 = rowAt[q + 1]!;
+        const o2 = rowAt[q + 2]!;
+        const o3 = rowAt[q + 3]!;
+        for (let c = j + 1; c < n; c++) {
+          G[oj + c] = G[oj + c]! - a0 * G[o0 + c]! - a1 * G[o1 + c]! - a2 * G[o2 + c]! - a3 * G[o3 + c]!;
+        }
+      }
+      for (; q < k; q++) {
+        const a = mult[q]!;
+        const ot = rowAt[q]!;
         for (let c = j + 1; c < n; c++) G[oj + c] = G[oj + c]! - a * G[ot + c]!;
       }
       const inv = 1 / r;
@@ -136,7 +208,7 @@ export function pivotedCholesky(G: Float64Array, n: number, tol: number, block =
         work[c] = work[c]! - v * v;
       }
     }
-    if (b1 < n) syrkUpperPacked(G, n, b0, b1);
+    if (b1 < n) trailing(b0, b1);
   }
   return { piv, rank, colNorm };
 }

@@ -1,12 +1,22 @@
 import { type ModelSpec, outputDim } from '@narrownet/models';
-import { dotsAdd, pivotedCholesky, pivotedSolveMany, sigmaMinFactor } from './blocked.js';
+import {
+  CHOLESKY_BLOCK,
+  type PivotedCholesky,
+  dotsAdd,
+  packPanel,
+  pivotedCholesky,
+  pivotedSolveMany,
+  sigmaMinFactor,
+  syrkStripCount,
+} from './blocked.js';
 import { type CutoffCriterion, cutoffValue } from './dense.js';
 import { type GemmKernel, gemmKernel } from './gemm.js';
+import type { FactorContext } from './factorTasks.js';
 import { type GramContext, gramTaskList } from './gramTasks.js';
 import { criterionOption, halfOption, lsqr } from './kawaguchi.js';
 import { type Cache, type Net, forwardCache, jvp, toNet, vecColumnMajor, vjp } from './mlp.js';
 import { type RefineContext, refineTaskCount } from './refineTasks.js';
-import { type JobRun, cpuMs, defaultThreads, float64, runJob } from './parallel.js';
+import { type JobRun, cpuMs, defaultThreads, float64, mergeRuns, openPool, runJob } from './parallel.js';
 import { type ParamsLike, checkMatrix, intOption, positiveOption } from './util.js';
 
 /** Options of {@link kawaguchiLoss}. */
@@ -31,10 +41,11 @@ export interface KawaguchiLossOptions {
   /** Refuse a Gram matrix with more entries than this (default 1e8 = 800 MB). */
   maxGramEntries?: number;
   /**
-   * Threads for the parameter Gram matrix and the refinement's Jacobian products (the calling
-   * thread plus worker threads sharing memory; Node only). Default: the available cores, at most 4.
-   * The value does not depend on it: every entry of G is summed in the same order on any thread, and
-   * the refinement's right-hand sides go in the same chunks. Where worker threads cannot start, one
+   * Threads for the Gram matrix, the trailing updates of its pivoted Cholesky factor and the
+   * refinement's Jacobian products (the calling thread plus worker threads sharing memory; Node
+   * only). Default: the available cores, at most 4. The value does not depend on it: every entry of
+   * G and of the factor is summed in the same order on any thread, and the refinement's right-hand
+   * sides go in the same chunks. Where worker threads cannot start, one
    * thread does the work (see `threads` and `threadFallback` in the result). Small problems
    * (n·d_θ² < 2·10⁸ multiply-adds) always use one thread: starting workers would cost more.
    */
@@ -116,7 +127,10 @@ export interface KawaguchiLossResult {
   cpuTimings: { gram: number; factor: number; refinement: number; deflation: number } | null;
   /** The matrix kernel that ran: WebAssembly SIMD where available, else plain JavaScript. */
   kernel: GemmKernel;
-  /** Threads that formed the parameter Gram matrix (1 on the sampleGram route and on the fallback). */
+  /**
+   * Most threads that worked in one phase (the parameter Gram matrix, or the Cholesky factor of
+   * either Gram matrix); 1 on the fallback and on the matrix-free route.
+   */
   threads: number;
   /** Why fewer threads than `options.threads` could start, or ''. */
   threadFallback: string;
@@ -255,13 +269,52 @@ function parameterGram(
   return { G, run };
 }
 
+/**
+ * {@link pivotedCholesky} of the n×n matrix A (SharedArrayBuffer-backed when threads > 1) with the
+ * trailing update of every pivot block on `threads` threads: the calling thread factors the panel
+ * and packs it, then it and the workers of one pool run the update's strips ({@link FactorContext}).
+ * The strips are those of the single-thread update, so the factor is the same bit for bit.
+ */
+function factorOnThreads(
+  A: Float64Array,
+  n: number,
+  tol: number,
+  threads: number,
+): { f: PivotedCholesky; run: JobRun } {
+  if (threads <= 1 || n <= CHOLESKY_BLOCK) {
+    return { f: pivotedCholesky(A, n, tol), run: { threads: 1, fallback: '' } };
+  }
+  const ctx: FactorContext = {
+    G: A,
+    n,
+    pos: float64((n - CHOLESKY_BLOCK) * CHOLESKY_BLOCK, true),
+    panel: new Int32Array(new SharedArrayBuffer(8)),
+  };
+  const pool = openPool(
+    { kind: 'factor', kernel: gemmKernel(), ctx },
+    threads,
+    syrkStripCount(n, CHOLESKY_BLOCK),
+  );
+  try {
+    const f = pivotedCholesky(A, n, tol, CHOLESKY_BLOCK, (t0, t1) => {
+      ctx.panel[0] = t0;
+      ctx.panel[1] = t1;
+      packPanel(A, n, t0, t1, ctx.pos);
+      pool.run(syrkStripCount(n, t1));
+    });
+    return { f, run: pool.close() };
+  } finally {
+    pool.close();
+  }
+}
+
 /** K = Jac·Jacᵀ (rows in vec order j·n + i): K = Σ_l (Φ̃_{l−1}Φ̃_{l−1}ᵀ) ∘ (Δ_l Δ_lᵀ). */
-function sampleGram(net: Net, c: Cache, dl: Float64Array[]): Float64Array {
+function sampleGram(net: Net, c: Cache, dl: Float64Array[], shared: boolean): Float64Array {
   const n = c.n;
   const L = net.L;
   const dy = net.sizes[L]!;
   const N = n * dy;
-  const K = new Float64Array(N * N);
+  const K = float64(N * N, shared);
   for (let l = 1; l <= L; l++) {
     const mi = net.sizes[l - 1]!;
     const ml = net.sizes[l]!;
@@ -513,17 +566,19 @@ export function kawaguchiLoss(
   const mInf = normInf(net, c, dl);
 
   if (sampleFirst) {
-    const K = sampleGram(net, c, dl);
+    const K = sampleGram(net, c, dl, useThreads > 1);
     const tK = performance.now();
     const cK = cpuMs();
     const sigmaMax = Math.sqrt(lambdaMax(K, N));
     const cut = cutoffValue(criterion, sigmaMax, mInf, N, P);
-    const f = pivotedCholesky(K, N, relTol);
+    const { f, run } = factorOnThreads(K, N, relTol, useThreads);
     if (f.rank === N) {
       const smin = sigmaMinFactor(K, N, N) * Math.min(...f.colNorm);
       const certified = smin >= 10 * cut;
       return {
         ...base,
+        threads: run.threads,
+        threadFallback: run.fallback,
         J: 0,
         upperBound: null,
         method: 'sampleGram',
@@ -552,12 +607,13 @@ export function kawaguchiLoss(
     return { ...base, ...matrixFree(net, c, y, k, lsqrTol, lsqrIt, criterion, t0, c0, maxEntries) };
   }
   const lay = layoutOf(net);
-  const { G, run } = parameterGram(net, c, lay, dl, useThreads);
+  const { G, run: gramRun } = parameterGram(net, c, lay, dl, useThreads);
   const tGram = performance.now();
   const cGram = cpuMs();
   const sigmaMax = Math.sqrt(lambdaMax(G, P));
   const cut = cutoffValue(criterion, sigmaMax, mInf, N, P);
-  const f = pivotedCholesky(G, P, relTol);
+  const { f, run: factorRun } = factorOnThreads(G, P, relTol, useThreads);
+  const run = mergeRuns(gramRun, factorRun);
   const dropped: number[] = [];
   for (let pos = f.rank; pos < P; pos++) dropped.push(f.piv[pos]!);
   let minKeptNorm = Number.POSITIVE_INFINITY;

@@ -6,6 +6,8 @@
  * output and does the same arithmetic whichever thread runs it, so the result does not depend on
  * the number of threads. Where worker threads cannot be started (no worker_threads, no built
  * worker file next to this module), the calling thread runs every task: same result, one thread.
+ * A pool ({@link openPool}) keeps its workers for several rounds of one job (the Cholesky factor's
+ * trailing update after each pivot block); the workers sleep in Atomics.wait between rounds.
  * The caller blocks in Atomics.wait, so the route stays synchronous. Node's modules are reached
  * through `process.getBuiltinModule` (Node ≥ 20.16), never imported, so the package still bundles
  * for browsers, where everything runs on the calling thread.
@@ -13,6 +15,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { GemmKernel } from './gemm.js';
 import { type GramContext, gramTask } from './gramTasks.js';
+import { type FactorContext, factorTask } from './factorTasks.js';
 import { type RefineContext, refineTask } from './refineTasks.js';
 
 /**
@@ -21,13 +24,23 @@ import { type RefineContext, refineTask } from './refineTasks.js';
  */
 export type Job =
   | { kind: 'gram'; kernel: GemmKernel; ctx: GramContext }
-  | { kind: 'refine'; kernel: GemmKernel; ctx: RefineContext };
+  | { kind: 'refine'; kernel: GemmKernel; ctx: RefineContext }
+  | { kind: 'factor'; kernel: GemmKernel; ctx: FactorContext };
 
-/** Control words in the shared Int32Array: next task, tasks done, error flag, workers started. */
+/**
+ * Control words in the shared Int32Array: next ticket, tickets done, error flag, workers started,
+ * round (bumped to wake the workers), first ticket and end of the current round, stop flag.
+ * Tickets are numbered across the rounds of a pool; task t of a round is ticket base + t.
+ */
 const NEXT = 0;
 const DONE = 1;
 const ERROR = 2;
 const STARTED = 3;
+const ROUND = 4;
+const BASE = 5;
+const END = 6;
+const STOP = 7;
+const CONTROL_WORDS = 8;
 /** How long the calling thread waits for its workers to start before it begins alone. */
 const START_TIMEOUT_MS = 30_000;
 
@@ -35,23 +48,48 @@ const START_TIMEOUT_MS = 30_000;
 export function runTask(job: Job, t: number): void {
   if (job.kind === 'gram') gramTask(job.ctx, t);
   else if (job.kind === 'refine') refineTask(job.ctx, t);
+  else if (job.kind === 'factor') factorTask(job.ctx, t);
   else throw new Error(`unknown job ${(job as { kind: string }).kind}`);
 }
 
-/** Claims and runs tasks until the counter passes `count`, counting them in ranBy[slot]. */
-export function claimLoop(job: Job, ctl: Int32Array, count: number, ranBy: Int32Array, slot: number): void {
+/**
+ * Claims and runs tickets of the current round until none is left, counting them in ranBy[slot].
+ * A ticket is taken only while it is below the round's end (compare-and-swap), so a thread still
+ * looking for work of a finished round never takes a ticket of the next one.
+ */
+export function claimLoop(job: Job, ctl: Int32Array, ranBy: Int32Array, slot: number): void {
   for (;;) {
-    const t = Atomics.add(ctl, NEXT, 1);
-    if (t >= count || Atomics.load(ctl, ERROR) !== 0) break;
-    runTask(job, t);
+    if (Atomics.load(ctl, ERROR) !== 0) return;
+    const end = Atomics.load(ctl, END);
+    const t = Atomics.load(ctl, NEXT);
+    if (t >= end) return;
+    if (Atomics.compareExchange(ctl, NEXT, t, t + 1) !== t) continue;
+    runTask(job, t - Atomics.load(ctl, BASE));
     Atomics.add(ranBy, slot, 1);
     Atomics.add(ctl, DONE, 1);
     Atomics.notify(ctl, DONE);
   }
 }
 
+/**
+ * A worker's life (called from dist/worker.js): says it has started, then sleeps until a round
+ * begins, claims its tickets, and sleeps again, until the pool is closed.
+ */
+export function workerLoop(job: Job, ctl: Int32Array, ranBy: Int32Array, slot: number): void {
+  signalStarted(ctl);
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(ctl, ROUND, seen);
+    if (Atomics.load(ctl, STOP) !== 0) return;
+    const round = Atomics.load(ctl, ROUND);
+    if (round === seen) continue;
+    seen = round;
+    claimLoop(job, ctl, ranBy, slot);
+  }
+}
+
 /** Tells the calling thread that a worker is running (before it claims tasks). */
-export function signalStarted(ctl: Int32Array): void {
+function signalStarted(ctl: Int32Array): void {
   Atomics.add(ctl, STARTED, 1);
   Atomics.notify(ctl, STARTED);
 }
@@ -61,6 +99,7 @@ export function failJob(ctl: Int32Array): void {
   Atomics.store(ctl, ERROR, 1);
   Atomics.notify(ctl, DONE);
   Atomics.notify(ctl, STARTED);
+  Atomics.notify(ctl, ROUND);
 }
 
 /** A Node built-in module, or undefined outside Node (or on a Node without getBuiltinModule). */
@@ -104,7 +143,7 @@ function workerUrl(): URL | null {
   }
 }
 
-/** What {@link runJob} did. */
+/** What {@link runJob} or a {@link Pool} did. */
 export interface JobRun {
   /** Threads that ran at least one task (1 on the single-thread fallback). */
   threads: number;
@@ -112,16 +151,36 @@ export interface JobRun {
   fallback: string;
 }
 
+/** One account of several jobs: the most threads any of them used, the first fallback reason. */
+export function mergeRuns(...runs: JobRun[]): JobRun {
+  return {
+    threads: Math.max(1, ...runs.map((r) => r.threads)),
+    fallback: runs.find((r) => r.fallback)?.fallback ?? '',
+  };
+}
+
 /**
- * Runs the `count` tasks of `job` on the calling thread and `threads − 1` workers (all arrays of
- * `job` must be SharedArrayBuffer-backed when threads > 1). Throws if a task threw in a worker.
+ * The calling thread and up to `threads − 1` started workers, kept for several rounds of one job
+ * (the job's shared arguments may change between rounds: the workers read them at each task).
  */
-export function runJob(job: Job, count: number, threads: number): JobRun {
-  const ctl = new Int32Array(new SharedArrayBuffer(16));
+export interface Pool {
+  /** Runs tasks 0..count−1 of the job on every thread of the pool; returns when all are done. */
+  run(count: number): void;
+  /** Stops the workers and says what ran where (idempotent). */
+  close(): JobRun;
+}
+
+/**
+ * Starts the workers of a {@link Pool} for `job` (all of its arrays must be SharedArrayBuffer-backed
+ * when threads > 1): at most `threads − 1`, and fewer than `maxTasks` (the most tasks a round will
+ * have). Where they cannot start, the pool runs every task on the calling thread and says why.
+ */
+export function openPool(job: Job, threads: number, maxTasks: number): Pool {
+  const ctl = new Int32Array(new SharedArrayBuffer(4 * CONTROL_WORDS));
   const workers: Worker[] = [];
   const ranBy = new Int32Array(new SharedArrayBuffer(4 * Math.max(threads, 1)));
   let fallback = '';
-  const spawn = Math.min(threads - 1, Math.max(count - 1, 0));
+  const spawn = Math.min(threads - 1, Math.max(maxTasks - 1, 0));
   if (spawn > 0) {
     const url = workerUrl();
     const wt = builtin<typeof import('node:worker_threads')>('node:worker_threads');
@@ -130,7 +189,7 @@ export function runJob(job: Job, count: number, threads: number): JobRun {
     else {
       try {
         for (let w = 0; w < spawn; w++) {
-          const worker = new wt.Worker(url, { workerData: { job, ctl, count, ranBy, slot: w + 1 } });
+          const worker = new wt.Worker(url, { workerData: { job, ctl, ranBy, slot: w + 1 } });
           worker.unref();
           workers.push(worker);
         }
@@ -151,18 +210,59 @@ export function runJob(job: Job, count: number, threads: number): JobRun {
     }
     Atomics.wait(ctl, STARTED, started, left);
   }
-  claimLoop(job, ctl, count, ranBy, 0);
-  for (;;) {
-    const done = Atomics.load(ctl, DONE);
-    if (Atomics.load(ctl, ERROR) !== 0) break;
-    if (done >= count) break;
-    Atomics.wait(ctl, DONE, done, 1000);
-  }
-  for (const w of workers) void w.terminate();
-  if (Atomics.load(ctl, ERROR) !== 0) {
-    throw new Error('kawaguchiLoss: a worker thread failed (rerun with options.threads = 1)');
-  }
-  let used = 0;
-  for (let i = 0; i < ranBy.length; i++) if (Atomics.load(ranBy, i) > 0) used++;
-  return { threads: Math.max(used, 1), fallback };
+  let closed = false;
+  const stop = () => {
+    if (closed) return;
+    closed = true;
+    Atomics.store(ctl, STOP, 1);
+    Atomics.add(ctl, ROUND, 1);
+    Atomics.notify(ctl, ROUND);
+    for (const w of workers) void w.terminate();
+  };
+  const failed = () => {
+    stop();
+    return new Error('kawaguchiLoss: a worker thread failed (rerun with options.threads = 1)');
+  };
+  return {
+    run(count) {
+      if (closed) throw new Error('openPool: run() after close()');
+      if (Atomics.load(ctl, ERROR) !== 0) throw failed();
+      // Every ticket of the last round is done, so NEXT is its end: the new round starts there.
+      const base = Atomics.load(ctl, NEXT);
+      Atomics.store(ctl, BASE, base);
+      Atomics.store(ctl, END, base + count);
+      Atomics.add(ctl, ROUND, 1);
+      if (workers.length) Atomics.notify(ctl, ROUND);
+      try {
+        claimLoop(job, ctl, ranBy, 0);
+      } catch (e) {
+        failJob(ctl);
+        stop();
+        throw e;
+      }
+      for (;;) {
+        const done = Atomics.load(ctl, DONE);
+        if (Atomics.load(ctl, ERROR) !== 0) throw failed();
+        if (done >= base + count) break;
+        Atomics.wait(ctl, DONE, done, 1000);
+      }
+    },
+    close() {
+      stop();
+      let used = 0;
+      for (let i = 0; i < ranBy.length; i++) if (Atomics.load(ranBy, i) > 0) used++;
+      return { threads: Math.max(used, 1), fallback };
+    },
+  };
+}
+
+/**
+ * Runs the `count` tasks of `job` on the calling thread and `threads − 1` workers (all arrays of
+ * `job` must be SharedArrayBuffer-backed when threads > 1): a {@link Pool} of one round. Throws if a
+ * task threw in a worker.
+ */
+export function runJob(job: Job, count: number, threads: number): JobRun {
+  const pool = openPool(job, threads, count);
+  pool.run(count); // stops the pool itself where it throws
+  return pool.close();
 }

@@ -1,22 +1,23 @@
 /**
- * Worker-thread entry of {@link runJob} (./parallel.ts), built to dist/worker.js: claims tasks of
- * the job it was started with until none is left, and records how many it ran.
+ * Worker-thread entry of {@link openPool} (./parallel.ts), built to dist/worker.js: runs the rounds
+ * of the job it was started with until the pool is closed, and records how many tasks it ran. It
+ * uses the matrix kernel of the calling thread; where that kernel cannot run here it fails the job
+ * (the caller throws) rather than sum in another order.
  */
 import { workerData } from 'node:worker_threads';
-import { useGemmKernel } from './gemm.js';
-import { type Job, claimLoop, failJob, signalStarted } from './parallel.js';
+import { gemmKernel, useGemmKernel } from './gemm.js';
+import { type Job, failJob, workerLoop } from './parallel.js';
 
-const { job, ctl, count, ranBy, slot } = workerData as {
+const { job, ctl, ranBy, slot } = workerData as {
   job: Job;
   ctl: Int32Array;
-  count: number;
   ranBy: Int32Array;
   slot: number;
 };
 try {
   if (job.kernel === 'js') useGemmKernel('js');
-  signalStarted(ctl);
-  claimLoop(job, ctl, count, ranBy, slot);
+  if (gemmKernel() !== job.kernel) throw new Error(`kernel ${gemmKernel()} instead of ${job.kernel}`);
+  workerLoop(job, ctl, ranBy, slot);
 } catch {
   failJob(ctl);
 }

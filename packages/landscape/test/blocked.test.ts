@@ -1,8 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import type { MlpSpec } from '@narrownet/models';
-import { dotsAdd, pivotedCholesky, pivotedSolve, pivotedSolveMany, sigmaMinFactor } from '../src/blocked.js';
+import {
+  dotsAdd,
+  packPanel,
+  pivotedCholesky,
+  pivotedSolve,
+  pivotedSolveMany,
+  sigmaMinFactor,
+  syrkStrip,
+  syrkStripCount,
+} from '../src/blocked.js';
+import type { FactorContext } from '../src/factorTasks.js';
 import { gemmNT } from '../src/gemm.js';
 import { forwardCache, jvp, jvpMany, toNet, vjp, vjpMany } from '../src/mlp.js';
+import { openPool } from '../src/parallel.js';
 import { fanInParams, gaussian, svdValues } from './helpers.js';
 
 /** G = AᵀA for A [rows, cols] row-major, by plain loops. */
@@ -80,6 +91,60 @@ describe('blocked float64 kernels', () => {
         kept[r * f.rank + p] = A[r * cols + f.piv[p]!]! / f.colNorm[f.piv[p]!]!;
     const s = svdValues(kept, rows, f.rank);
     expect(sigmaMinFactor(G, cols, f.rank) / s[s.length - 1]!).toBeCloseTo(1, 4);
+  });
+
+  it('pivotedCholesky: trailing strips in any order, or as rounds of a task pool, give the same factor bit for bit', () => {
+    // 330 columns of rank 300 (30 combinations), unequal scales: six pivot blocks of 64, pivoting,
+    // and strips large enough for the WebAssembly kernel.
+    const rows = 300;
+    const cols = 330;
+    const A = gaussian(21, rows * cols);
+    const mix = gaussian(22, 300 * 30);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < 300; c++) A[r * cols + c] = A[r * cols + c]! * (1 + (c % 7));
+      for (let c = 0; c < 30; c++) {
+        let s = 0;
+        for (let k = 0; k < 300; k++) s += A[r * cols + k]! * mix[k * 30 + c]!;
+        A[r * cols + 300 + c] = s;
+      }
+    }
+    const G0 = gram(A, rows, cols);
+    const ref = Float64Array.from(G0);
+    const f = pivotedCholesky(ref, cols, 1e-10);
+    expect(f.rank).toBe(300);
+    const same = (G: Float64Array, g: typeof f) => {
+      expect(g.rank).toBe(f.rank);
+      expect(Array.from(g.piv)).toEqual(Array.from(f.piv));
+      expect(Buffer.from(G.buffer).equals(Buffer.from(ref.buffer))).toBe(true);
+    };
+    // Strips last to first (another thread order).
+    const rev = Float64Array.from(G0);
+    const gr = pivotedCholesky(rev, cols, 1e-10, 64, (t0, t1) => {
+      const pos = new Float64Array((cols - t1) * (t1 - t0));
+      packPanel(rev, cols, t0, t1, pos);
+      for (let s = syrkStripCount(cols, t1) - 1; s >= 0; s--) syrkStrip(rev, cols, t0, t1, pos, s);
+    });
+    same(rev, gr);
+    // The factor job's rounds through a pool (from src/ it has no worker file: the calling thread
+    // runs every round, tickets numbered across rounds).
+    const ctx: FactorContext = {
+      G: new Float64Array(new SharedArrayBuffer(cols * cols * 8)),
+      n: cols,
+      pos: new Float64Array(new SharedArrayBuffer((cols - 64) * 64 * 8)),
+      panel: new Int32Array(new SharedArrayBuffer(8)),
+    };
+    ctx.G.set(G0);
+    const pool = openPool({ kind: 'factor', kernel: 'wasm-simd', ctx }, 2, syrkStripCount(cols, 64));
+    const gp = pivotedCholesky(ctx.G, cols, 1e-10, 64, (t0, t1) => {
+      ctx.panel[0] = t0;
+      ctx.panel[1] = t1;
+      packPanel(ctx.G, cols, t0, t1, ctx.pos);
+      pool.run(syrkStripCount(cols, t1));
+    });
+    const run = pool.close();
+    expect(run.threads).toBe(1);
+    expect(run.fallback).toMatch(/worker/);
+    same(new Float64Array(ctx.G), gp);
   });
 
   it('gemmNT: strided operands, offsets, alpha = −1 and reductions longer than one cache block', () => {
