@@ -46,9 +46,9 @@ export interface OnnxResNetTrainerOptions {
   frozenTrunk?: boolean;
   /**
    * Run the convolutions on onnxruntime's CPU NCHWc kernels when this engine has them
-   * (`nchwcBlockSize`; about 7 % off a CIFAR ResNet-18 step on an AVX-512 CPU, see BENCHMARKS.md
-   * section 8). Same numbers as ONNX Conv up to float32 summation order. Default true; ignored on
-   * other execution providers.
+   * (`nchwcBlockSize`; 2-29 % off a CIFAR ResNet-18 step on a 2-core AVX-512 VM, median 8 %, see
+   * BENCHMARKS.md section 8). Same numbers as ONNX Conv up to float32 summation order. Default
+   * true; ignored on other execution providers.
    */
   nchwc?: boolean;
   /** Rows per eval-mode forward call of `predict` and of the training loss (default 256). */
