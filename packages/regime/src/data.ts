@@ -42,15 +42,27 @@ export function checkPredictInput(X: Float32Array, rows: number, d: number, wher
 }
 
 /**
- * Checks a {@link RowSource} against the data it stands for: an object with `rows`, `n` equal to
- * the data's n and `d` equal to the model's input dimension. Throws a RangeError naming `field`.
+ * Checks data whose input rows come from a {@link RowSource}: `data.rows` is an object with `rows`,
+ * `n` equal to data.n and `d` equal to the model's input dimension, and `data.X` is empty (length
+ * 0). Throws naming `${where}: ${name}.rows` / `${name}.X`.
  */
-export function checkRowSource(source: RowSource, n: number, d: number, field: string): void {
+export function checkRowSource(
+  data: { X: Float32Array; n: number; rows: RowSource },
+  d: number,
+  where: string,
+  name: string,
+): void {
+  const source = data.rows;
+  const field = `${where}: ${name}.rows`;
   if (source === null || typeof source !== 'object' || typeof source.rows !== 'function')
     throw new TypeError(`${field} must be a row source { n, d, rows(indices, batch?) }`);
-  if (source.n !== n) throw new RangeError(`${field}.n must equal data.n = ${n}, got ${source.n}`);
+  if (source.n !== data.n) throw new RangeError(`${field}.n must equal data.n = ${data.n}, got ${source.n}`);
   if (source.d !== d)
     throw new RangeError(`${field}.d must equal the model's input dimension ${d}, got ${source.d}`);
+  if (!(data.X instanceof Float32Array) || data.X.length !== 0)
+    throw new RangeError(
+      `${where}: ${name}.X must be empty (a Float32Array of length 0) when ${name}.rows gives the input rows, got ${data.X?.length} entries`,
+    );
 }
 
 /**

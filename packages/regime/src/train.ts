@@ -195,13 +195,7 @@ function checkTrainData(regime: RegimeSpec, data: TrainData, what = 'data'): voi
   const cols = { X: inputDim(regime.model), Y: outputDim(regime.model) };
   if (!Number.isInteger(data.n) || data.n <= 0)
     throw new RangeError(`train: ${what}.n must be a positive integer, got ${data.n}`);
-  if (data.rows !== undefined) {
-    checkRowSource(data.rows, data.n, cols.X, `train: ${what}.rows`);
-    if (!(data.X instanceof Float32Array) || data.X.length !== 0)
-      throw new RangeError(
-        `train: ${what}.X must be empty (a Float32Array of length 0) when ${what}.rows gives the input rows, got ${data.X?.length} entries`,
-      );
-  }
+  if (data.rows !== undefined) checkRowSource({ ...data, rows: data.rows }, cols.X, 'train', what);
   for (const name of data.rows !== undefined ? (['Y'] as const) : (['X', 'Y'] as const))
     if (!(data[name] instanceof Float32Array) || data[name].length !== data.n * cols[name])
       throw new RangeError(

@@ -193,13 +193,9 @@ export async function createOnnxResNetTrainer(
   const n = config.data?.n;
   if (!Number.isInteger(n) || n <= 0)
     throw new RangeError(`${WHERE}: data.n must be a positive integer, got ${n}`);
-  if (config.data.rows !== undefined) {
-    checkRowSource(config.data.rows, n, d, `${WHERE}: data.rows`);
-    if (!(config.data.X instanceof Float32Array) || config.data.X.length !== 0)
-      throw new RangeError(
-        `${WHERE}: data.X must be empty (a Float32Array of length 0) when data.rows gives the input rows, got ${config.data.X?.length} entries`,
-      );
-  } else if (!(config.data.X instanceof Float32Array) || config.data.X.length !== n * d)
+  if (config.data.rows !== undefined)
+    checkRowSource({ ...config.data, rows: config.data.rows }, d, WHERE, 'data');
+  else if (!(config.data.X instanceof Float32Array) || config.data.X.length !== n * d)
     throw new RangeError(`${WHERE}: data.X must be a Float32Array of n·C·H·W = ${n}·${d} entries`);
   if (!(config.data.Y instanceof Float32Array) || config.data.Y.length !== n * k)
     throw new RangeError(`${WHERE}: data.Y must be a Float32Array of n·classes = ${n}·${k} entries`);
@@ -357,12 +353,7 @@ async function fullTrainer(
       if (!Number.isInteger(steps) || steps < 0)
         throw new RangeError(`onnx resnet trainer.run: steps must be an integer ≥ 0, got ${steps}`);
       if (steps === 0)
-        return loss64(
-          loss,
-          await forward(n, (r, m) => (source ? inputRows(rowRange(r, m)) : X.slice(r * d, (r + m) * d))),
-          Y,
-          k,
-        ).value;
+        return loss64(loss, await forward(n, (r, m) => inputRows(rowRange(r, m))), Y, k).value;
       let l = Number.NaN;
       for (let i = 0; i < steps; i++) {
         l = await stepOnce();

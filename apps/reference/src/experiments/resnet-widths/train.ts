@@ -318,7 +318,8 @@ export async function loadResNetSplits(
       {
         name: `r-imagenet-${split}`,
         size: side,
-        resize: side === s.imageSize ? Math.round((s.imageSize * 256) / 224) : side,
+        // at imageSize: decodeImage's default resize, round(size·256/224) (torchvision's Resize(256) for 224)
+        ...(side === s.imageSize ? {} : { resize: side }),
       },
     );
   };
