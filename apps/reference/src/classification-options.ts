@@ -1,7 +1,7 @@
 /** Option definitions the classification experiments (mnist-widths, random-labels) share. */
 import { IMAGE_SOURCES, type ImageSource, SOURCE_SIZES } from './image-data.js';
 import { type OptionDef, SEED_MAX } from './options.js';
-import { SCALE_NAMES, type ScaleName } from './sweep/experiment.js';
+import { type ScaleName, SCALE_OPTION } from './sweep/experiment.js';
 
 /** Alg. 2's constraints on the output half V (regime's `zhang2021Deep`; default none, see README). */
 export const V_CONSTRAINTS = ['none', 'exact', 'paperHeuristic'] as const;
@@ -40,16 +40,20 @@ function sizeError(v: number, data: ImageSource, split: 'train' | 'test'): strin
   return most !== undefined && v > most ? `${data} has ${most} ${split} samples, got ${v}` : undefined;
 }
 
+/** `radii`: the radii ε of Alg. 2's ball on the constrained layer (positive, distinct). */
+export const RADII_OPTION: OptionDef = {
+  key: 'radii',
+  kind: 'numberList',
+  min: 0,
+  minExclusive: true,
+  unique: true,
+  help: "radii ε of Alg. 2's ball",
+};
+
 /** `scale`, `data`, `dataDir`, `trainN`, `testN` (counts checked against the source's splits). */
 export function dataOptions(trainHelp: string, testHelp: string): OptionDef[] {
   return [
-    {
-      key: 'scale',
-      kind: 'string',
-      values: SCALE_NAMES,
-      help: 'preset of all settings below',
-      defaultText: 'default',
-    },
+    SCALE_OPTION,
     {
       key: 'data',
       kind: 'string',

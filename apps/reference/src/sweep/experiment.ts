@@ -7,6 +7,15 @@ export const SCALE_NAMES = ['smoke', 'default', 'paper'] as const;
 /** One of {@link SCALE_NAMES}. */
 export type ScaleName = (typeof SCALE_NAMES)[number];
 
+/** The `scale` flag every experiment has: the preset its other settings override. */
+export const SCALE_OPTION: OptionDef = {
+  key: 'scale',
+  kind: 'string',
+  values: SCALE_NAMES,
+  help: 'preset of all settings below',
+  defaultText: 'default',
+};
+
 /** One run of a sweep, as the experiment expands its settings. */
 export interface RunPlan<K = unknown> {
   /** Stable id derived from the run's settings (the resume and result key). */

@@ -1,6 +1,6 @@
 import { CUTOFF_CRITERIA, type CutoffCriterion } from '@narrownet/landscape';
 import { type OptionDef, SEED_MAX, checkOptions } from '../../options.js';
-import { SCALE_NAMES, type ScaleName } from '../../sweep/experiment.js';
+import { type ScaleName, SCALE_OPTION } from '../../sweep/experiment.js';
 
 /**
  * The data sets of Fig. 1 this command runs: the teacher set of App. C and MNIST at 8 × 8 (both
@@ -107,13 +107,7 @@ export const KAWAGUCHI_SCALES: Record<ScaleName, KawaguchiSweepSettings> = {
 
 /** Flags / config fields of the settings (`scale` picks the preset the others override). */
 export const KAWAGUCHI_OPTIONS: OptionDef[] = [
-  {
-    key: 'scale',
-    kind: 'string',
-    values: SCALE_NAMES,
-    help: 'preset of all settings below',
-    defaultText: 'default',
-  },
+  SCALE_OPTION,
   { key: 'datasets', kind: 'enumList', values: KAWAGUCHI_DATASETS, unique: true, help: 'data sets to run' },
   { key: 'depths', kind: 'intList', min: 1, max: 64, unique: true, help: 'depths H (hidden layers)' },
   { key: 'widths', kind: 'intList', min: 1, max: 4096, unique: true, help: 'widths of every hidden layer' },

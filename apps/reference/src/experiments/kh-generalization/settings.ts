@@ -1,6 +1,6 @@
 import { DEFAULT_DATA_DIR, type MnistSource, mnistOptions } from '../../image-data.js';
 import { type OptionDef, SEED_MAX, checkOptions } from '../../options.js';
-import { SCALE_NAMES, type ScaleName } from '../../sweep/experiment.js';
+import { type ScaleName, SCALE_OPTION } from '../../sweep/experiment.js';
 
 /** The label kinds of Fig. 2. */
 export const KH_LABELS = ['natural', 'random'] as const;
@@ -99,13 +99,7 @@ export const KH_SCALES: Record<ScaleName, KhSettings> = {
 
 /** Flags / config fields of the settings. */
 export const KH_OPTIONS: OptionDef[] = [
-  {
-    key: 'scale',
-    kind: 'string',
-    values: SCALE_NAMES,
-    help: 'preset of all settings below',
-    defaultText: 'default',
-  },
+  SCALE_OPTION,
   ...mnistOptions('training samples n (m_H = 4n)', 2),
   { key: 'labels', kind: 'enumList', values: KH_LABELS, unique: true, help: 'label kinds to train on' },
   {

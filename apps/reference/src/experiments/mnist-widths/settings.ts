@@ -1,6 +1,7 @@
 import {
   type ClassificationSettings,
   LOOP_OPTIONS,
+  RADII_OPTION,
   V_OPTIONS,
   dataOptions,
 } from '../../classification-options.js';
@@ -122,14 +123,7 @@ export const MNIST_WIDTHS_OPTIONS: OptionDef[] = [
     unique: true,
     help: 'widths m₂ of the second hidden layer',
   },
-  {
-    key: 'radii',
-    kind: 'numberList',
-    min: 0,
-    minExclusive: true,
-    unique: true,
-    help: "radii ε of Alg. 2's ball",
-  },
+  RADII_OPTION,
   { key: 'arms', kind: 'enumList', values: MNIST_ARMS, unique: true, help: 'training arms' },
   {
     key: 'optimizers',

@@ -1,6 +1,6 @@
-import { LOOP_OPTIONS, V_OPTIONS, type VConstraintName } from '../../classification-options.js';
+import { LOOP_OPTIONS, RADII_OPTION, V_OPTIONS, type VConstraintName } from '../../classification-options.js';
 import { type OptionDef, SEED_MAX, checkOptions } from '../../options.js';
-import { SCALE_NAMES, type ScaleName } from '../../sweep/experiment.js';
+import { type ScaleName, SCALE_OPTION } from '../../sweep/experiment.js';
 
 /**
  * Image sets of the sweep: `fashion-mnist` (Debian's dataset-fashion-mnist, offline; 28×28 gray
@@ -171,13 +171,7 @@ export const R_IMAGENET_PAPER_FLAGS = [
 
 /** Flags / config fields of the settings (`scale` picks the preset the others override). */
 export const RESNET_WIDTHS_OPTIONS: OptionDef[] = [
-  {
-    key: 'scale',
-    kind: 'string',
-    values: SCALE_NAMES,
-    help: 'preset of all settings below',
-    defaultText: 'default',
-  },
+  SCALE_OPTION,
   {
     key: 'data',
     kind: 'string',
@@ -248,14 +242,7 @@ export const RESNET_WIDTHS_OPTIONS: OptionDef[] = [
         ? `must be even (the paired head), got ${v.join(',')}`
         : undefined,
   },
-  {
-    key: 'radii',
-    kind: 'numberList',
-    min: 0,
-    minExclusive: true,
-    unique: true,
-    help: "radii ε of Alg. 2's ball",
-  },
+  RADII_OPTION,
   { key: 'arms', kind: 'enumList', values: RESNET_ARMS, unique: true, help: 'training arms' },
   {
     key: 'seeds',

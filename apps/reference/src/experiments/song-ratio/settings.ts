@@ -1,6 +1,6 @@
 import { DEFAULT_DATA_DIR, type MnistSource, mnistOptions } from '../../image-data.js';
 import { type OptionDef, SEED_MAX, UsageError, checkOptions } from '../../options.js';
-import { SCALE_NAMES, type ScaleName } from '../../sweep/experiment.js';
+import { type ScaleName, SCALE_OPTION } from '../../sweep/experiment.js';
 
 /** Everything that defines a Song et al. Fig. 1 run directory. */
 export interface SongSettings {
@@ -109,13 +109,7 @@ export const SONG_SCALES: Record<ScaleName, SongSettings> = {
 
 /** Flags / config fields of the settings. */
 export const SONG_OPTIONS: OptionDef[] = [
-  {
-    key: 'scale',
-    kind: 'string',
-    values: SCALE_NAMES,
-    help: 'preset of all settings below',
-    defaultText: 'default',
-  },
+  SCALE_OPTION,
   ...mnistOptions('training digits'),
   { key: 'width', kind: 'int', min: 1, help: 'hidden width d1 of the students' },
   {

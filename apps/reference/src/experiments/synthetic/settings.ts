@@ -1,7 +1,7 @@
 import { type RegimeSpec, constrainedRegular, zhang2021 } from '@narrownet/regime';
 import { type OptionDef, SEED_MAX, checkOptions } from '../../options.js';
 import type { RunKey } from '../../runs.js';
-import { SCALE_NAMES, type ScaleName } from '../../sweep/experiment.js';
+import { type ScaleName, SCALE_OPTION } from '../../sweep/experiment.js';
 
 /** The two regimes of Zhang et al. Fig. 4. */
 export const SYNTHETIC_REGIMES = ['zhang2021', 'constrainedRegular'] as const;
@@ -176,13 +176,7 @@ export function regimeOf(s: SyntheticSettings, k: RunKey): RegimeSpec {
 
 /** Flags / config fields of the synthetic settings (`scale` picks the preset the others override). */
 export const SYNTHETIC_OPTIONS: OptionDef[] = [
-  {
-    key: 'scale',
-    kind: 'string',
-    values: SCALE_NAMES,
-    help: 'preset of all settings below',
-    defaultText: 'default',
-  },
+  SCALE_OPTION,
   {
     key: 'widths',
     kind: 'intList',
