@@ -2,7 +2,12 @@
 import { initResNet } from '@narrownet/init';
 import { type ResNetSpec, createRng, resnet18 } from '@narrownet/models';
 import { epochSchedule } from '@narrownet/optim';
-import { type TrainerConfig, resnetOptimizer } from '../src/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startOnnx } from '@narrownet/engine';
+import { afterAll, beforeAll } from 'vitest';
+import { type RegimeSpec, type TrainerConfig, resnetOptimizer } from '../src/index.js';
 
 /** A small ResNet-18 (widths 2-2-4-4 on 1×8×8 images, paired head). */
 export const spec: ResNetSpec = {
@@ -38,3 +43,31 @@ export const config = (over: Partial<TrainerConfig> = {}): TrainerConfig => ({
   seed: 7,
   ...over,
 });
+/** The fixture's regime: mirrored LeCun init, softmax cross-entropy, its optimizer; `over` replaces fields. */
+export const regimeOf = (over: Partial<RegimeSpec> = {}): RegimeSpec => ({
+  name: 'resnet-test',
+  description: 'test',
+  model: spec,
+  init: { kind: 'mirroredLecun' },
+  loss: 'softmaxCrossEntropy',
+  optimizer,
+  stopping: { maxSteps: 6 },
+  ...over,
+});
+
+/** A started onnxruntime engine. */
+export type Engine = Awaited<ReturnType<typeof startOnnx>>;
+
+/**
+ * Registers this file's hooks: a one-thread CPU onnxruntime engine and a temporary directory
+ * (prefix `prefix`, removed afterwards), read from the returned object once the tests run.
+ */
+export function engineAndTempDir(prefix: string): { engine: Engine; dir: string } {
+  const env = {} as { engine: Engine; dir: string };
+  beforeAll(async () => {
+    env.engine = await startOnnx({ device: 'cpu', threads: 1 });
+    env.dir = mkdtempSync(join(tmpdir(), prefix));
+  });
+  afterAll(() => rmSync(env.dir, { recursive: true, force: true }));
+  return env;
+}

@@ -1,12 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startOnnx } from '@narrownet/engine';
 import { type ParamTree, convForward64, convLossAndGrad64 } from '@narrownet/models';
 import { createHostOptimizer } from '@narrownet/optim';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  type RegimeSpec,
   type TrainerConfig,
   batchIndices,
   createOnnxResNetTrainer,
@@ -14,27 +10,20 @@ import {
   train,
 } from '../src/index.js';
 import { relError } from './rel-error.js';
-import { config, d, data, init, k, n, optimizer, spec } from './resnet-fixture.js';
-
-type Engine = Awaited<ReturnType<typeof startOnnx>>;
-let engine: Engine;
-let dir: string;
-beforeAll(async () => {
-  engine = await startOnnx({ device: 'cpu', threads: 1 });
-  dir = mkdtempSync(join(tmpdir(), 'resnet-trainer-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const regimeOf = (over: Partial<RegimeSpec>): RegimeSpec => ({
-  name: 'resnet-test',
-  description: 'test',
-  model: spec,
-  init: { kind: 'mirroredLecun' },
-  loss: 'softmaxCrossEntropy',
+import {
+  config,
+  d,
+  data,
+  init,
+  k,
+  n,
   optimizer,
-  stopping: { maxSteps: 6 },
-  ...over,
-});
+  spec,
+  engineAndTempDir,
+  regimeOf,
+} from './resnet-fixture.js';
+
+const env = engineAndTempDir('resnet-trainer-');
 
 const arrays = (t: ParamTree) => Object.fromEntries(Object.entries(t).map(([name, v]) => [name, v.data]));
 const copy = (t: ParamTree): ParamTree =>
@@ -44,7 +33,7 @@ const copy = (t: ParamTree): ParamTree =>
 
 describe('createOnnxResNetTrainer', () => {
   it('five steps equal float64 reference SGD (convLossAndGrad64 + host PGD) on the same batches', async () => {
-    const trainer = await createOnnxResNetTrainer(engine, config());
+    const trainer = await createOnnxResNetTrainer(env.engine, config());
     const losses: number[] = [];
     for (let s = 0; s < 5; s++) losses.push(await trainer.run(1));
     const got = await trainer.state();
@@ -95,7 +84,7 @@ describe('createOnnxResNetTrainer', () => {
   });
 
   it('predict is the eval-mode forward (running statistics) at the current iterate', async () => {
-    const trainer = await createOnnxResNetTrainer(engine, config());
+    const trainer = await createOnnxResNetTrainer(env.engine, config());
     await trainer.run(3);
     const s = await trainer.state();
     const pred = await trainer.predict(data.X, n);
@@ -111,13 +100,13 @@ describe('createOnnxResNetTrainer', () => {
   });
 
   it('setState to a mid-run state continues bit-exactly (batches, augmentation, buffers)', async () => {
-    const a = await createOnnxResNetTrainer(engine, config(), { augment: true });
+    const a = await createOnnxResNetTrainer(env.engine, config(), { augment: true });
     await a.run(4);
     const mid = await a.state();
     await a.run(3);
     const end = await a.state();
     await a.dispose();
-    const b = await createOnnxResNetTrainer(engine, config(), { augment: true });
+    const b = await createOnnxResNetTrainer(env.engine, config(), { augment: true });
     await b.setState(mid);
     await b.run(3);
     const resumed = await b.state();
@@ -130,7 +119,7 @@ describe('createOnnxResNetTrainer', () => {
 
   it('augmentation is a function of the seed: same seed same iterates, another seed other ones', async () => {
     const run = async (augment: boolean, seed: number) => {
-      const t = await createOnnxResNetTrainer(engine, config({ seed }), { augment });
+      const t = await createOnnxResNetTrainer(env.engine, config({ seed }), { augment });
       await t.run(3);
       const s = await t.state();
       await t.dispose();
@@ -151,7 +140,7 @@ describe('createOnnxResNetTrainer', () => {
     poisoned['layer2.0.conv1.weight']!.data[0] = Number.POSITIVE_INFINITY;
     const regime = regimeOf({ stopping: { maxSteps: 6 } });
     const res = await train(regime, data, {
-      createTrainer: (c) => createOnnxResNetTrainer(engine, c),
+      createTrainer: (c) => createOnnxResNetTrainer(env.engine, c),
       params: poisoned,
       batchSize: 4,
       stationarity: false,
@@ -164,10 +153,10 @@ describe('createOnnxResNetTrainer', () => {
 
   it('train(): a checkpointed ResNet run resumed mid-way equals the uninterrupted run bit-exactly', async () => {
     const regime = regimeOf({ stopping: { maxSteps: 9 } });
-    const factory = (c: TrainerConfig) => createOnnxResNetTrainer(engine, c, { augment: true });
+    const factory = (c: TrainerConfig) => createOnnxResNetTrainer(env.engine, c, { augment: true });
     const common = { createTrainer: factory, batchSize: 4, stationarity: false, seed: 5, evalEvery: 3 };
     const full = await train(regime, data, common);
-    const path = join(dir, 'ck');
+    const path = join(env.dir, 'ck');
     const first = await train(regime, data, { ...common, steps: 6, checkpointPath: path });
     expect(first.steps).toBe(6);
     const resumed = await train(regime, data, { ...common, resumeFrom: path });
@@ -185,19 +174,19 @@ describe('createOnnxResNetTrainer', () => {
       stopping: { maxSteps: 1 },
     });
     await expect(
-      train(regime, data, { createTrainer: (c) => createOnnxResNetTrainer(engine, c) }),
+      train(regime, data, { createTrainer: (c) => createOnnxResNetTrainer(env.engine, c) }),
     ).rejects.toThrow(/options.stationarity must be false for a ResNet/);
     const { createOnnxTrainer } = await import('../src/index.js');
-    await expect(createOnnxTrainer(engine, config())).rejects.toThrow(
+    await expect(createOnnxTrainer(env.engine, config())).rejects.toThrow(
       /config.spec .* is a ResNet \(kind 'resnet'\)/,
     );
   });
 
   it('frozen trunk: rejects augmentation, trains only the final stage and head on cached eval-mode features', async () => {
     await expect(
-      createOnnxResNetTrainer(engine, config(), { frozenTrunk: true, augment: true }),
+      createOnnxResNetTrainer(env.engine, config(), { frozenTrunk: true, augment: true }),
     ).rejects.toThrow(/frozenTrunk .* only valid without augmentation; options.augment must be false/);
-    const t = await createOnnxResNetTrainer(engine, config(), { frozenTrunk: true });
+    const t = await createOnnxResNetTrainer(env.engine, config(), { frozenTrunk: true });
     const l = await t.run(3);
     expect(Number.isFinite(l)).toBe(true);
     const s = await t.state();

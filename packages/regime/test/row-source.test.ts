@@ -1,28 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startOnnx } from '@narrownet/engine';
 import { createRng } from '@narrownet/models';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type BatchContext,
-  type RegimeSpec,
   type RowSource,
   type TrainerConfig,
   createBatchOrder,
   createOnnxResNetTrainer,
   train,
 } from '../src/index.js';
-import { config, d, data, k, n, optimizer, spec } from './resnet-fixture.js';
+import { config, d, data, k, n, engineAndTempDir, regimeOf } from './resnet-fixture.js';
 
-type Engine = Awaited<ReturnType<typeof startOnnx>>;
-let engine: Engine;
-let dir: string;
-beforeAll(async () => {
-  engine = await startOnnx({ device: 'cpu', threads: 1 });
-  dir = mkdtempSync(join(tmpdir(), 'row-source-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const env = engineAndTempDir('row-source-');
 
 // The small ResNet problem of resnet-trainer.test.ts; X is its data's inputs.
 const { X, Y } = data;
@@ -70,8 +59,8 @@ describe('createOnnxResNetTrainer with data.rows (a RowSource)', () => {
   for (const augment of [false, true])
     it(`a source returning gather(X, indices) gives the iterates of X itself bit for bit (augment ${augment})`, async () => {
       const calls: { indices: number[]; batch?: BatchContext }[] = [];
-      const a = await createOnnxResNetTrainer(engine, config(), { augment });
-      const b = await createOnnxResNetTrainer(engine, streamed(gatherSource(calls)), {
+      const a = await createOnnxResNetTrainer(env.engine, config(), { augment });
+      const b = await createOnnxResNetTrainer(env.engine, streamed(gatherSource(calls)), {
         augment,
         predictRows: 5,
       });
@@ -108,13 +97,13 @@ describe('createOnnxResNetTrainer with data.rows (a RowSource)', () => {
     });
 
   it('setState mid-epoch continues bit-exactly with a source that depends on (seed, epoch, step)', async () => {
-    const a = await createOnnxResNetTrainer(engine, streamed(noisySource));
+    const a = await createOnnxResNetTrainer(env.engine, streamed(noisySource));
     await a.run(4); // mid-epoch: 3 steps per epoch
     const mid = await a.state();
     await a.run(4);
     const end = await a.state();
     await a.dispose();
-    const b = await createOnnxResNetTrainer(engine, streamed(noisySource));
+    const b = await createOnnxResNetTrainer(env.engine, streamed(noisySource));
     await b.setState(mid);
     await b.run(4);
     const resumed = await b.state();
@@ -124,7 +113,7 @@ describe('createOnnxResNetTrainer with data.rows (a RowSource)', () => {
     expect(resumed.slots).toEqual(end.slots);
     expect(resumed.buffers).toEqual(end.buffers);
     // and the source's perturbation reached the iterates (not the plain X run)
-    const plain = await createOnnxResNetTrainer(engine, config());
+    const plain = await createOnnxResNetTrainer(env.engine, config());
     await plain.run(8);
     const p = await plain.state();
     await plain.dispose();
@@ -133,31 +122,31 @@ describe('createOnnxResNetTrainer with data.rows (a RowSource)', () => {
 
   it('validation names the field: X not empty, n or d off, bad rows, frozen trunk', async () => {
     await expect(
-      createOnnxResNetTrainer(engine, config({ data: { X, Y, n, rows: gatherSource() } })),
+      createOnnxResNetTrainer(env.engine, config({ data: { X, Y, n, rows: gatherSource() } })),
     ).rejects.toThrow(
       /data.X must be empty \(a Float32Array of length 0\) when data.rows gives the input rows/,
     );
-    await expect(createOnnxResNetTrainer(engine, streamed({ ...gatherSource(), n: n - 1 }))).rejects.toThrow(
-      /data.rows.n must equal data.n = 12, got 11/,
-    );
-    await expect(createOnnxResNetTrainer(engine, streamed({ ...gatherSource(), d: 3 }))).rejects.toThrow(
+    await expect(
+      createOnnxResNetTrainer(env.engine, streamed({ ...gatherSource(), n: n - 1 })),
+    ).rejects.toThrow(/data.rows.n must equal data.n = 12, got 11/);
+    await expect(createOnnxResNetTrainer(env.engine, streamed({ ...gatherSource(), d: 3 }))).rejects.toThrow(
       /data.rows.d must equal the model's input dimension 64, got 3/,
     );
-    await expect(createOnnxResNetTrainer(engine, streamed({ n, d } as unknown as RowSource))).rejects.toThrow(
-      /data.rows must be a row source/,
-    );
     await expect(
-      createOnnxResNetTrainer(engine, streamed(gatherSource()), { frozenTrunk: true }),
+      createOnnxResNetTrainer(env.engine, streamed({ n, d } as unknown as RowSource)),
+    ).rejects.toThrow(/data.rows must be a row source/);
+    await expect(
+      createOnnxResNetTrainer(env.engine, streamed(gatherSource()), { frozenTrunk: true }),
     ).rejects.toThrow(/frozenTrunk .* does not read data.rows/);
     // a batch of the wrong size or with a non-finite entry is refused at the step that reads it
     const short = await createOnnxResNetTrainer(
-      engine,
+      env.engine,
       streamed({ n, d, rows: (idx) => gather(idx).subarray(d) }),
     );
     await expect(short.run(1)).rejects.toThrow(/data.rows.rows must return a Float32Array of rows·d = 4·64/);
     await short.dispose();
     const nan = await createOnnxResNetTrainer(
-      engine,
+      env.engine,
       streamed({
         n,
         d,
@@ -175,19 +164,11 @@ describe('createOnnxResNetTrainer with data.rows (a RowSource)', () => {
   });
 });
 
-const regime: RegimeSpec = {
-  name: 'resnet-test',
-  description: 'test',
-  model: spec,
-  init: { kind: 'mirroredLecun' },
-  loss: 'softmaxCrossEntropy',
-  optimizer,
-  stopping: { maxSteps: 9 },
-};
+const regime = regimeOf({ stopping: { maxSteps: 9 } });
 
 describe('train() with data.rows', () => {
   const loop = {
-    createTrainer: (c: TrainerConfig) => createOnnxResNetTrainer(engine, c),
+    createTrainer: (c: TrainerConfig) => createOnnxResNetTrainer(env.engine, c),
     batchSize: 4,
     stationarity: false,
     seed: 5,
@@ -220,7 +201,7 @@ describe('train() with data.rows', () => {
     const common = { ...loop, evalEvery: 2 };
     const data = { X: EMPTY, Y, n, rows: noisySource };
     const full = await train(regime, data, common);
-    const path = join(dir, 'ck');
+    const path = join(env.dir, 'ck');
     const first = await train(regime, data, { ...common, steps: 4, checkpointPath: path });
     expect(first.steps).toBe(4);
     const resumed = await train(regime, data, { ...common, resumeFrom: path });
@@ -231,7 +212,7 @@ describe('train() with data.rows', () => {
 
   it('rejects X beside rows and a source of another size, naming the field', async () => {
     const o = {
-      createTrainer: (c: TrainerConfig) => createOnnxResNetTrainer(engine, c),
+      createTrainer: (c: TrainerConfig) => createOnnxResNetTrainer(env.engine, c),
       stationarity: false,
     };
     await expect(train(regime, { X, Y, n, rows: gatherSource() }, o)).rejects.toThrow(
