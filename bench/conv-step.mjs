@@ -11,7 +11,9 @@
 //
 // --nchwc 1 (default): the convolutions on onnxruntime's CPU NCHWc kernels when the engine has
 // them (`nchwcBlockSize`, as createOnnxResNetTrainer does); 0: plain ONNX Conv. --plain 1 also
-// times the full step without NCHWc in the same invocation (column plain_ms).
+// times the full step without NCHWc in the same invocation (column plain_ms). --profile 1: instead
+// of the comparison, onnxruntime's per-operator profile of the full step (`--steps` runs after the
+// warm-up) for each final width, at the --nchwc setting.
 //
 // Build first: npx -y pnpm@10.34.8 exec turbo run build --filter=@narrownet/regime... --filter=@narrownet/engine
 import { spawnSync } from 'node:child_process';
@@ -27,7 +29,7 @@ import {
   splitResNet,
 } from '../packages/models/dist/index.js';
 import { buildConvStepModel, nchwcBlockSize } from '../packages/regime/dist/index.js';
-import { parseArgs } from './common.mjs';
+import { parseArgs, printProfile, readProfiles } from './common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const a = parseArgs(process.argv.slice(2), {
@@ -42,6 +44,7 @@ const a = parseArgs(process.argv.slice(2), {
   repeats: 1,
   nchwc: 1,
   plain: 0,
+  profile: 0,
   python: '/usr/bin/python3',
 });
 
@@ -64,7 +67,11 @@ async function ours(engine, final, frozen, block) {
     undefined,
     block ? { nchwcBlock: block } : {},
   );
-  const session = await engine.createSession(step.model);
+  const prefix = `/tmp/narrownet-conv-profile-${process.pid}-${final}`;
+  const session = await engine.createSession(
+    step.model,
+    a.profile && !frozen ? { enableProfiling: true, profileFilePrefix: prefix } : {},
+  );
   const d = spec.input[0] * spec.input[1] * spec.input[2];
   const rng = createRng(1);
   const X = engine.tensor(
@@ -96,7 +103,12 @@ async function ours(engine, final, frozen, block) {
     stepT = out.step_out;
     loss = out.loss.data[0];
   }
-  await session.release();
+  await session.release(); // releasing a profiled session writes its profile file
+  if (a.profile && !frozen) {
+    const { byOp, byNode, total } = readProfiles(prefix);
+    console.log(`# profile, final width ${final} (the warm-up step included):`);
+    printProfile({ byOp, byNode, total }, 8);
+  }
   return { ms: median(times), all_ms: times, loss };
 }
 
@@ -117,6 +129,7 @@ console.log(`# NCHWc kernels: ${block ? `block ${block}` : 'off'}`);
 for (let r = 0; r < a.repeats; r++) {
   for (const final of a.final) {
     const o = await ours(engine, final, false, block);
+    if (a.profile) continue;
     const p = a.plain && block ? await ours(engine, final, false, undefined) : undefined;
     const f = await ours(engine, final, true, block);
     const t = torch(final);
