@@ -59,10 +59,7 @@ export interface Conv2dGeometry {
 }
 
 /** `options.nchwcBlock`, checked: undefined or a positive integer. */
-function nchwcBlockOf(
-  options: Pick<ConvLoweringOptions, 'nchwcBlock'>,
-  where: string,
-): number | undefined {
+function nchwcBlockOf(options: Pick<ConvLoweringOptions, 'nchwcBlock'>, where: string): number | undefined {
   const block = options?.nchwcBlock;
   if (block !== undefined && (!Number.isInteger(block) || block < 1))
     throw new RangeError(`${where}: options.nchwcBlock must be a positive integer, got ${block}`);
@@ -533,7 +530,13 @@ export function buildConvFeaturesModel(
   const buffers: Record<string, string> = {};
   for (const [name, shape] of Object.entries(planBufferShapes(trunk)))
     buffers[name] = g.input(name, 'float32', shape);
-  const low = new ConvLowering(g, trunk, { X, Y: '', params, buffers }, false, nchwcBlockOf(options, 'buildConvFeaturesModel'));
+  const low = new ConvLowering(
+    g,
+    trunk,
+    { X, Y: '', params, buffers },
+    false,
+    nchwcBlockOf(options, 'buildConvFeaturesModel'),
+  );
   low.values[0] = g.op('Reshape', [X, g.ints([-1, ...spec.input])]);
   for (const [li, l] of trunk.layers.entries()) low.forward(l, li);
   const size = features[0] * features[1] * features[2];

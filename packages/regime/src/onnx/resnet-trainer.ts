@@ -352,8 +352,7 @@ async function fullTrainer(
       check();
       if (!Number.isInteger(steps) || steps < 0)
         throw new RangeError(`onnx resnet trainer.run: steps must be an integer ≥ 0, got ${steps}`);
-      if (steps === 0)
-        return loss64(loss, await forward(n, (r, m) => inputRows(rowRange(r, m))), Y, k).value;
+      if (steps === 0) return loss64(loss, await forward(n, (r, m) => inputRows(rowRange(r, m))), Y, k).value;
       let l = Number.NaN;
       for (let i = 0; i < steps; i++) {
         l = await stepOnce();
